@@ -1,0 +1,94 @@
+# rg: GNU make, no configure step.  Flags come from pkg-config; each tool
+# links only the libraries it uses.
+
+PREFIX ?= /usr/local
+BINDIR ?= $(PREFIX)/bin
+MANDIR ?= $(PREFIX)/share/man
+DESTDIR ?=
+BUILD ?= build
+
+CC ?= cc
+CFLAGS ?= -O2 -g
+override CFLAGS += -std=c11 -D_GNU_SOURCE -Wall -Wextra -Icommon -pthread \
+	$(shell pkg-config --cflags jansson libpcre2-8 libcrypto)
+
+TOOLS = rg-scan
+MAN1 = $(TOOLS:%=man/%.1)
+MAN5 = man/rg-records.5
+MAN7 = man/rg.7
+
+# what each tool links, beyond libcommon.a
+LIBS_rg-scan = jansson libpcre2-8
+
+COMMON_SRC = $(wildcard common/*.c)
+COMMON_OBJ = $(COMMON_SRC:%.c=$(BUILD)/%.o)
+BINS = $(TOOLS:%=$(BUILD)/bin/%)
+
+SAN_FLAGS = -O1 -g -fno-omit-frame-pointer -fsanitize=address,undefined \
+	-fno-sanitize-recover=all
+
+.PHONY: all check test test-san lint deps install uninstall clean bench demo
+.SECONDARY:
+
+all: $(BINS)
+
+$(BUILD)/common/%.o: common/%.c common/rg.h
+	@mkdir -p $(@D)
+	$(CC) $(CFLAGS) -c -o $@ $<
+
+$(BUILD)/cmd/%.o: cmd/%.c common/rg.h
+	@mkdir -p $(@D)
+	$(CC) $(CFLAGS) -c -o $@ $<
+
+$(BUILD)/libcommon.a: $(COMMON_OBJ)
+	rm -f $@
+	$(AR) rcs $@ $^
+
+$(BUILD)/bin/%: $(BUILD)/cmd/%.o $(BUILD)/libcommon.a
+	@mkdir -p $(@D)
+	$(CC) $(CFLAGS) $(LDFLAGS) -o $@ $< $(BUILD)/libcommon.a \
+		$(shell pkg-config --libs $(LIBS_$*))
+
+deps:
+	@tests/install-deps
+
+# The whole suite, then again under AddressSanitizer and UBSan, then lint.
+check: deps all lint
+	tests/run $(BUILD)/bin
+	$(MAKE) --no-print-directory test-san
+
+test: all
+	tests/run $(BUILD)/bin
+
+test-san:
+	$(MAKE) --no-print-directory BUILD=build-san CFLAGS="$(SAN_FLAGS)" \
+		LDFLAGS="-fsanitize=address,undefined" all
+	ASAN_OPTIONS=detect_leaks=1:abort_on_error=0 \
+	UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 \
+		tests/run build-san/bin
+
+lint:
+	mandoc -Tlint -W warning $(MAN1) $(MAN5) $(MAN7)
+
+bench: deps all
+	tests/bench/run $(BUILD)/bin
+
+demo: deps all
+	tests/demo $(BUILD)/bin
+
+install: all
+	install -d $(DESTDIR)$(BINDIR) $(DESTDIR)$(MANDIR)/man1 \
+		$(DESTDIR)$(MANDIR)/man5 $(DESTDIR)$(MANDIR)/man7
+	install -m 755 $(BINS) $(DESTDIR)$(BINDIR)
+	install -m 644 $(MAN1) $(DESTDIR)$(MANDIR)/man1
+	install -m 644 $(MAN5) $(DESTDIR)$(MANDIR)/man5
+	install -m 644 $(MAN7) $(DESTDIR)$(MANDIR)/man7
+
+uninstall:
+	rm -f $(TOOLS:%=$(DESTDIR)$(BINDIR)/%) \
+		$(MAN1:man/%=$(DESTDIR)$(MANDIR)/man1/%) \
+		$(MAN5:man/%=$(DESTDIR)$(MANDIR)/man5/%) \
+		$(MAN7:man/%=$(DESTDIR)$(MANDIR)/man7/%)
+
+clean:
+	rm -rf build build-san

@@ -1,0 +1,467 @@
+/*
+ * rg-scan: the inventory of a distribution registry's filesystem storage, as
+ * rg records (rg-records(5)) on stdout.
+ *
+ * Reads the tree under docker/registry/v2: every repository's tags, manifest
+ * revisions, layer links and uploads, each manifest once, each image config
+ * once (for its creation time and platform), and the size and mtime of every
+ * blob.  It never reads layer data.
+ *
+ * Two threads, one per core: this one walks repositories/, the other walks
+ * blobs/.  Each formats whole records into its own buffer and hands the
+ * buffer to stdout under a lock, so lines never interleave; the scan record
+ * comes first, then repositories and blobs in chunks.
+ *
+ * Memory: the tags, manifests and layer links of one repository at a time,
+ * a fixed-size cache of image configs, and one blob directory's names.
+ * Nothing grows with the number of blobs or repositories.
+ */
+#include <sys/stat.h>
+
+#include <dirent.h>
+#include <err.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <getopt.h>
+#include <pthread.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "rg.h"
+
+#define FLUSH_AT	(64 << 10)	/* bytes buffered before a write */
+#define PATH_BUF	1024
+
+struct tag {
+	char *name;
+	struct rg_digest digest;
+	time_t pushed;
+	struct rg_image *man;
+};
+
+static const char *root_arg, *repo_pattern;
+static struct rg_regex *repo_re;
+static int v2fd;
+static pthread_mutex_t out_lock = PTHREAD_MUTEX_INITIALIZER;
+static struct rg_configs configs;	/* used by the repositories thread only */
+static int repo_status, blob_status;
+
+static void
+usage(FILE *f, int status)
+{
+	fprintf(f, "usage: rg-scan [-r regex] [root]\n");
+	exit(status);
+}
+
+/* Hand a buffer of whole records to stdout, once it is worth a write. */
+static void
+out_flush(struct rg_buf *o, int force)
+{
+	if (o->len == 0 || (!force && o->len < FLUSH_AT))
+		return;
+	pthread_mutex_lock(&out_lock);
+	if (rg_buf_write(o, stdout) == -1) {
+		warn("stdout");
+		_exit(RG_EXIT_FATAL);	/* the other thread must not go on */
+	}
+	pthread_mutex_unlock(&out_lock);
+}
+
+static void
+out_record(struct rg_buf *o, json_t *rec)
+{
+	if (rec == NULL || rg_buf_record(o, rec) == -1)
+		err(RG_EXIT_FATAL, NULL);
+}
+
+/* one repository */
+
+struct repo {
+	const char *name;
+	char where[PATH_BUF];	/* for diagnostics */
+	int fd;
+	struct tag *tags;
+	size_t ntags;
+	struct rg_images mans;
+	struct rg_buf *out;
+};
+
+/* A problem at path below the repository: what, or errno when what is NULL. */
+static void
+repo_warn(struct repo *r, const char *path, const char *what)
+{
+	if (what != NULL)
+		warnx("%s/%s: %s", r->where, path, what);
+	else
+		warn("%s/%s", r->where, path);
+	repo_status = RG_EXIT_PARTIAL;
+}
+
+static void
+add_revision(void *arg, const struct rg_digest *d, const struct timespec *mtime)
+{
+	struct repo *r = arg;
+
+	(void)mtime;
+	if (rg_images_add(&r->mans, d) == NULL)
+		err(RG_EXIT_FATAL, NULL);
+}
+
+static void
+read_tags(struct repo *r)
+{
+	const char *dir = "_manifests/tags";
+	char path[PATH_BUF];
+	struct timespec mtime;
+	struct rg_dir l;
+	struct tag *t;
+	size_t i;
+	int fd, st;
+
+	if ((fd = rg_dir_list(r->fd, dir, &l)) == -1) {
+		if (errno != ENOENT)
+			repo_warn(r, dir, NULL);
+		return;
+	}
+	if ((r->tags = calloc(l.n ? l.n : 1, sizeof(*r->tags))) == NULL)
+		err(RG_EXIT_FATAL, NULL);
+	for (i = 0; i < l.n; i++) {
+		snprintf(path, sizeof(path), "%s/current/link", l.v[i].name);
+		if (!rg_tag_valid(l.v[i].name)) {
+			snprintf(path, sizeof(path), "%s/%s", dir, l.v[i].name);
+			repo_warn(r, path, "not a valid tag name, ignored");
+			continue;
+		}
+		t = &r->tags[r->ntags];
+		if ((st = rg_link_read(fd, path, &t->digest, &mtime)) != RG_LINK_OK) {
+			snprintf(path, sizeof(path), "%s/%s/current/link", dir,
+			    l.v[i].name);
+			repo_warn(r, path, st == RG_LINK_CORRUPT ?
+			    "corrupt link: not sha256:<64 hex>" : NULL);
+			continue;
+		}
+		t->name = l.v[i].name;
+		l.v[i].name = NULL;
+		t->pushed = mtime.tv_sec;
+		r->ntags++;
+	}
+	close(fd);
+	rg_dir_free(&l);
+}
+
+static void
+emit_tag(struct repo *r, struct tag *t)
+{
+	json_t *rec = rg_record_new("tag", r->name);
+
+	json_object_set_new(rec, "tag", json_string(t->name));
+	rg_set_digest(rec, "digest", &t->digest);
+	rg_set_time(rec, "pushed", t->pushed);
+	if (t->man != NULL && t->man->ok) {
+		json_object_set_new(rec, "media_type",
+		    json_string(t->man->m.media_type));
+		if (t->man->has_created)
+			rg_set_time(rec, "created", t->man->created);
+		json_object_set_new(rec, "size",
+		    json_integer(rg_image_size(&r->mans, t->man)));
+	}
+	out_record(r->out, rec);
+}
+
+static void
+add_layer(void *arg, const struct rg_digest *d, const struct timespec *mtime)
+{
+	struct repo *r = arg;
+	json_t *rec = rg_record_new("layer", r->name);
+
+	(void)mtime;
+	if (rec != NULL)
+		rg_set_digest(rec, "digest", d);
+	out_record(r->out, rec);
+}
+
+static int
+upload_name_valid(const char *s)
+{
+	return *s != '\0' && strspn(s, "0123456789abcdefABCDEF-") == strlen(s);
+}
+
+static void
+emit_uploads(struct repo *r)
+{
+	char path[PATH_BUF], *buf;
+	struct stat st;
+	struct rg_dir l;
+	size_t i, len;
+	time_t started;
+	json_t *rec;
+	int fd;
+
+	if ((fd = rg_dir_list(r->fd, "_uploads", &l)) == -1) {
+		if (errno != ENOENT)
+			repo_warn(r, "_uploads", NULL);
+		return;
+	}
+	for (i = 0; i < l.n; i++) {
+		if (!upload_name_valid(l.v[i].name)) {
+			snprintf(path, sizeof(path), "_uploads/%s", l.v[i].name);
+			repo_warn(r, path, "not an upload id, ignored");
+			continue;
+		}
+		rec = rg_record_new("upload", r->name);
+		json_object_set_new(rec, "uuid", json_string(l.v[i].name));
+		snprintf(path, sizeof(path), "%s/startedat", l.v[i].name);
+		if (rg_read_file(fd, path, RG_TIME_STRLEN * 4, &buf, &len) == 0) {
+			if (rg_time_parse(buf, &started) == 0)
+				rg_set_time(rec, "started", started);
+			free(buf);
+		}
+		snprintf(path, sizeof(path), "%s/data", l.v[i].name);
+		if (fstatat(fd, path, &st, AT_SYMLINK_NOFOLLOW) == 0) {
+			json_object_set_new(rec, "size", json_integer(st.st_size));
+			rg_set_time(rec, "modified", st.st_mtim.tv_sec);
+		}
+		out_record(r->out, rec);
+	}
+	close(fd);
+	rg_dir_free(&l);
+}
+
+static void
+scan_repo(const char *name, int fd, struct rg_buf *out)
+{
+	struct repo r = { .name = name, .fd = fd, .out = out };
+	char ds[RG_DIGEST_STRLEN + 1];
+	size_t i;
+
+	snprintf(r.where, sizeof(r.where), "%s/repositories/%s", root_arg, name);
+	if (rg_links_each(fd, "_manifests/revisions/sha256", r.where, add_revision,
+	    &r) != 0)
+		repo_status = RG_EXIT_PARTIAL;
+	rg_images_sort(&r.mans);
+	read_tags(&r);
+	for (i = 0; i < r.mans.n; i++)
+		if (rg_image_read(v2fd, root_arg, name, &r.mans.v[i], &configs) != 0)
+			repo_status = RG_EXIT_PARTIAL;
+	rg_images_created(&r.mans);
+	for (i = 0; i < r.ntags; i++) {
+		r.tags[i].man = rg_images_find(&r.mans, &r.tags[i].digest);
+		if (r.tags[i].man != NULL)
+			json_array_append_new(r.tags[i].man->tags,
+			    json_string(r.tags[i].name));
+		else {
+			rg_digest_format(&r.tags[i].digest, ds);
+			warnx("%s:%s: points at %s, which has no revision link "
+			    "in the repository", name, r.tags[i].name, ds);
+			repo_status = RG_EXIT_PARTIAL;
+		}
+	}
+
+	out_record(out, rg_record_new("repo", name));
+	for (i = 0; i < r.ntags; i++)
+		emit_tag(&r, &r.tags[i]);
+	for (i = 0; i < r.mans.n; i++)
+		out_record(out, rg_image_record(&r.mans, &r.mans.v[i], name));
+	if (rg_links_each(fd, "_layers/sha256", r.where, add_layer, &r) != 0)
+		repo_status = RG_EXIT_PARTIAL;
+	emit_uploads(&r);
+	out_flush(out, 0);
+
+	for (i = 0; i < r.ntags; i++)
+		free(r.tags[i].name);
+	free(r.tags);
+	rg_images_free(&r.mans);
+}
+
+/*
+ * A directory below repositories/: a repository when it holds _manifests,
+ * _layers or _uploads, a namespace when it holds other directories; both
+ * at once happens (team and team/app).
+ */
+static void
+walk_repos(int fd, char *name, size_t len, struct rg_buf *out)
+{
+	struct rg_dir l;
+	size_t i, n;
+	int is_repo = 0, child;
+
+	if ((child = rg_dir_list(fd, ".", &l)) == -1) {
+		warn("%s/repositories/%s", root_arg, name);
+		repo_status = RG_EXIT_PARTIAL;
+		return;
+	}
+	close(child);
+	for (i = 0; i < l.n; i++)
+		if (strcmp(l.v[i].name, "_manifests") == 0 ||
+		    strcmp(l.v[i].name, "_layers") == 0 ||
+		    strcmp(l.v[i].name, "_uploads") == 0)
+			is_repo = 1;
+	if (is_repo && len > 0 && (repo_re == NULL || rg_regex_match(repo_re, name)))
+		scan_repo(name, fd, out);
+	for (i = 0; i < l.n; i++) {
+		const char *e = l.v[i].name;
+
+		if (e[0] == '_' || !rg_entry_is_dir(fd, &l.v[i]))
+			continue;
+		n = strlen(e);
+		if (!rg_component_valid(e, n) || len + 1 + n > RG_REPO_MAX) {
+			warnx("%s/repositories/%s%s%s: not a valid repository "
+			    "name, ignored", root_arg, name, len ? "/" : "", e);
+			repo_status = RG_EXIT_PARTIAL;
+			continue;
+		}
+		if ((child = openat(fd, e, O_RDONLY | O_DIRECTORY | O_NOFOLLOW |
+		    O_CLOEXEC)) == -1) {
+			warn("%s/repositories/%s%s%s", root_arg, name,
+			    len ? "/" : "", e);
+			repo_status = RG_EXIT_PARTIAL;
+			continue;
+		}
+		snprintf(name + len, RG_REPO_MAX + 1 - len, "%s%s",
+		    len ? "/" : "", e);
+		walk_repos(child, name, len + (len ? 1 : 0) + n, out);
+		name[len] = '\0';
+		close(child);
+	}
+	rg_dir_free(&l);
+}
+
+/* blobs/sha256/<xx>/<hex>/data: size and mtime, never the content */
+static void *
+walk_blobs(void *arg)
+{
+	struct rg_buf out = { 0 };
+	struct rg_dir prefixes, hexes;
+	struct rg_digest d;
+	struct stat st;
+	char path[PATH_BUF];
+	json_t *rec;
+	size_t i, j;
+	int fd, pfd;
+
+	(void)arg;
+	if ((fd = rg_dir_list(v2fd, "blobs/sha256", &prefixes)) == -1) {
+		if (errno != ENOENT) {
+			warn("%s/blobs/sha256", root_arg);
+			blob_status = RG_EXIT_PARTIAL;
+		}
+		return NULL;
+	}
+	for (i = 0; i < prefixes.n; i++) {
+		if ((pfd = rg_dir_list(fd, prefixes.v[i].name, &hexes)) == -1) {
+			warn("%s/blobs/sha256/%s", root_arg, prefixes.v[i].name);
+			blob_status = RG_EXIT_PARTIAL;
+			continue;
+		}
+		for (j = 0; j < hexes.n; j++) {
+			const char *h = hexes.v[j].name;
+
+			snprintf(path, sizeof(path), "%s/data", h);
+			if (rg_hex_parse(h, strlen(h), &d) != 0 ||
+			    strncmp(h, prefixes.v[i].name, 2) != 0) {
+				warnx("%s/blobs/sha256/%s/%s: not a blob directory, "
+				    "ignored", root_arg, prefixes.v[i].name, h);
+				blob_status = RG_EXIT_PARTIAL;
+				continue;
+			}
+			if (fstatat(pfd, path, &st, AT_SYMLINK_NOFOLLOW) == -1 ||
+			    !S_ISREG(st.st_mode)) {
+				if (errno == 0)
+					errno = EINVAL;
+				warn("%s/blobs/sha256/%s/%s/data", root_arg,
+				    prefixes.v[i].name, h);
+				blob_status = RG_EXIT_PARTIAL;
+				continue;
+			}
+			rec = rg_record_new("blob", NULL);
+			rg_set_digest(rec, "digest", &d);
+			json_object_set_new(rec, "size", json_integer(st.st_size));
+			rg_set_time(rec, "modified", st.st_mtim.tv_sec);
+			out_record(&out, rec);
+		}
+		close(pfd);
+		rg_dir_free(&hexes);
+		out_flush(&out, 0);
+	}
+	close(fd);
+	rg_dir_free(&prefixes);
+	out_flush(&out, 1);
+	free(out.p);
+	return NULL;
+}
+
+int
+main(int argc, char *argv[])
+{
+	static const struct option longopts[] = {
+		{ "repo", required_argument, NULL, 'r' },
+		{ "help", no_argument, NULL, 'h' },
+		{ "version", no_argument, NULL, 'V' },
+		{ NULL, 0, NULL, 0 }
+	};
+	char name[RG_REPO_MAX + 2] = "", *v2path;
+	struct rg_buf out = { 0 };
+	pthread_t blobs;
+	json_t *rec;
+	int c, rfd, threaded;
+
+	while ((c = getopt_long(argc, argv, "r:hV", longopts, NULL)) != -1) {
+		switch (c) {
+		case 'r':
+			repo_pattern = optarg;
+			if ((repo_re = rg_regex_new("--repo", optarg)) == NULL)
+				return RG_EXIT_FATAL;
+			break;
+		case 'V':
+			printf("rg-scan %s\n", RG_VERSION);
+			return rg_stdout_close() == 0 ? RG_EXIT_OK : RG_EXIT_FATAL;
+		case 'h':
+			usage(stdout, RG_EXIT_OK);
+			break;
+		default:
+			usage(stderr, RG_EXIT_FATAL);
+		}
+	}
+	argc -= optind;
+	argv += optind;
+	if (argc > 1)
+		usage(stderr, RG_EXIT_FATAL);
+	root_arg = argc == 1 ? argv[0] : getenv("REGISTRY_DATA_DIR");
+	if (root_arg == NULL || *root_arg == '\0')
+		root_arg = "/var/lib/registry";
+
+	if ((v2fd = rg_open_root(root_arg, &v2path)) == -1)
+		return RG_EXIT_FATAL;
+	root_arg = v2path;	/* diagnostics name the v2 directory */
+
+	rec = rg_record_new("scan", NULL);
+	json_object_set_new(rec, "source", json_string("storage"));
+	json_object_set_new(rec, "root", json_string(v2path));
+	rg_set_time(rec, "time", time(NULL));
+	json_object_set_new(rec, "format", json_integer(RG_FORMAT));
+	json_object_set_new(rec, "rg_version", json_string(RG_VERSION));
+	if (repo_pattern != NULL)
+		json_object_set_new(rec, "repo_filter", json_string(repo_pattern));
+	out_record(&out, rec);
+	out_flush(&out, 1);
+
+	threaded = pthread_create(&blobs, NULL, walk_blobs, NULL) == 0;
+	if ((rfd = openat(v2fd, "repositories", O_RDONLY | O_DIRECTORY |
+	    O_NOFOLLOW | O_CLOEXEC)) != -1) {
+		walk_repos(rfd, name, 0, &out);
+		close(rfd);
+	} else if (errno != ENOENT) {
+		warn("%s/repositories", root_arg);
+		repo_status = RG_EXIT_PARTIAL;
+	}
+	out_flush(&out, 1);
+	if (threaded)
+		pthread_join(blobs, NULL);
+	else
+		walk_blobs(NULL);
+	free(out.p);
+	if (rg_stdout_close() != 0)
+		return RG_EXIT_FATAL;
+	return repo_status ? repo_status : blob_status;
+}

@@ -1,0 +1,99 @@
+/* dir.c: directories listed whole and sorted, so output is reproducible. */
+#include <sys/stat.h>
+
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "rg.h"
+
+static int
+entry_cmp(const void *a, const void *b)
+{
+	return strcmp(((const struct rg_entry *)a)->name,
+	    ((const struct rg_entry *)b)->name);
+}
+
+void
+rg_dir_free(struct rg_dir *l)
+{
+	size_t i;
+
+	for (i = 0; i < l->n; i++)
+		free(l->v[i].name);
+	free(l->v);
+	memset(l, 0, sizeof(*l));
+}
+
+static int
+dir_add(struct rg_dir *l, const struct dirent *de)
+{
+	struct rg_entry *v;
+
+	if (l->n == l->cap) {
+		l->cap = l->cap ? 2 * l->cap : 16;
+		if ((v = realloc(l->v, l->cap * sizeof(*v))) == NULL)
+			return -1;
+		l->v = v;
+	}
+	if ((l->v[l->n].name = strdup(de->d_name)) == NULL)
+		return -1;
+	l->v[l->n].type = de->d_type;
+	l->n++;
+	return 0;
+}
+
+/*
+ * Open the directory at path below dirfd (never through a symbolic link) and
+ * list it, sorted, without . and ..  Returns its fd, or -1 with errno set.
+ */
+int
+rg_dir_list(int dirfd, const char *path, struct rg_dir *l)
+{
+	struct dirent *de;
+	DIR *d;
+	int fd, dupfd, e;
+
+	memset(l, 0, sizeof(*l));
+	fd = openat(dirfd, path, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+	if (fd == -1)
+		return -1;
+	if ((dupfd = dup(fd)) == -1 || (d = fdopendir(dupfd)) == NULL) {
+		e = errno;
+		if (dupfd != -1)
+			close(dupfd);
+		goto fail;
+	}
+	while ((errno = 0, de = readdir(d)) != NULL) {
+		if (de->d_name[0] == '.' && (de->d_name[1] == '\0' ||
+		    (de->d_name[1] == '.' && de->d_name[2] == '\0')))
+			continue;
+		if (dir_add(l, de) == -1)
+			break;
+	}
+	e = errno;
+	closedir(d);
+	if (e != 0)
+		goto fail;
+	qsort(l->v, l->n, sizeof(*l->v), entry_cmp);
+	return fd;
+fail:
+	close(fd);
+	rg_dir_free(l);
+	errno = e;
+	return -1;
+}
+
+int
+rg_entry_is_dir(int dirfd, const struct rg_entry *e)
+{
+	struct stat st;
+
+	if (e->type != DT_UNKNOWN)
+		return e->type == DT_DIR;
+	return fstatat(dirfd, e->name, &st, AT_SYMLINK_NOFOLLOW) == 0 &&
+	    S_ISDIR(st.st_mode);
+}

@@ -1,0 +1,219 @@
+/*
+ * manifest.c: what a manifest references, for every format the registry
+ * stores: Docker schema 1 and 2, manifest lists, OCI manifests and indexes,
+ * and OCI 1.1 artifacts (artifactType, subject).
+ */
+#include <err.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "rg.h"
+
+int
+rg_refs_add(struct rg_refs *r, const struct rg_digest *d, int64_t size)
+{
+	struct rg_ref *v;
+	size_t i;
+
+	for (i = 0; i < r->n; i++)
+		if (memcmp(&r->v[i].digest, d, sizeof(*d)) == 0)
+			return 0;
+	if (r->n == r->cap) {
+		r->cap = r->cap ? 2 * r->cap : 8;
+		if ((v = realloc(r->v, r->cap * sizeof(*v))) == NULL)
+			return -1;
+		r->v = v;
+	}
+	r->v[r->n].digest = *d;
+	r->v[r->n].size = size;
+	r->n++;
+	return 0;
+}
+
+json_t *
+rg_refs_json(const struct rg_refs *r)
+{
+	char s[RG_DIGEST_STRLEN + 1];
+	json_t *a = json_array();
+	size_t i;
+
+	for (i = 0; a != NULL && i < r->n; i++) {
+		rg_digest_format(&r->v[i].digest, s);
+		json_array_append_new(a, json_string(s));
+	}
+	return a;
+}
+
+static int
+fail(char *err, size_t errsize, const char *msg)
+{
+	snprintf(err, errsize, "%s", msg);
+	return -1;
+}
+
+/* Add a descriptor {digest, size} to r; -1 when it is not a sha256 one. */
+static int
+add_descriptor(struct rg_refs *r, json_t *desc, struct rg_digest *out)
+{
+	const char *s = rg_str(desc, "digest");
+	json_t *size = json_object_get(desc, "size");
+	struct rg_digest d;
+
+	if (s == NULL || rg_digest_parse(s, strlen(s), &d) != 0)
+		return -1;
+	if (out != NULL)
+		*out = d;
+	return rg_refs_add(r, &d, json_is_integer(size) ?
+	    (int64_t)json_integer_value(size) : -1);
+}
+
+static int
+add_descriptors(struct rg_refs *r, struct rg_refs *foreign, json_t *list)
+{
+	size_t i;
+	json_t *desc;
+
+	if (list == NULL)
+		return 0;
+	if (!json_is_array(list))
+		return -1;
+	json_array_foreach(list, i, desc) {
+		if (!json_is_object(desc) || add_descriptor(r, desc, NULL) != 0)
+			return -1;
+		if (foreign != NULL && json_array_size(json_object_get(desc, "urls")) > 0 &&
+		    add_descriptor(foreign, desc, NULL) != 0)
+			return -1;
+	}
+	return 0;
+}
+
+static int
+parse_schema1(struct rg_manifest *m, char *err, size_t errsize)
+{
+	json_t *layers = json_object_get(m->root, "fsLayers"), *l, *hist, *v1;
+	const char *s;
+	struct rg_digest d;
+	size_t i;
+
+	m->media_type = json_object_get(m->root, "signatures") ?
+	    RG_MT_SCHEMA1_SIGNED : RG_MT_SCHEMA1;
+	if (!json_is_array(layers))
+		return fail(err, errsize, "schema 1 manifest without fsLayers");
+	json_array_foreach(layers, i, l) {
+		s = rg_str(l, "blobSum");
+		if (s == NULL || rg_digest_parse(s, strlen(s), &d) != 0)
+			return fail(err, errsize, "fsLayers: blobSum is not a sha256 digest");
+		if (rg_refs_add(&m->blobs, &d, -1) != 0)
+			return fail(err, errsize, "out of memory");
+	}
+	/* history[0] describes the top layer: the image's own creation */
+	hist = json_array_get(json_object_get(m->root, "history"), 0);
+	s = rg_str(hist, "v1Compatibility");
+	if (s != NULL && (v1 = json_loads(s, 0, NULL)) != NULL) {
+		rg_config_parse_json(v1, &m->created, &m->has_created, &m->platform);
+		json_decref(v1);
+	}
+	return 0;
+}
+
+int
+rg_manifest_parse(const char *buf, size_t len, struct rg_manifest *m,
+    char *err, size_t errsize)
+{
+	json_t *v, *config, *subject;
+	const char *s;
+	struct rg_digest d;
+
+	memset(m, 0, sizeof(*m));
+	if ((m->root = json_loadb(buf, len, 0, NULL)) == NULL ||
+	    !json_is_object(m->root))
+		return fail(err, errsize, "not a JSON object");
+	v = json_object_get(m->root, "schemaVersion");
+	if (json_integer_value(v) == 1 && json_is_integer(v))
+		return parse_schema1(m, err, errsize);
+	if (!json_is_integer(v) || json_integer_value(v) != 2)
+		return fail(err, errsize, "unknown schemaVersion");
+
+	m->media_type = rg_str(m->root, "mediaType");
+	if (m->media_type == NULL)
+		m->media_type = json_object_get(m->root, "manifests") ?
+		    RG_MT_OCI_INDEX : RG_MT_OCI;
+	m->artifact_type = rg_str(m->root, "artifactType");
+
+	if ((config = json_object_get(m->root, "config")) != NULL) {
+		if (!json_is_object(config) ||
+		    add_descriptor(&m->blobs, config, &m->config) != 0)
+			return fail(err, errsize, "config: not a sha256 descriptor");
+		m->has_config = 1;
+		m->config_type = rg_str(config, "mediaType");
+	}
+	if (add_descriptors(&m->blobs, &m->foreign,
+	    json_object_get(m->root, "layers")) != 0 ||
+	    add_descriptors(&m->blobs, &m->foreign,	/* OCI artifact manifest draft */
+	    json_object_get(m->root, "blobs")) != 0)
+		return fail(err, errsize, "layers: not a list of sha256 descriptors");
+	if (add_descriptors(&m->children, NULL,
+	    json_object_get(m->root, "manifests")) != 0)
+		return fail(err, errsize, "manifests: not a list of sha256 descriptors");
+	if ((subject = json_object_get(m->root, "subject")) != NULL) {
+		s = rg_str(subject, "digest");
+		if (s == NULL || rg_digest_parse(s, strlen(s), &d) != 0)
+			return fail(err, errsize, "subject: not a sha256 descriptor");
+		m->subject = s;
+	}
+	return 0;
+}
+
+void
+rg_manifest_free(struct rg_manifest *m)
+{
+	free(m->blobs.v);
+	free(m->foreign.v);
+	free(m->children.v);
+	json_decref(m->platform);
+	json_decref(m->root);
+	memset(m, 0, sizeof(*m));
+}
+
+/*
+ * From an image config (or a schema 1 v1Compatibility object): created and
+ * the platform.  *platform is a new object, or NULL when nothing is known.
+ */
+void
+rg_config_parse_json(json_t *c, time_t *created, int *has_created,
+    json_t **platform)
+{
+	static const char *keys[] = { "os", "architecture", "variant", "os.version" };
+	const char *s;
+	json_t *p = NULL;
+	size_t i;
+
+	*has_created = 0;
+	s = rg_str(c, "created");
+	if (s != NULL && rg_time_parse(s, created) == 0)
+		*has_created = 1;
+	for (i = 0; i < sizeof(keys) / sizeof(keys[0]); i++) {
+		s = rg_str(c, keys[i]);
+		if (s == NULL || *s == '\0')
+			continue;
+		if (p == NULL && (p = json_object()) == NULL)
+			break;
+		json_object_set_new(p, keys[i], json_string(s));
+	}
+	*platform = p;
+}
+
+int
+rg_config_parse(const char *buf, size_t len, time_t *created,
+    int *has_created, json_t **platform)
+{
+	json_t *c = json_loadb(buf, len, 0, NULL);
+
+	if (!json_is_object(c)) {
+		json_decref(c);
+		return -1;
+	}
+	rg_config_parse_json(c, created, has_created, platform);
+	json_decref(c);
+	return 0;
+}

@@ -1,0 +1,74 @@
+/* names.c: repository and tag names, per the distribution reference grammar. */
+#include <string.h>
+
+#include "rg.h"
+
+static int
+alnum(int c)
+{
+	return (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9');
+}
+
+/* [a-z0-9]+((\.|_|__|-+)[a-z0-9]+)* */
+int
+rg_component_valid(const char *s, size_t len)
+{
+	size_t i = 0, j;
+
+	if (len == 0 || !alnum((unsigned char)s[0]))
+		return 0;
+	while (i < len) {
+		while (i < len && alnum((unsigned char)s[i]))
+			i++;
+		if (i == len)
+			return 1;
+		j = i;
+		if (s[i] == '.')
+			i++;
+		else if (s[i] == '_')
+			i += (i + 1 < len && s[i + 1] == '_') ? 2 : 1;
+		else if (s[i] == '-')
+			while (i < len && s[i] == '-')
+				i++;
+		else
+			return 0;
+		if (i == j || i == len || !alnum((unsigned char)s[i]))
+			return 0;
+	}
+	return 1;
+}
+
+int
+rg_repo_valid(const char *name)
+{
+	const char *p = name, *slash;
+	size_t len = strlen(name);
+
+	if (len == 0 || len > RG_REPO_MAX)
+		return 0;
+	for (;;) {
+		slash = strchr(p, '/');
+		if (!rg_component_valid(p, slash ? (size_t)(slash - p) : strlen(p)))
+			return 0;
+		if (!slash)
+			return 1;
+		p = slash + 1;
+	}
+}
+
+/* [A-Za-z0-9_][A-Za-z0-9._-]{0,127} */
+int
+rg_tag_valid(const char *tag)
+{
+	size_t i;
+
+	for (i = 0; tag[i]; i++) {
+		unsigned char c = (unsigned char)tag[i];
+		int word = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') ||
+		    (c >= '0' && c <= '9') || c == '_';
+
+		if (i >= RG_TAG_MAX || !(word || (i > 0 && (c == '.' || c == '-'))))
+			return 0;
+	}
+	return i > 0;
+}

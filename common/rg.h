@@ -1,0 +1,217 @@
+/*
+ * rg.h: the code the rg tools share.  Everything here reports problems with
+ * warn(3)/warnx(3) and returns an error; only the tools in cmd/ decide to exit.
+ */
+#ifndef RG_H
+#define RG_H
+
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <time.h>
+
+#include <jansson.h>
+
+#define RG_VERSION	"0.1.0"
+#define RG_FORMAT	1	/* version of the record stream, in the scan record */
+
+/* Exit status, the same in every tool. */
+enum {
+	RG_EXIT_OK = 0,		/* success */
+	RG_EXIT_PARTIAL = 1,	/* some items failed, each reported, the rest done */
+	RG_EXIT_FATAL = 2	/* usage error or fatal error */
+};
+
+/* digest.c */
+#define RG_DIGEST_LEN		32	/* raw sha256 bytes */
+#define RG_HEX_LEN		64
+#define RG_DIGEST_STRLEN	71	/* "sha256:" + 64 hex */
+
+struct rg_digest {
+	unsigned char b[RG_DIGEST_LEN];
+};
+
+int	rg_hex_parse(const char *hex, size_t len, struct rg_digest *d);
+int	rg_digest_parse(const char *s, size_t len, struct rg_digest *d);
+void	rg_digest_format(const struct rg_digest *d, char out[RG_DIGEST_STRLEN + 1]);
+void	rg_digest_hex(const struct rg_digest *d, char out[RG_HEX_LEN + 1]);
+int	rg_digest_cmp(const void *a, const void *b);
+uint64_t rg_digest_hash(const struct rg_digest *d);
+void	rg_digest_of(const void *buf, size_t len, struct rg_digest *d);
+
+/* names.c: the distribution grammar for repository and tag names */
+#define RG_REPO_MAX	255
+#define RG_TAG_MAX	128
+
+int	rg_repo_valid(const char *name);
+int	rg_component_valid(const char *comp, size_t len);
+int	rg_tag_valid(const char *tag);
+
+/* time.c: RFC 3339 times, always written in UTC with whole seconds */
+#define RG_TIME_STRLEN	20	/* 2006-01-02T15:04:05Z */
+
+int	rg_time_parse(const char *s, time_t *t);
+void	rg_time_format(time_t t, char out[RG_TIME_STRLEN + 1]);
+
+/* stream.c: reading and writing the record stream */
+typedef int rg_record_fn(json_t *rec, const char *line, size_t len,
+	    const char *where, void *arg);
+
+int	rg_loop(FILE *in, const char *name, rg_record_fn *fn, void *arg);
+int	rg_emit(FILE *out, const json_t *rec);
+int	rg_stdout_close(void);
+const char *rg_str(const json_t *rec, const char *key);
+
+/* stream.c, continued: building records */
+json_t *rg_record_new(const char *type, const char *repo);
+void	rg_set_digest(json_t *rec, const char *key, const struct rg_digest *d);
+void	rg_set_time(json_t *rec, const char *key, time_t t);
+
+/* buf.c: whole records gathered in memory, written a buffer at a time */
+struct rg_buf {
+	char *p;
+	size_t len, cap;
+};
+
+int	rg_buf_record(struct rg_buf *b, json_t *rec);
+int	rg_buf_write(struct rg_buf *b, FILE *out);
+void	rg_buf_free(struct rg_buf *b);
+
+/* dir.c: sorted directory listings */
+struct rg_entry {
+	char *name;
+	unsigned char type;	/* d_type */
+};
+
+struct rg_dir {
+	struct rg_entry *v;
+	size_t n, cap;
+};
+
+int	rg_dir_list(int dirfd, const char *path, struct rg_dir *l);
+void	rg_dir_free(struct rg_dir *l);
+int	rg_entry_is_dir(int dirfd, const struct rg_entry *e);
+
+/* storage.c: the distribution registry's filesystem layout */
+#define RG_LINK_LEN	RG_DIGEST_STRLEN	/* a link file is exactly this, no newline */
+#define RG_V2		"docker/registry/v2"
+
+enum rg_link_status {
+	RG_LINK_OK = 0,
+	RG_LINK_MISSING = -1,	/* ENOENT; errno set */
+	RG_LINK_IOERR = -2,	/* other open/read error; errno set */
+	RG_LINK_CORRUPT = -3	/* not "sha256:" + 64 lowercase hex */
+};
+
+int	rg_link_read(int dirfd, const char *path, struct rg_digest *d,
+	    struct timespec *mtime);
+int	rg_blob_path(const struct rg_digest *d, char *buf, size_t size);
+int	rg_read_file(int dirfd, const char *path, size_t max, char **buf,
+	    size_t *len);
+int	rg_open_root(const char *root, char **v2path);
+
+typedef void rg_link_fn(void *arg, const struct rg_digest *d,
+	    const struct timespec *mtime);
+int	rg_links_each(int dirfd, const char *dir, const char *where,
+	    rg_link_fn *fn, void *arg);
+
+/* storage.c, continued: image configs, cached by digest, so an image pushed
+ * to many repositories is read once; fixed size, so memory stays bounded */
+#define RG_CONFIG_CACHE	4096	/* entries; a power of two */
+
+struct rg_config {
+	struct rg_digest digest;
+	int used, has_created;
+	time_t created;
+	json_t *platform;
+};
+
+struct rg_configs {
+	struct rg_config v[RG_CONFIG_CACHE];
+};
+
+struct rg_image;
+int	rg_image_read(int v2fd, const char *root, const char *repo,
+	    struct rg_image *m, struct rg_configs *cache);
+
+/* regex.c: PCRE2 patterns given to options */
+struct rg_regex;
+
+struct rg_regex *rg_regex_new(const char *opt, const char *pattern);
+int	rg_regex_match(struct rg_regex *re, const char *s);
+void	rg_regex_free(struct rg_regex *re);
+
+/* manifest.c: what a manifest references */
+struct rg_ref {
+	struct rg_digest digest;
+	int64_t size;		/* from the descriptor; -1 when unknown */
+};
+
+struct rg_refs {
+	struct rg_ref *v;
+	size_t n, cap;
+};
+
+struct rg_manifest {
+	json_t *root;			/* the parsed manifest; owns the strings below */
+	const char *media_type;
+	const char *artifact_type;	/* OCI 1.1, or NULL */
+	const char *config_type;	/* config descriptor's mediaType, or NULL */
+	int has_config;
+	struct rg_digest config;
+	struct rg_refs blobs;		/* config then layers, without duplicates */
+	struct rg_refs foreign;		/* layers with urls: may be absent locally */
+	struct rg_refs children;	/* child manifests of a list or index */
+	const char *subject;		/* digest string, validated, or NULL */
+	time_t created;			/* schema 1 only (config for the others) */
+	int has_created;
+	json_t *platform;		/* schema 1 only; owned */
+};
+
+#define RG_MT_SCHEMA1		"application/vnd.docker.distribution.manifest.v1+json"
+#define RG_MT_SCHEMA1_SIGNED	"application/vnd.docker.distribution.manifest.v1+prettyjws"
+#define RG_MT_DOCKER		"application/vnd.docker.distribution.manifest.v2+json"
+#define RG_MT_DOCKER_LIST	"application/vnd.docker.distribution.manifest.list.v2+json"
+#define RG_MT_OCI		"application/vnd.oci.image.manifest.v1+json"
+#define RG_MT_OCI_INDEX		"application/vnd.oci.image.index.v1+json"
+#define RG_MT_DOCKER_CONFIG	"application/vnd.docker.container.image.v1+json"
+#define RG_MT_OCI_CONFIG	"application/vnd.oci.image.config.v1+json"
+
+int	rg_manifest_parse(const char *buf, size_t len, struct rg_manifest *m,
+	    char *err, size_t errsize);
+void	rg_manifest_free(struct rg_manifest *m);
+int	rg_config_parse(const char *buf, size_t len, time_t *created,
+	    int *has_created, json_t **platform);
+void	rg_config_parse_json(json_t *c, time_t *created, int *has_created,
+	    json_t **platform);
+int	rg_refs_add(struct rg_refs *r, const struct rg_digest *d, int64_t size);
+json_t *rg_refs_json(const struct rg_refs *r);
+
+/* image.c: the manifests of one repository, as a graph */
+struct rg_image {
+	struct rg_digest digest;	/* first: the key for sorting */
+	int64_t size;			/* bytes of the manifest itself */
+	int ok;				/* read and parsed */
+	char *error;			/* why not */
+	struct rg_manifest m;
+	time_t created;
+	int has_created;
+	json_t *platform;
+	json_t *tags;			/* names of the tags pointing here */
+	int visiting;
+};
+
+struct rg_images {
+	struct rg_image *v;
+	size_t n, cap;
+};
+
+struct rg_image *rg_images_add(struct rg_images *s, const struct rg_digest *d);
+void	rg_images_sort(struct rg_images *s);
+struct rg_image *rg_images_find(struct rg_images *s, const struct rg_digest *d);
+void	rg_images_created(struct rg_images *s);
+int64_t	rg_image_size(struct rg_images *s, struct rg_image *m);
+json_t *rg_image_record(struct rg_images *s, struct rg_image *m, const char *repo);
+void	rg_images_free(struct rg_images *s);
+
+#endif

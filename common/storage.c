@@ -1,0 +1,316 @@
+/* storage.c: reading the distribution registry's filesystem layout. */
+#include <sys/stat.h>
+
+#include <dirent.h>
+#include <err.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "rg.h"
+
+/*
+ * Read a link file (sha256:<hex>, 71 bytes, no newline).  Its mtime is
+ * returned too, when asked: for a tag's current link it is the push time.
+ */
+int
+rg_link_read(int dirfd, const char *path, struct rg_digest *d,
+    struct timespec *mtime)
+{
+	char buf[RG_LINK_LEN + 2];
+	struct stat st;
+	ssize_t n;
+	int fd, e;
+
+	if ((fd = openat(dirfd, path, O_RDONLY | O_NOFOLLOW | O_CLOEXEC)) == -1)
+		return errno == ENOENT ? RG_LINK_MISSING : RG_LINK_IOERR;
+	if (mtime != NULL && fstat(fd, &st) == -1) {
+		e = errno;
+		close(fd);
+		errno = e;
+		return RG_LINK_IOERR;
+	}
+	n = read(fd, buf, sizeof(buf));
+	e = errno;
+	close(fd);
+	if (n == -1) {
+		errno = e;
+		return RG_LINK_IOERR;
+	}
+	if (mtime != NULL)
+		*mtime = st.st_mtim;
+	if (rg_digest_parse(buf, (size_t)n, d) != 0)
+		return RG_LINK_CORRUPT;
+	return RG_LINK_OK;
+}
+
+/* blobs/sha256/<xx>/<hex>/data, relative to the v2 directory. */
+int
+rg_blob_path(const struct rg_digest *d, char *buf, size_t size)
+{
+	char hex[RG_HEX_LEN + 1];
+	int n;
+
+	rg_digest_hex(d, hex);
+	n = snprintf(buf, size, "blobs/sha256/%.2s/%s/data", hex, hex);
+	return n < 0 || (size_t)n >= size ? -1 : 0;
+}
+
+/*
+ * Read a whole file of at most max bytes into a fresh NUL-terminated buffer.
+ * A larger file fails with EFBIG.
+ */
+int
+rg_read_file(int dirfd, const char *path, size_t max, char **bufp, size_t *lenp)
+{
+	struct stat st;
+	char *buf;
+	size_t len = 0;
+	ssize_t n;
+	int fd, e;
+
+	if ((fd = openat(dirfd, path, O_RDONLY | O_NOFOLLOW | O_CLOEXEC)) == -1)
+		return -1;
+	if (fstat(fd, &st) == -1)
+		goto fail;
+	if (!S_ISREG(st.st_mode)) {
+		errno = EINVAL;
+		goto fail;
+	}
+	if ((size_t)st.st_size > max) {
+		errno = EFBIG;
+		goto fail;
+	}
+	if ((buf = malloc((size_t)st.st_size + 1)) == NULL)
+		goto fail;
+	while (len < (size_t)st.st_size) {
+		n = read(fd, buf + len, (size_t)st.st_size - len);
+		if (n == -1 && errno == EINTR)
+			continue;
+		if (n <= 0) {
+			if (n == 0)
+				errno = EIO;	/* shrank while we read it */
+			e = errno;
+			free(buf);
+			errno = e;
+			goto fail;
+		}
+		len += (size_t)n;
+	}
+	close(fd);
+	buf[len] = '\0';
+	*bufp = buf;
+	*lenp = len;
+	return 0;
+fail:
+	e = errno;
+	close(fd);
+	errno = e;
+	return -1;
+}
+
+static int
+dir_is_empty(int fd)
+{
+	struct dirent *de;
+	DIR *d;
+	int dup_fd, empty = 1;
+
+	if ((dup_fd = dup(fd)) == -1 || (d = fdopendir(dup_fd)) == NULL)
+		return 0;
+	while ((de = readdir(d)) != NULL)
+		if (strcmp(de->d_name, ".") != 0 && strcmp(de->d_name, "..") != 0) {
+			empty = 0;
+			break;
+		}
+	closedir(d);
+	return empty;
+}
+
+/*
+ * Open the storage given as the registry's rootdirectory or as its
+ * docker/registry/v2 directory.  An empty directory is empty storage (a
+ * registry that never saw a push).  Returns a directory fd for v2 and its
+ * absolute path, or -1 (reported).
+ */
+int
+rg_open_root(const char *root, char **v2path)
+{
+	char real[PATH_MAX];
+	struct stat st;
+	size_t n;
+	int fd, v2;
+
+	if (realpath(root, real) == NULL ||
+	    (fd = open(real, O_RDONLY | O_DIRECTORY | O_CLOEXEC)) == -1) {
+		warn("%s", root);
+		return -1;
+	}
+	if ((v2 = openat(fd, RG_V2, O_RDONLY | O_DIRECTORY | O_CLOEXEC)) != -1 ||
+	    dir_is_empty(fd)) {
+		n = strcmp(real, "/") == 0 ? 0 : strlen(real);
+		if (snprintf(real + n, sizeof(real) - n, "/%s", RG_V2) >=
+		    (int)(sizeof(real) - n)) {
+			warnx("%s: path too long", root);
+			goto fail;
+		}
+		if (v2 != -1) {
+			close(fd);
+			fd = v2;
+		}
+	} else if (fstatat(fd, "repositories", &st, 0) == -1 &&
+	    fstatat(fd, "blobs", &st, 0) == -1) {
+		warnx("%s: not registry storage: no %s, repositories or blobs "
+		    "directory", root, RG_V2);
+		goto fail;
+	}
+	if ((*v2path = strdup(real)) == NULL) {
+		warn(NULL);
+		goto fail;
+	}
+	return fd;
+fail:
+	close(fd);
+	return -1;
+}
+
+/*
+ * Call fn for each <hex>/link below dir (relative to dirfd): revisions,
+ * layer links, tag index entries.  A bad entry is reported, naming
+ * where/dir/..., and skipped.  Returns how many were bad; a dir that does
+ * not exist has none.
+ */
+int
+rg_links_each(int dirfd, const char *dir, const char *where, rg_link_fn *fn,
+    void *arg)
+{
+	char path[RG_HEX_LEN + 16];
+	struct rg_digest d, named;
+	struct timespec mtime;
+	struct rg_dir l;
+	size_t i;
+	int fd, st, bad = 0;
+
+	if ((fd = rg_dir_list(dirfd, dir, &l)) == -1) {
+		if (errno == ENOENT)
+			return 0;
+		warn("%s/%s", where, dir);
+		return 1;
+	}
+	for (i = 0; i < l.n; i++) {
+		const char *e = l.v[i].name;
+
+		if (rg_hex_parse(e, strlen(e), &named) != 0) {
+			warnx("%s/%s/%s: not a sha256 digest, ignored", where, dir, e);
+			bad++;
+			continue;
+		}
+		snprintf(path, sizeof(path), "%s/link", e);
+		st = rg_link_read(fd, path, &d, &mtime);
+		if (st == RG_LINK_OK && memcmp(&d, &named, sizeof(d)) != 0) {
+			warnx("%s/%s/%s/link: names another digest, ignored",
+			    where, dir, e);
+			bad++;
+		} else if (st == RG_LINK_CORRUPT) {
+			warnx("%s/%s/%s/link: corrupt link: not sha256:<64 hex>",
+			    where, dir, e);
+			bad++;
+		} else if (st != RG_LINK_OK) {
+			warn("%s/%s/%s/link", where, dir, e);
+			bad++;
+		} else
+			fn(arg, &d, &mtime);
+	}
+	close(fd);
+	rg_dir_free(&l);
+	return bad;
+}
+
+#define MANIFEST_MAX	(4 << 20)	/* the registry refuses larger manifests */
+#define CONFIG_MAX	(64 << 20)
+
+/* Read an image config through the cache; -1 (reported) when unreadable. */
+static struct rg_config *
+config_get(int v2fd, const char *root, const char *repo,
+    const struct rg_digest *d, struct rg_configs *cache, int *bad)
+{
+	struct rg_config *c = &cache->v[rg_digest_hash(d) & (RG_CONFIG_CACHE - 1)];
+	char path[RG_HEX_LEN * 2 + 32], ds[RG_DIGEST_STRLEN + 1];
+	char *buf;
+	size_t len;
+
+	*bad = 0;
+	if (c->used && memcmp(&c->digest, d, sizeof(*d)) == 0)
+		return c;	/* a bad one was reported the first time */
+	json_decref(c->platform);
+	memset(c, 0, sizeof(*c));
+	c->used = 1;
+	c->digest = *d;
+	rg_blob_path(d, path, sizeof(path));
+	rg_digest_format(d, ds);
+	if (rg_read_file(v2fd, path, CONFIG_MAX, &buf, &len) == -1) {
+		warn("%s: config %s: %s/%s", repo, ds, root, path);
+		*bad = 1;
+		return c;
+	}
+	if (rg_config_parse(buf, len, &c->created, &c->has_created,
+	    &c->platform) != 0) {
+		warnx("%s: config %s: %s/%s: not a JSON object", repo, ds, root,
+		    path);
+		*bad = 1;
+	}
+	free(buf);
+	return c;
+}
+
+/*
+ * Read and parse the manifest m->digest of repo, and for an image its
+ * config's created and platform.  -1 (reported) when something is broken;
+ * m->error then says what when the manifest itself could not be had.
+ */
+int
+rg_image_read(int v2fd, const char *root, const char *repo,
+    struct rg_image *m, struct rg_configs *cache)
+{
+	char path[RG_HEX_LEN * 2 + 32], ds[RG_DIGEST_STRLEN + 1], perr[128];
+	struct rg_config *c;
+	char *buf;
+	size_t len;
+	int bad;
+
+	rg_blob_path(&m->digest, path, sizeof(path));
+	rg_digest_format(&m->digest, ds);
+	if (rg_read_file(v2fd, path, MANIFEST_MAX, &buf, &len) == -1) {
+		warn("%s@%s: %s/%s", repo, ds, root, path);
+		m->error = strdup(errno == ENOENT ? "manifest blob missing" :
+		    strerror(errno));
+		return -1;
+	}
+	m->size = (int64_t)len;
+	if (rg_manifest_parse(buf, len, &m->m, perr, sizeof(perr)) != 0) {
+		warnx("%s@%s: %s/%s: manifest does not parse: %s", repo, ds,
+		    root, path, perr);
+		m->error = strdup(perr);
+		free(buf);
+		return -1;
+	}
+	free(buf);
+	m->ok = 1;
+	if (m->m.has_created) {		/* schema 1 */
+		m->created = m->m.created;
+		m->has_created = 1;
+		m->platform = json_incref(m->m.platform);
+	} else if (m->m.has_config && m->m.config_type != NULL &&
+	    (strcmp(m->m.config_type, RG_MT_DOCKER_CONFIG) == 0 ||
+	    strcmp(m->m.config_type, RG_MT_OCI_CONFIG) == 0)) {
+		c = config_get(v2fd, root, repo, &m->m.config, cache, &bad);
+		m->created = c->created;
+		m->has_created = c->has_created;
+		m->platform = json_incref(c->platform);
+		return bad ? -1 : 0;
+	}
+	return 0;
+}

@@ -1,0 +1,83 @@
+/* time.c: RFC 3339 times.  rg writes them in UTC with whole seconds, so that
+ * they compare as strings; it reads any offset and fraction. */
+#include <ctype.h>
+#include <string.h>
+
+#include "rg.h"
+
+static int
+digits(const char **p, int n, int *v)
+{
+	*v = 0;
+	while (n-- > 0) {
+		if (!isdigit((unsigned char)**p))
+			return -1;
+		*v = *v * 10 + (*(*p)++ - '0');
+	}
+	return 0;
+}
+
+/*
+ * YYYY-MM-DD, optionally followed by [T ]HH:MM[:SS[.frac]] and Z or +HH:MM;
+ * no zone means UTC.
+ */
+int
+rg_time_parse(const char *s, time_t *t)
+{
+	struct tm tm;
+	int y, mo, d, h = 0, mi = 0, sec = 0, oh, om, sign;
+	long off = 0;
+
+	memset(&tm, 0, sizeof(tm));
+	if (digits(&s, 4, &y) || *s++ != '-' || digits(&s, 2, &mo) ||
+	    *s++ != '-' || digits(&s, 2, &d))
+		return -1;
+	if (*s == 'T' || *s == 't' || *s == ' ') {
+		s++;
+		if (digits(&s, 2, &h) || *s++ != ':' || digits(&s, 2, &mi))
+			return -1;
+		if (*s == ':') {
+			s++;
+			if (digits(&s, 2, &sec))
+				return -1;
+			if (*s == '.') {
+				s++;
+				if (!isdigit((unsigned char)*s))
+					return -1;
+				while (isdigit((unsigned char)*s))
+					s++;
+			}
+		}
+		if (*s == 'Z' || *s == 'z') {
+			s++;
+		} else if (*s == '+' || *s == '-') {
+			sign = *s++ == '-' ? -1 : 1;
+			if (digits(&s, 2, &oh) || *s++ != ':' || digits(&s, 2, &om) ||
+			    oh > 23 || om > 59)
+				return -1;
+			off = sign * (oh * 3600L + om * 60L);
+		}
+	}
+	if (*s != '\0' || mo < 1 || mo > 12 || d < 1 || d > 31 || h > 23 ||
+	    mi > 59 || sec > 60)
+		return -1;
+	tm.tm_year = y - 1900;
+	tm.tm_mon = mo - 1;
+	tm.tm_mday = d;
+	tm.tm_hour = h;
+	tm.tm_min = mi;
+	tm.tm_sec = sec;
+	*t = timegm(&tm) - off;
+	return 0;
+}
+
+void
+rg_time_format(time_t t, char out[RG_TIME_STRLEN + 1])
+{
+	struct tm tm;
+
+	if (gmtime_r(&t, &tm) == NULL ||
+	    strftime(out, RG_TIME_STRLEN + 1, "%Y-%m-%dT%H:%M:%SZ", &tm) !=
+	    RG_TIME_STRLEN)
+		strcpy(out, "1970-01-01T00:00:00Z");
+}
