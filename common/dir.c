@@ -78,7 +78,8 @@ rg_dir_list(int dirfd, const char *path, struct rg_dir *l)
 	closedir(d);
 	if (e != 0)
 		goto fail;
-	qsort(l->v, l->n, sizeof(*l->v), entry_cmp);
+	if (l->n > 1)
+		qsort(l->v, l->n, sizeof(*l->v), entry_cmp);
 	return fd;
 fail:
 	close(fd);

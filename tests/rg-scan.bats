@@ -3,9 +3,10 @@
 setup_file() {
 	load helpers
 	registry_start "$BATS_FILE_TMPDIR/reg"
-	push_mix
-	rg-scan "$REG_DATA" > "$BATS_FILE_TMPDIR/scan" 2> "$BATS_FILE_TMPDIR/scan.err"
-	echo $? > "$BATS_FILE_TMPDIR/scan.status"
+	push_mix "$BATS_FILE_TMPDIR"
+	local status=0
+	rg-scan "$REG_DATA" > "$BATS_FILE_TMPDIR/scan" 2> "$BATS_FILE_TMPDIR/scan.err" || status=$?
+	echo "$status" > "$BATS_FILE_TMPDIR/scan.status"
 }
 
 teardown_file() {
