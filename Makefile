@@ -49,6 +49,11 @@ $(BUILD)/bin/%: $(BUILD)/cmd/%.o $(BUILD)/libcommon.a
 	$(CC) $(CFLAGS) $(LDFLAGS) -o $@ $< $(BUILD)/libcommon.a \
 		$(shell pkg-config --libs $(LIBS_$*))
 
+$(BUILD)/bench/gen-tree: tests/bench/gen-tree.c $(BUILD)/libcommon.a
+	@mkdir -p $(@D)
+	$(CC) $(CFLAGS) $(LDFLAGS) -o $@ $< $(BUILD)/libcommon.a \
+		$(shell pkg-config --libs jansson libcrypto)
+
 deps:
 	@tests/install-deps
 
@@ -70,8 +75,8 @@ test-san:
 lint:
 	mandoc -Tlint -W warning $(MAN1) $(MAN5) $(MAN7)
 
-bench: deps all
-	tests/bench/run $(BUILD)/bin
+bench: deps all $(BUILD)/bench/gen-tree
+	tests/bench/run $(BUILD)
 
 demo: deps all
 	tests/demo $(BUILD)/bin

@@ -173,12 +173,13 @@ static void
 add_layer(void *arg, const struct rg_digest *d, const struct timespec *mtime)
 {
 	struct repo *r = arg;
-	json_t *rec = rg_record_new("layer", r->name);
+	char ds[RG_DIGEST_STRLEN + 1];
 
 	(void)mtime;
-	if (rec != NULL)
-		rg_set_digest(rec, "digest", d);
-	out_record(r->out, rec);
+	rg_digest_format(d, ds);	/* validated names: nothing to escape */
+	if (rg_buf_printf(r->out, "{\"type\":\"layer\",\"repo\":\"%s\","
+	    "\"digest\":\"%s\"}\n", r->name, ds) == -1)
+		err(RG_EXIT_FATAL, NULL);
 }
 
 static int
@@ -335,8 +336,7 @@ walk_blobs(void *arg)
 	struct rg_dir prefixes, hexes;
 	struct rg_digest d;
 	struct stat st;
-	char path[PATH_BUF];
-	json_t *rec;
+	char path[PATH_BUF], when[RG_TIME_STRLEN + 1];
 	size_t i, j;
 	int fd, pfd;
 
@@ -374,11 +374,11 @@ walk_blobs(void *arg)
 				blob_status = RG_EXIT_PARTIAL;
 				continue;
 			}
-			rec = rg_record_new("blob", NULL);
-			rg_set_digest(rec, "digest", &d);
-			json_object_set_new(rec, "size", json_integer(st.st_size));
-			rg_set_time(rec, "modified", st.st_mtim.tv_sec);
-			out_record(&out, rec);
+			rg_time_format(st.st_mtim.tv_sec, when);
+			if (rg_buf_printf(&out, "{\"type\":\"blob\",\"digest\":"
+			    "\"sha256:%s\",\"size\":%lld,\"modified\":\"%s\"}\n",
+			    h, (long long)st.st_size, when) == -1)
+				err(RG_EXIT_FATAL, NULL);
 		}
 		close(pfd);
 		rg_dir_free(&hexes);

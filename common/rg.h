@@ -75,6 +75,8 @@ struct rg_buf {
 
 int	rg_buf_record(struct rg_buf *b, json_t *rec);
 int	rg_buf_write(struct rg_buf *b, FILE *out);
+int	rg_buf_printf(struct rg_buf *b, const char *fmt, ...)
+	    __attribute__((format(printf, 2, 3)));
 void	rg_buf_free(struct rg_buf *b);
 
 /* dir.c: sorted directory listings */
