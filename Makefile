@@ -58,16 +58,16 @@ deps:
 	@tests/install-deps
 
 # The whole suite, then again under AddressSanitizer and UBSan, then lint.
-check: deps all lint
+check: deps all $(BUILD)/bench/gen-tree lint
 	tests/run $(BUILD)/bin
 	$(MAKE) --no-print-directory test-san
 
-test: all
+test: all $(BUILD)/bench/gen-tree
 	tests/run $(BUILD)/bin
 
 test-san:
 	$(MAKE) --no-print-directory BUILD=build-san CFLAGS="$(SAN_FLAGS)" \
-		LDFLAGS="-fsanitize=address,undefined" all
+		LDFLAGS="-fsanitize=address,undefined" all build-san/bench/gen-tree
 	ASAN_OPTIONS=detect_leaks=1:exitcode=86 \
 	UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1:exitcode=87 \
 		tests/run build-san/bin

@@ -303,6 +303,12 @@ walk_repos(int fd, char *name, size_t len, struct rg_buf *out)
 	for (i = 0; i < l.n; i++) {
 		const char *e = l.v[i].name;
 
+		if (l.v[i].type == DT_LNK) {
+			warnx("%s/repositories/%s%s%s: symbolic link, not followed",
+			    root_arg, name, len ? "/" : "", e);
+			repo_status = RG_EXIT_PARTIAL;
+			continue;
+		}
 		if (e[0] == '_' || !rg_entry_is_dir(fd, &l.v[i]))
 			continue;
 		n = strlen(e);
@@ -365,12 +371,15 @@ walk_blobs(void *arg)
 				blob_status = RG_EXIT_PARTIAL;
 				continue;
 			}
-			if (fstatat(pfd, path, &st, AT_SYMLINK_NOFOLLOW) == -1 ||
-			    !S_ISREG(st.st_mode)) {
-				if (errno == 0)
-					errno = EINVAL;
+			if (fstatat(pfd, path, &st, AT_SYMLINK_NOFOLLOW) == -1) {
 				warn("%s/blobs/sha256/%s/%s/data", root_arg,
 				    prefixes.v[i].name, h);
+				blob_status = RG_EXIT_PARTIAL;
+				continue;
+			}
+			if (!S_ISREG(st.st_mode)) {
+				warnx("%s/blobs/sha256/%s/%s/data: not a regular "
+				    "file, ignored", root_arg, prefixes.v[i].name, h);
 				blob_status = RG_EXIT_PARTIAL;
 				continue;
 			}

@@ -288,13 +288,21 @@ copy_storage() {
 }
 
 @test "an unreadable repository directory: warning, exit 1, the rest scanned" {
-	[ "$(id -u)" -ne 0 ] || skip "root reads every directory"
-	copy_storage
-	chmod 000 "$CV2/repositories/over"
-	run --separate-stderr rg-scan "$COPY"
-	chmod 755 "$CV2/repositories/over"
+	# root reads everything: scan as nobody, a copy that nobody owns
+	[ "$(id -u)" -eq 0 ] || skip "needs root to scan as another user"
+	d=$(mktemp -d /tmp/rg-unreadable.XXXXXX)
+	chmod 755 "$d"
+	cp -a "$REG_DATA" "$d/data"
+	cp "$RG_BIN/rg-scan" "$d/"	# the checkout may be where nobody cannot go
+	chown -R nobody "$d/data"
+	chmod 000 "$d/data/docker/registry/v2/repositories/over"
+	run --separate-stderr setpriv --reuid=nobody --regid=nogroup --clear-groups \
+		"$d/rg-scan" "$d/data"
+	rm -rf "$d"
 	assert_equal "$status" 1
-	assert_equal "$stderr" "rg-scan: $CV2/repositories/over: Permission denied"
+	assert_equal "$stderr" "rg-scan: $d/data/docker/registry/v2/repositories/over: Permission denied"
+	assert_equal "$(jq -c 'select(.type == "tag")' <<<"$output" | wc -l)" \
+		"$(( $(wc -l < "$BATS_FILE_TMPDIR/pushed") - 1 ))"
 }
 
 @test "names the registry would not write are reported and skipped" {
@@ -363,4 +371,19 @@ copy_storage() {
 	run rg-scan --version
 	assert_success
 	assert_output --regexp '^rg-scan [0-9]+\.[0-9]+\.[0-9]+$'
+}
+
+@test "symbolic links are not followed; a blob without data is reported" {
+	copy_storage
+	ln -s "$CV2/repositories/team" "$CV2/repositories/alias"
+	mkdir -p "$CV2/blobs/sha256/ab/ab$(printf %062d 0)"
+	run --separate-stderr rg-scan "$COPY"
+	assert_equal "$status" 1
+	assert_equal "$(sort <<<"$stderr")" "$(sort <<-EOF
+	rg-scan: $CV2/repositories/alias: symbolic link, not followed
+	rg-scan: $CV2/blobs/sha256/ab/ab$(printf %062d 0)/data: No such file or directory
+	EOF
+	)"
+	run jq -r 'select(.type == "repo") | .repo' <<<"$output"
+	refute_line alias
 }
