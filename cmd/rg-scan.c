@@ -102,10 +102,11 @@ static void
 add_revision(void *arg, const struct rg_digest *d, const struct timespec *mtime)
 {
 	struct repo *r = arg;
+	struct rg_image *m;
 
-	(void)mtime;
-	if (rg_images_add(&r->mans, d) == NULL)
+	if ((m = rg_images_add(&r->mans, d)) == NULL)
 		err(RG_EXIT_FATAL, NULL);
+	m->pushed = mtime->tv_sec;
 }
 
 static void

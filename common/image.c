@@ -134,6 +134,8 @@ rg_image_record(struct rg_images *s, struct rg_image *m, const char *repo)
 			json_object_set_new(rec, "artifact_type",
 			    json_string(m->m.artifact_type));
 	}
+	if (m->pushed != 0)
+		rg_set_time(rec, "pushed", m->pushed);
 	json_object_set(rec, "tags", m->tags);
 	if (!m->ok) {
 		json_object_set_new(rec, "error", json_string(m->error ?

@@ -198,6 +198,7 @@ struct rg_image {
 	struct rg_manifest m;
 	time_t created;
 	int has_created;
+	time_t pushed;			/* revision link mtime; 0 when unknown */
 	json_t *platform;
 	json_t *tags;			/* names of the tags pointing here */
 	int visiting;

@@ -74,6 +74,13 @@ copy_storage() {
 		(.mediaType // "application/vnd.oci.image.manifest.v1+json")]' "$blob")"
 }
 
+@test "manifest push time: the revision link's mtime" {
+	d=$(awk '$1 == "base:1" { print $2 }' "$BATS_FILE_TMPDIR/pushed")
+	link=$(v2)/repositories/other/base/_manifests/revisions/sha256/${d#sha256:}/link
+	run jq -r --arg d "$d" 'select(.type == "manifest" and .repo == "other/base") | .pushed' "$S"
+	assert_output "$(date -u -d "@$(stat -c %Y "$link")" +%Y-%m-%dT%H:%M:%SZ)"
+}
+
 @test "Docker schema 2 pushed with --format v2s2" {
 	run jq -r 'select(.type == "manifest" and .repo == "team") |
 		[.media_type, .created, .platform.architecture] | @tsv' "$S"
