@@ -52,15 +52,20 @@ int	rg_tag_valid(const char *tag);
 
 int	rg_time_parse(const char *s, time_t *t);
 void	rg_time_format(time_t t, char out[RG_TIME_STRLEN + 1]);
+int	rg_duration_parse(const char *s, long long *secs);
+
+/* version.c: tags ordered as versions (1.9 < 1.10 < v2.0-rc1 < 2.0) */
+int	rg_version_cmp(const char *a, const char *b);
 
 /* stream.c: reading and writing the record stream */
 typedef int rg_record_fn(json_t *rec, const char *line, size_t len,
 	    const char *where, void *arg);
 
-int	rg_loop(FILE *in, const char *name, rg_record_fn *fn, void *arg);
+int	rg_loop(int fd, const char *name, rg_record_fn *fn, void *arg);
 int	rg_emit(FILE *out, const json_t *rec);
 int	rg_stdout_close(void);
 const char *rg_str(const json_t *rec, const char *key);
+int	rg_record_time(const json_t *rec, const char *key, time_t *t);
 
 /* stream.c, continued: building records */
 json_t *rg_record_new(const char *type, const char *repo);
@@ -79,6 +84,16 @@ int	rg_buf_printf(struct rg_buf *b, const char *fmt, ...)
 	    __attribute__((format(printf, 2, 3)));
 void	rg_buf_free(struct rg_buf *b);
 
+/* strset.c: a set of strings */
+struct rg_strset {
+	char **v;
+	size_t n, cap;		/* cap: 0 or a power of two */
+};
+
+int	rg_strset_has(const struct rg_strset *set, const char *s);
+int	rg_strset_add(struct rg_strset *set, const char *s);
+void	rg_strset_free(struct rg_strset *set);
+
 /* dir.c: sorted directory listings */
 struct rg_entry {
 	char *name;
@@ -93,6 +108,27 @@ struct rg_dir {
 int	rg_dir_list(int dirfd, const char *path, struct rg_dir *l);
 void	rg_dir_free(struct rg_dir *l);
 int	rg_entry_is_dir(int dirfd, const struct rg_entry *e);
+
+/* expr.c: --where conditions over record fields */
+struct rg_expr;
+
+struct rg_expr_env {
+	time_t now;
+	const char *time_key;	/* what "age" counts from: created or pushed */
+};
+
+struct rg_expr *rg_expr_parse(const char *opt, const char *src);
+int	rg_expr_eval(const struct rg_expr *e, const json_t *rec,
+	    const struct rg_expr_env *env);
+void	rg_expr_free(struct rg_expr *e);
+
+/* policy.c: named policies in a hand-edited file */
+typedef int rg_policy_fn(const char *key, const char *value, const char *where,
+	    void *arg);
+
+const char *rg_policy_path(char *buf, size_t size);
+int	rg_policy_load(const char *path, const char *name, rg_policy_fn *fn,
+	    void *arg);
 
 /* storage.c: the distribution registry's filesystem layout */
 #define RG_LINK_LEN	RG_DIGEST_STRLEN	/* a link file is exactly this, no newline */

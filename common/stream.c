@@ -3,57 +3,100 @@
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "rg.h"
 
 #define RG_WHERE_MAX	512
+#define RG_READ_CHUNK	(64 << 10)
+
+/* Room for at least one more byte to read into. */
+static int
+reserve(char **buf, size_t *cap, size_t used)
+{
+	char *p;
+
+	if (used + 1 < *cap)
+		return 0;
+	if ((p = realloc(*buf, *cap ? 2 * *cap : RG_READ_CHUNK)) == NULL)
+		return -1;
+	*buf = p;
+	*cap = *cap ? 2 * *cap : RG_READ_CHUNK;
+	return 0;
+}
 
 /*
- * Hand each line of in to fn, parsed.  Blank lines are skipped.  A line that
- * is not a JSON object is reported as name:N and ends the loop: a stage that
- * cannot read its input must not guess.  Returns -1 then, or what fn
- * returned when it was not 0, else 0.
+ * Hand each line read from fd to fn, parsed.  Blank lines are skipped.  A
+ * line that is not a JSON object is reported as name:N and ends the loop: a
+ * stage that cannot read its input must not guess.  Before every read that
+ * may wait, stdout is flushed: the next stage sees each record as soon as
+ * this one has nothing else to do, without a write per line.  Returns -1
+ * then, or what fn returned when it was not 0, else 0.
  */
 int
-rg_loop(FILE *in, const char *name, rg_record_fn *fn, void *arg)
+rg_loop(int fd, const char *name, rg_record_fn *fn, void *arg)
 {
-	char *line = NULL, where[RG_WHERE_MAX];
-	size_t cap = 0;
-	ssize_t len;
+	char *buf = NULL, *line, *nl, where[RG_WHERE_MAX];
+	size_t cap = 0, start = 0, used = 0, len;
 	unsigned long lineno = 0;
 	json_error_t jerr;
 	json_t *rec;
-	int r = 0;
+	ssize_t n;
+	int r = 0, eof = 0;
 
-	while ((len = getline(&line, &cap, in)) != -1) {
+	while (r == 0) {
+		nl = used > start ? memchr(buf + start, '\n', used - start) : NULL;
+		if (nl == NULL && !eof) {
+			if (start > 0) {	/* keep the partial line only */
+				memmove(buf, buf + start, used - start);
+				used -= start;
+				start = 0;
+			}
+			if (reserve(&buf, &cap, used) == -1) {
+				warn(NULL);
+				r = -1;
+				break;
+			}
+			if (fflush(stdout) == EOF) {
+				warn("stdout");
+				r = -1;
+				break;
+			}
+			n = read(fd, buf + used, cap - used - 1);
+			if (n == -1 && errno == EINTR)
+				continue;
+			if (n == -1) {
+				warn("%s", name);
+				r = -1;
+				break;
+			}
+			if (n == 0)
+				eof = 1;
+			used += (size_t)n;
+			continue;
+		}
+		if (nl == NULL && start == used)
+			break;				/* end of input */
+		line = buf + start;
+		len = nl ? (size_t)(nl - line) : used - start;
+		start += len + (nl ? 1 : 0);
+		line[len] = '\0';			/* over the newline, or spare room */
 		lineno++;
-		if (len > 0 && line[len - 1] == '\n')
-			line[--len] = '\0';
-		if (strspn(line, " \t\r") == (size_t)len)
+		if (strspn(line, " \t\r") == len)
 			continue;
 		snprintf(where, sizeof(where), "%s:%lu", name, lineno);
-		rec = json_loadb(line, (size_t)len, JSON_REJECT_DUPLICATES, &jerr);
+		rec = json_loadb(line, len, JSON_REJECT_DUPLICATES, &jerr);
 		if (rec == NULL) {
 			warnx("%s: invalid JSON: %s", where, jerr.text);
 			r = -1;
-			break;
-		}
-		if (!json_is_object(rec)) {
+		} else if (!json_is_object(rec)) {
 			warnx("%s: not a JSON object", where);
-			json_decref(rec);
 			r = -1;
-			break;
-		}
-		r = fn(rec, line, (size_t)len, where, arg);
+		} else
+			r = fn(rec, line, len, where, arg);
 		json_decref(rec);
-		if (r != 0)
-			break;
 	}
-	if (r == 0 && ferror(in)) {
-		warn("%s", name);
-		r = -1;
-	}
-	free(line);
+	free(buf);
 	return r;
 }
 
@@ -122,4 +165,19 @@ rg_set_time(json_t *rec, const char *key, time_t t)
 
 	rg_time_format(t, s);
 	json_object_set_new(rec, key, json_string(s));
+}
+
+/*
+ * The time of a record for selection: its field key (created or pushed),
+ * else its push time.  -1 when it has neither.
+ */
+int
+rg_record_time(const json_t *rec, const char *key, time_t *t)
+{
+	const char *s = rg_str(rec, key);
+
+	if (s != NULL && rg_time_parse(s, t) == 0)
+		return 0;
+	s = rg_str(rec, "pushed");
+	return s != NULL && rg_time_parse(s, t) == 0 ? 0 : -1;
 }

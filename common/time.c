@@ -81,3 +81,36 @@ rg_time_format(time_t t, char out[RG_TIME_STRLEN + 1])
 	    RG_TIME_STRLEN)
 		strcpy(out, "1970-01-01T00:00:00Z");
 }
+
+/*
+ * A duration: one or more <number><unit>, units s, m, h, d, w
+ * ("90d", "12h", "1d12h").  Seconds in *secs; -1 when malformed.
+ */
+int
+rg_duration_parse(const char *s, long long *secs)
+{
+	long long total = 0, n, unit;
+
+	if (*s == '\0')
+		return -1;
+	while (*s != '\0') {
+		if (!isdigit((unsigned char)*s))
+			return -1;
+		for (n = 0; isdigit((unsigned char)*s); s++) {
+			if (n > 1000000000LL)
+				return -1;
+			n = n * 10 + (*s - '0');
+		}
+		switch (*s++) {
+		case 's': unit = 1; break;
+		case 'm': unit = 60; break;
+		case 'h': unit = 3600; break;
+		case 'd': unit = 86400; break;
+		case 'w': unit = 7 * 86400; break;
+		default: return -1;
+		}
+		total += n * unit;
+	}
+	*secs = total;
+	return 0;
+}

@@ -1,0 +1,505 @@
+/*
+ * rg-select: mark with "delete": true the records a retention policy
+ * selects, and write every record on, so later stages still see the whole
+ * inventory (rg-records(5)).  Records it does not mark pass through byte for
+ * byte.
+ *
+ * Candidates are tag records, or with --untagged manifest records no tag
+ * points at.  In order: the name criteria (--repo, --tag, names given as
+ * arguments, minus --keep-tag) make the candidates; --keep N spares the N
+ * newest candidates of each repository (by --order); of the rest, those
+ * inside the time window (--older-than, --before, --after, on --time) for
+ * which every --where holds are marked.  A record marked by an earlier
+ * stage stays marked and is not counted by --keep.
+ *
+ * Memory: the candidate records of one repository, held while they come
+ * (rg-scan writes each repository's tags together) so that --keep can rank
+ * them, and the names of the repositories seen; never blobs.
+ */
+#include <err.h>
+#include <getopt.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "rg.h"
+
+#define MAX_CRITERIA	32	/* of each kind: patterns, conditions, names */
+
+enum { ORDER_CREATED, ORDER_PUSHED, ORDER_NAME, ORDER_VERSION };
+
+struct held {
+	json_t *rec;
+	char *line;
+	size_t len;
+	int marked, candidate;
+};
+
+struct name {
+	char *repo, *tag;	/* tag NULL: every tag of repo */
+};
+
+static struct rg_regex *repo_re[MAX_CRITERIA], *tag_re[MAX_CRITERIA],
+    *keep_tag_re[MAX_CRITERIA];
+static size_t nrepo_re, ntag_re, nkeep_tag_re;
+static struct rg_expr *wheres[MAX_CRITERIA];
+static size_t nwheres;
+static struct name names[MAX_CRITERIA];
+static size_t nnames;
+static long keep_n;
+static int untagged, only, order = ORDER_CREATED, status;
+static int has_older, has_before, has_after;
+static time_t older_limit, before, after;
+static struct rg_expr_env env = { 0, "created" };
+
+static struct held *run;		/* the current repository's candidates */
+static size_t nrun, caprun;
+static char *run_repo;
+static struct rg_strset seen;		/* repositories whose run is over */
+
+static const struct option longopts[] = {
+	{ "repo", required_argument, NULL, 'r' },
+	{ "tag", required_argument, NULL, 't' },
+	{ "keep-tag", required_argument, NULL, 'K' },
+	{ "keep", required_argument, NULL, 'k' },
+	{ "older-than", required_argument, NULL, 'O' },
+	{ "before", required_argument, NULL, 'b' },
+	{ "after", required_argument, NULL, 'a' },
+	{ "time", required_argument, NULL, 'T' },
+	{ "order", required_argument, NULL, 'S' },
+	{ "untagged", no_argument, NULL, 'u' },
+	{ "where", required_argument, NULL, 'w' },
+	{ "policy", required_argument, NULL, 'p' },
+	{ "only", no_argument, NULL, 'o' },
+	{ "help", no_argument, NULL, 'h' },
+	{ "version", no_argument, NULL, 'V' },
+	{ NULL, 0, NULL, 0 }
+};
+
+static void
+usage(FILE *f, int code)
+{
+	fprintf(f, "usage: rg-select [-ou] [-a date] [-b date] [-K regex] "
+	    "[-k n] [-O duration]\n"
+	    "                 [-p policy] [-r regex] [-S order] [-T time] "
+	    "[-t regex] [-w expr]\n"
+	    "                 [repo[:tag] ...]\n");
+	exit(code);
+}
+
+static int set_option(int opt, const char *arg, const char *where);
+
+static int
+policy_key(const char *key, const char *value, const char *where, void *arg)
+{
+	const struct option *o;
+
+	(void)arg;
+	for (o = longopts; o->name != NULL; o++)
+		if (strcmp(o->name, key) == 0 && o->val != 'p' && o->val != 'o' &&
+		    o->val != 'h' && o->val != 'V')
+			break;
+	if (o->name == NULL) {
+		warnx("%s: unknown option '%s'", where, key);
+		return -1;
+	}
+	if ((o->has_arg == required_argument) != (value != NULL)) {
+		warnx("%s: %s %s", where, key, value ? "takes no value" :
+		    "needs a value: key = value");
+		return -1;
+	}
+	return set_option(o->val, value, where);
+}
+
+static int
+add_regex(struct rg_regex **v, size_t *n, const char *opt, const char *arg)
+{
+	if (*n == MAX_CRITERIA) {
+		warnx("%s: more than %d", opt, MAX_CRITERIA);
+		return -1;
+	}
+	return (v[(*n)++] = rg_regex_new(opt, arg)) == NULL ? -1 : 0;
+}
+
+static int
+parse_date(const char *opt, const char *arg, time_t *t)
+{
+	if (rg_time_parse(arg, t) == 0)
+		return 0;
+	warnx("%s: %s: not a date: RFC 3339 or YYYY-MM-DD[THH:MM:SS]", opt, arg);
+	return -1;
+}
+
+/* One option, from the command line (where NULL) or a policy file. */
+static int
+set_option(int opt, const char *arg, const char *where)
+{
+	char buf[1024], *end;
+	long long secs;
+	const char *path;
+	time_t t;
+
+	switch (opt) {
+	case 'r':
+		return add_regex(repo_re, &nrepo_re, "--repo", arg);
+	case 't':
+		return add_regex(tag_re, &ntag_re, "--tag", arg);
+	case 'K':
+		return add_regex(keep_tag_re, &nkeep_tag_re, "--keep-tag", arg);
+	case 'k':
+		keep_n = strtol(arg, &end, 10);
+		if (*arg == '\0' || *end != '\0' || keep_n < 0) {
+			warnx("--keep: %s: not a count", arg);
+			return -1;
+		}
+		return 0;
+	case 'O':
+		if (rg_duration_parse(arg, &secs) != 0) {
+			warnx("--older-than: %s: not a duration such as 90d, "
+			    "12h, 2w", arg);
+			return -1;
+		}
+		if (!has_older || env.now - secs < older_limit)
+			older_limit = env.now - secs;
+		has_older = 1;
+		return 0;
+	case 'b':
+		if (parse_date("--before", arg, &t) != 0)
+			return -1;
+		before = has_before && before < t ? before : t;
+		has_before = 1;
+		return 0;
+	case 'a':
+		if (parse_date("--after", arg, &t) != 0)
+			return -1;
+		after = has_after && after > t ? after : t;
+		has_after = 1;
+		return 0;
+	case 'T':
+		if (strcmp(arg, "created") != 0 && strcmp(arg, "pushed") != 0) {
+			warnx("--time: %s: not created or pushed", arg);
+			return -1;
+		}
+		env.time_key = strcmp(arg, "created") == 0 ? "created" : "pushed";
+		return 0;
+	case 'S':
+		if (strcmp(arg, "created") == 0)
+			order = ORDER_CREATED;
+		else if (strcmp(arg, "pushed") == 0)
+			order = ORDER_PUSHED;
+		else if (strcmp(arg, "name") == 0)
+			order = ORDER_NAME;
+		else if (strcmp(arg, "version") == 0)
+			order = ORDER_VERSION;
+		else {
+			warnx("--order: %s: not created, pushed, name or version", arg);
+			return -1;
+		}
+		return 0;
+	case 'u':
+		untagged = 1;
+		return 0;
+	case 'w':
+		if (nwheres == MAX_CRITERIA) {
+			warnx("--where: more than %d", MAX_CRITERIA);
+			return -1;
+		}
+		return (wheres[nwheres++] = rg_expr_parse("--where", arg)) ==
+		    NULL ? -1 : 0;
+	case 'p':
+		if ((path = rg_policy_path(buf, sizeof(buf))) == NULL) {
+			warnx("--policy: set RG_CONFIG or HOME to find policies");
+			return -1;
+		}
+		return rg_policy_load(path, arg, policy_key, NULL);
+	case 'o':
+		only = 1;
+		return 0;
+	}
+	(void)where;
+	return -1;
+}
+
+static int
+add_name(const char *arg)
+{
+	char *colon;
+	struct name *n = &names[nnames];
+
+	if (nnames == MAX_CRITERIA) {
+		warnx("more than %d names", MAX_CRITERIA);
+		return -1;
+	}
+	if ((n->repo = strdup(arg)) == NULL)
+		err(RG_EXIT_FATAL, NULL);
+	if ((colon = strchr(n->repo, ':')) != NULL) {
+		*colon = '\0';
+		n->tag = colon + 1;
+	}
+	if (!rg_repo_valid(n->repo) || (n->tag != NULL && !rg_tag_valid(n->tag))) {
+		warnx("%s: not a repository or repository:tag name", arg);
+		return -1;
+	}
+	nnames++;
+	return 0;
+}
+
+/* name criteria */
+
+static int
+all_match(struct rg_regex **v, size_t n, const char *s)
+{
+	size_t i;
+
+	for (i = 0; i < n; i++)
+		if (s == NULL || !rg_regex_match(v[i], s))
+			return 0;
+	return 1;
+}
+
+static int
+named(const char *repo, const char *tag)
+{
+	size_t i;
+
+	if (nnames == 0)
+		return 1;
+	for (i = 0; i < nnames; i++)
+		if (strcmp(names[i].repo, repo) == 0 && (names[i].tag == NULL ||
+		    (tag != NULL && strcmp(names[i].tag, tag) == 0)))
+			return 1;
+	return 0;
+}
+
+static int
+candidate(const json_t *rec)
+{
+	const char *repo = rg_str(rec, "repo"), *tag = rg_str(rec, "tag");
+	size_t i;
+
+	if (untagged) {
+		if (json_array_size(json_object_get(rec, "tags")) != 0 ||
+		    !json_is_array(json_object_get(rec, "tags")))
+			return 0;
+	} else {
+		if (tag == NULL)
+			return 0;
+		for (i = 0; i < nkeep_tag_re; i++)
+			if (rg_regex_match(keep_tag_re[i], tag))
+				return 0;
+	}
+	return named(repo, tag) && all_match(repo_re, nrepo_re, repo) &&
+	    all_match(tag_re, ntag_re, tag);
+}
+
+/* Time window and conditions, for a candidate --keep did not spare. */
+static int
+chosen(const json_t *rec)
+{
+	time_t t;
+	size_t i;
+
+	if (has_older || has_before || has_after) {
+		if (rg_record_time(rec, env.time_key, &t) != 0)
+			return 0;	/* unknown time: keep */
+		if ((has_older && t >= older_limit) ||
+		    (has_before && t >= before) || (has_after && t <= after))
+			return 0;
+	}
+	for (i = 0; i < nwheres; i++)
+		if (!rg_expr_eval(wheres[i], rec, &env))
+			return 0;
+	return 1;
+}
+
+/* --keep: newest first, by --order, ties broken by push time then name */
+static const char *
+label(const json_t *rec)
+{
+	const char *s = rg_str(rec, untagged ? "digest" : "tag");
+
+	return s ? s : "";
+}
+
+static int
+newest_first(const void *pa, const void *pb)
+{
+	const json_t *a = (*(struct held *const *)pa)->rec;
+	const json_t *b = (*(struct held *const *)pb)->rec;
+	time_t ta = 0, tb = 0;
+	int c = 0, ha, hb;
+
+	switch (order) {
+	case ORDER_NAME:
+		c = strcmp(label(b), label(a));
+		break;
+	case ORDER_VERSION:
+		c = rg_version_cmp(label(b), label(a));
+		break;
+	default:
+		ha = rg_record_time(a, order == ORDER_CREATED ? "created" :
+		    "pushed", &ta) == 0;
+		hb = rg_record_time(b, order == ORDER_CREATED ? "created" :
+		    "pushed", &tb) == 0;
+		c = ha != hb ? hb - ha : (tb > ta) - (tb < ta);
+	}
+	if (c == 0) {
+		ha = rg_record_time(a, "pushed", &ta) == 0;
+		hb = rg_record_time(b, "pushed", &tb) == 0;
+		c = ha != hb ? hb - ha : (tb > ta) - (tb < ta);
+	}
+	return c != 0 ? c : strcmp(label(b), label(a));
+}
+
+static int
+emit(json_t *rec, const char *line, size_t len, int mark, int marked)
+{
+	if (only && !mark && !marked)
+		return 0;
+	if (mark && !marked) {
+		json_object_set_new(rec, "delete", json_true());
+		return rg_emit(stdout, rec);
+	}
+	if (fwrite(line, 1, len, stdout) != len || putchar('\n') == EOF) {
+		warn("stdout");
+		return -1;
+	}
+	return 0;
+}
+
+/* Rank the run's candidates, mark, and write the run in input order. */
+static int
+close_run(void)
+{
+	struct held **c;
+	size_t i, n = 0;
+	int r = 0;
+
+	if (run_repo == NULL)
+		return 0;
+	if (keep_n > 0) {
+		if ((c = calloc(nrun, sizeof(*c))) == NULL)
+			err(RG_EXIT_FATAL, NULL);
+		for (i = 0; i < nrun; i++)
+			if (run[i].candidate)
+				c[n++] = &run[i];
+		qsort(c, n, sizeof(*c), newest_first);
+		for (i = 0; i < n && i < (size_t)keep_n; i++)
+			c[i]->candidate = 0;	/* spared */
+		free(c);
+		if (rg_strset_add(&seen, run_repo) == -1)
+			err(RG_EXIT_FATAL, NULL);
+	}
+	for (i = 0; i < nrun; i++) {
+		if (r == 0)
+			r = emit(run[i].rec, run[i].line, run[i].len,
+			    run[i].candidate && chosen(run[i].rec), run[i].marked);
+		json_decref(run[i].rec);
+		free(run[i].line);
+	}
+	nrun = 0;
+	free(run_repo);
+	run_repo = NULL;
+	return r;
+}
+
+static int
+on_record(json_t *rec, const char *line, size_t len, const char *where,
+    void *arg)
+{
+	const char *type = rg_str(rec, "type"), *repo = rg_str(rec, "repo");
+	struct held *h;
+
+	(void)arg;
+	if (type == NULL || strcmp(type, untagged ? "manifest" : "tag") != 0) {
+		if (close_run() == -1)
+			return -1;
+		return emit(rec, line, len, 0,
+		    json_is_true(json_object_get(rec, "delete")));
+	}
+	if (repo == NULL) {
+		warnx("%s: %s record without repo, passed on unmarked", where, type);
+		status = RG_EXIT_PARTIAL;
+		if (close_run() == -1)
+			return -1;
+		return emit(rec, line, len, 0, 0);
+	}
+	if (run_repo == NULL || strcmp(run_repo, repo) != 0) {
+		if (close_run() == -1)
+			return -1;
+		if (keep_n > 0 && rg_strset_has(&seen, repo)) {
+			warnx("%s: the %s records of %s are not together: --keep "
+			    "ranks each repository's at once, as rg-scan writes them",
+			    where, type, repo);
+			return -1;
+		}
+		if ((run_repo = strdup(repo)) == NULL)
+			err(RG_EXIT_FATAL, NULL);
+	}
+	if (nrun == caprun) {
+		caprun = caprun ? 2 * caprun : 64;
+		if ((run = realloc(run, caprun * sizeof(*run))) == NULL)
+			err(RG_EXIT_FATAL, NULL);
+	}
+	h = &run[nrun++];
+	h->rec = json_incref(rec);
+	if ((h->line = strndup(line, len)) == NULL)
+		err(RG_EXIT_FATAL, NULL);
+	h->len = len;
+	h->marked = json_is_true(json_object_get(rec, "delete"));
+	h->candidate = !h->marked && candidate(rec);
+	return keep_n > 0 ? 0 : close_run();
+}
+
+int
+main(int argc, char *argv[])
+{
+	int c, r;
+
+	env.now = time(NULL);
+	while ((c = getopt_long(argc, argv, "a:b:hK:k:O:op:r:S:T:t:uVw:",
+	    longopts, NULL)) != -1) {
+		switch (c) {
+		case 'h':
+			usage(stdout, RG_EXIT_OK);
+			break;
+		case 'V':
+			printf("rg-select %s\n", RG_VERSION);
+			return rg_stdout_close() == 0 ? RG_EXIT_OK : RG_EXIT_FATAL;
+		case '?':
+			usage(stderr, RG_EXIT_FATAL);
+			break;
+		default:
+			if (set_option(c, optarg, NULL) != 0)
+				return RG_EXIT_FATAL;
+		}
+	}
+	for (; optind < argc; optind++)
+		if (add_name(argv[optind]) != 0)
+			return RG_EXIT_FATAL;
+	if (!untagged && nrepo_re + ntag_re + nkeep_tag_re + nwheres + nnames == 0 &&
+	    keep_n == 0 && !has_older && !has_before && !has_after) {
+		warnx("no selection criteria: that would mark every tag");
+		usage(stderr, RG_EXIT_FATAL);
+	}
+	if (untagged && (ntag_re > 0 || nkeep_tag_re > 0)) {
+		warnx("--untagged selects manifests: --tag and --keep-tag do "
+		    "not apply");
+		usage(stderr, RG_EXIT_FATAL);
+	}
+	for (c = 0; untagged && (size_t)c < nnames; c++)
+		if (names[c].tag != NULL) {
+			warnx("--untagged selects manifests: name a repository, "
+			    "not %s:%s", names[c].repo, names[c].tag);
+			usage(stderr, RG_EXIT_FATAL);
+		}
+
+	r = rg_loop(STDIN_FILENO, "<stdin>", on_record, NULL);
+	if (r == 0)
+		r = close_run();
+	if (r != 0)
+		_exit(RG_EXIT_FATAL);	/* reported; a failed stdout must not be again */
+	if (rg_stdout_close() != 0)
+		return RG_EXIT_FATAL;
+	return status;
+}
