@@ -27,6 +27,7 @@
 #define MAX_CRITERIA	32	/* of each kind: patterns, conditions, names */
 
 enum { ORDER_CREATED, ORDER_PUSHED, ORDER_NAME, ORDER_VERSION };
+static const char *orders[] = { "created", "pushed", "name", "version" };
 
 struct held {
 	json_t *rec;
@@ -87,30 +88,6 @@ usage(FILE *f, int code)
 	exit(code);
 }
 
-static int set_option(int opt, const char *arg, const char *where);
-
-static int
-policy_key(const char *key, const char *value, const char *where, void *arg)
-{
-	const struct option *o;
-
-	(void)arg;
-	for (o = longopts; o->name != NULL; o++)
-		if (strcmp(o->name, key) == 0 && o->val != 'p' && o->val != 'o' &&
-		    o->val != 'h' && o->val != 'V')
-			break;
-	if (o->name == NULL) {
-		warnx("%s: unknown option '%s'", where, key);
-		return -1;
-	}
-	if ((o->has_arg == required_argument) != (value != NULL)) {
-		warnx("%s: %s %s", where, key, value ? "takes no value" :
-		    "needs a value: key = value");
-		return -1;
-	}
-	return set_option(o->val, value, where);
-}
-
 static int
 add_regex(struct rg_regex **v, size_t *n, const char *opt, const char *arg)
 {
@@ -121,22 +98,12 @@ add_regex(struct rg_regex **v, size_t *n, const char *opt, const char *arg)
 	return (v[(*n)++] = rg_regex_new(opt, arg)) == NULL ? -1 : 0;
 }
 
+/* One option, from the command line or a policy file. */
 static int
-parse_date(const char *opt, const char *arg, time_t *t)
+set_option(int opt, const char *arg)
 {
-	if (rg_time_parse(arg, t) == 0)
-		return 0;
-	warnx("%s: %s: not a date: RFC 3339 or YYYY-MM-DD[THH:MM:SS]", opt, arg);
-	return -1;
-}
-
-/* One option, from the command line (where NULL) or a policy file. */
-static int
-set_option(int opt, const char *arg, const char *where)
-{
-	char buf[1024], *end;
+	char *end;
 	long long secs;
-	const char *path;
 	time_t t;
 
 	switch (opt) {
@@ -164,13 +131,13 @@ set_option(int opt, const char *arg, const char *where)
 		has_older = 1;
 		return 0;
 	case 'b':
-		if (parse_date("--before", arg, &t) != 0)
+		if (rg_date_arg("--before", arg, &t) != 0)
 			return -1;
 		before = has_before && before < t ? before : t;
 		has_before = 1;
 		return 0;
 	case 'a':
-		if (parse_date("--after", arg, &t) != 0)
+		if (rg_date_arg("--after", arg, &t) != 0)
 			return -1;
 		after = has_after && after > t ? after : t;
 		has_after = 1;
@@ -183,19 +150,11 @@ set_option(int opt, const char *arg, const char *where)
 		env.time_key = strcmp(arg, "created") == 0 ? "created" : "pushed";
 		return 0;
 	case 'S':
-		if (strcmp(arg, "created") == 0)
-			order = ORDER_CREATED;
-		else if (strcmp(arg, "pushed") == 0)
-			order = ORDER_PUSHED;
-		else if (strcmp(arg, "name") == 0)
-			order = ORDER_NAME;
-		else if (strcmp(arg, "version") == 0)
-			order = ORDER_VERSION;
-		else {
-			warnx("--order: %s: not created, pushed, name or version", arg);
-			return -1;
-		}
-		return 0;
+		for (order = 0; order < 4; order++)
+			if (strcmp(arg, orders[order]) == 0)
+				return 0;
+		warnx("--order: %s: not created, pushed, name or version", arg);
+		return -1;
 	case 'u':
 		untagged = 1;
 		return 0;
@@ -207,39 +166,23 @@ set_option(int opt, const char *arg, const char *where)
 		return (wheres[nwheres++] = rg_expr_parse("--where", arg)) ==
 		    NULL ? -1 : 0;
 	case 'p':
-		if ((path = rg_policy_path(buf, sizeof(buf))) == NULL) {
-			warnx("--policy: set RG_CONFIG or HOME to find policies");
-			return -1;
-		}
-		return rg_policy_load(path, arg, policy_key, NULL);
+		return rg_policy_apply(arg, longopts, "pohV", set_option);
 	case 'o':
 		only = 1;
 		return 0;
 	}
-	(void)where;
 	return -1;
 }
 
 static int
 add_name(const char *arg)
 {
-	char *colon;
-	struct name *n = &names[nnames];
-
 	if (nnames == MAX_CRITERIA) {
 		warnx("more than %d names", MAX_CRITERIA);
 		return -1;
 	}
-	if ((n->repo = strdup(arg)) == NULL)
-		err(RG_EXIT_FATAL, NULL);
-	if ((colon = strchr(n->repo, ':')) != NULL) {
-		*colon = '\0';
-		n->tag = colon + 1;
-	}
-	if (!rg_repo_valid(n->repo) || (n->tag != NULL && !rg_tag_valid(n->tag))) {
-		warnx("%s: not a repository or repository:tag name", arg);
+	if (rg_name_parse(arg, &names[nnames].repo, &names[nnames].tag) != 0)
 		return -1;
-	}
 	nnames++;
 	return 0;
 }
@@ -451,6 +394,21 @@ on_record(json_t *rec, const char *line, size_t len, const char *where,
 	return keep_n > 0 ? 0 : close_run();
 }
 
+/* Records that cannot be candidates pass on unparsed: most of a scan. */
+static int
+on_line(char *line, size_t len, const char *where, void *arg)
+{
+	struct rg_jscan j;
+
+	if (rg_jscan(line, len, &j) == 0 && j.type != NULL &&
+	    !rg_jscan_type(&j, untagged ? "manifest" : "tag")) {
+		if (close_run() == -1)
+			return -1;
+		return emit(NULL, line, len, 0, j.delete);
+	}
+	return rg_parse_line(line, len, where, on_record, arg);
+}
+
 int
 main(int argc, char *argv[])
 {
@@ -470,7 +428,7 @@ main(int argc, char *argv[])
 			usage(stderr, RG_EXIT_FATAL);
 			break;
 		default:
-			if (set_option(c, optarg, NULL) != 0)
+			if (set_option(c, optarg) != 0)
 				return RG_EXIT_FATAL;
 		}
 	}
@@ -494,7 +452,7 @@ main(int argc, char *argv[])
 			usage(stderr, RG_EXIT_FATAL);
 		}
 
-	r = rg_loop(STDIN_FILENO, "<stdin>", on_record, NULL);
+	r = rg_lines(STDIN_FILENO, "<stdin>", on_line, NULL);
 	if (r == 0)
 		r = close_run();
 	if (r != 0)

@@ -1,4 +1,6 @@
 /* names.c: repository and tag names, per the distribution reference grammar. */
+#include <err.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "rg.h"
@@ -71,4 +73,31 @@ rg_tag_valid(const char *tag)
 			return 0;
 	}
 	return i > 0;
+}
+
+/*
+ * repo or repo:tag, as given on a command line; *tag NULL for a whole
+ * repository.  *repo is allocated (and holds *tag).  -1 (reported) when
+ * either is not a valid name.
+ */
+int
+rg_name_parse(const char *arg, char **repo, char **tag)
+{
+	char *colon;
+
+	if ((*repo = strdup(arg)) == NULL) {
+		warn(NULL);
+		return -1;
+	}
+	*tag = NULL;
+	if ((colon = strchr(*repo, ':')) != NULL) {
+		*colon = '\0';
+		*tag = colon + 1;
+	}
+	if (!rg_repo_valid(*repo) || (*tag != NULL && !rg_tag_valid(*tag))) {
+		warnx("%s: not a repository or repository:tag name", arg);
+		free(*repo);
+		return -1;
+	}
+	return 0;
 }

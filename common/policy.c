@@ -13,6 +13,7 @@
  */
 #include <ctype.h>
 #include <err.h>
+#include <getopt.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -100,4 +101,51 @@ rg_policy_load(const char *path, const char *name, rg_policy_fn *fn, void *arg)
 	free(line);
 	fclose(f);
 	return r;
+}
+
+struct apply {
+	const struct option *longopts;
+	const char *skip;
+	rg_option_fn *set;
+};
+
+static int
+apply_key(const char *key, const char *value, const char *where, void *arg)
+{
+	const struct apply *a = arg;
+	const struct option *o;
+
+	for (o = a->longopts; o->name != NULL; o++)
+		if (strcmp(o->name, key) == 0 && strchr(a->skip, o->val) == NULL)
+			break;
+	if (o->name == NULL) {
+		warnx("%s: unknown option '%s'", where, key);
+		return -1;
+	}
+	if ((o->has_arg == required_argument) != (value != NULL)) {
+		warnx("%s: %s %s", where, key, value ? "takes no value" :
+		    "needs a value: key = value");
+		return -1;
+	}
+	return a->set(o->val, value);
+}
+
+/*
+ * Apply policy name: each key is the long option of that name in longopts
+ * (but those whose short letter is in skip), given to set as if from the
+ * command line.  -1 (reported) on any error.
+ */
+int
+rg_policy_apply(const char *name, const struct option *longopts,
+    const char *skip, rg_option_fn *set)
+{
+	struct apply a = { longopts, skip, set };
+	char buf[1024];
+	const char *path = rg_policy_path(buf, sizeof(buf));
+
+	if (path == NULL) {
+		warnx("--policy: set RG_CONFIG or HOME to find policies");
+		return -1;
+	}
+	return rg_policy_load(path, name, apply_key, &a);
 }

@@ -46,6 +46,7 @@ void	rg_digest_of(const void *buf, size_t len, struct rg_digest *d);
 int	rg_repo_valid(const char *name);
 int	rg_component_valid(const char *comp, size_t len);
 int	rg_tag_valid(const char *tag);
+int	rg_name_parse(const char *arg, char **repo, char **tag);
 
 /* time.c: RFC 3339 times, always written in UTC with whole seconds */
 #define RG_TIME_STRLEN	20	/* 2006-01-02T15:04:05Z */
@@ -53,6 +54,7 @@ int	rg_tag_valid(const char *tag);
 int	rg_time_parse(const char *s, time_t *t);
 void	rg_time_format(time_t t, char out[RG_TIME_STRLEN + 1]);
 int	rg_duration_parse(const char *s, long long *secs);
+int	rg_date_arg(const char *opt, const char *arg, time_t *t);
 
 /* version.c: tags ordered as versions (1.9 < 1.10 < v2.0-rc1 < 2.0) */
 int	rg_version_cmp(const char *a, const char *b);
@@ -61,6 +63,11 @@ int	rg_version_cmp(const char *a, const char *b);
 typedef int rg_record_fn(json_t *rec, const char *line, size_t len,
 	    const char *where, void *arg);
 
+typedef int rg_line_fn(char *line, size_t len, const char *where, void *arg);
+
+int	rg_lines(int fd, const char *name, rg_line_fn *fn, void *arg);
+int	rg_parse_line(char *line, size_t len, const char *where,
+	    rg_record_fn *fn, void *arg);
 int	rg_loop(int fd, const char *name, rg_record_fn *fn, void *arg);
 int	rg_emit(FILE *out, const json_t *rec);
 int	rg_stdout_close(void);
@@ -71,6 +78,8 @@ int	rg_record_time(const json_t *rec, const char *key, time_t *t);
 json_t *rg_record_new(const char *type, const char *repo);
 void	rg_set_digest(json_t *rec, const char *key, const struct rg_digest *d);
 void	rg_set_time(json_t *rec, const char *key, time_t t);
+json_t *rg_scan_record(const char *source, const char *root,
+	    const char *repo_filter);
 
 /* buf.c: whole records gathered in memory, written a buffer at a time */
 struct rg_buf {
@@ -109,6 +118,16 @@ int	rg_dir_list(int dirfd, const char *path, struct rg_dir *l);
 void	rg_dir_free(struct rg_dir *l);
 int	rg_entry_is_dir(int dirfd, const struct rg_entry *e);
 
+/* jscan.c: checking a line is a JSON object without building it */
+struct rg_jscan {
+	const char *type;	/* top-level "type", unescaped, or NULL */
+	size_t type_len;
+	int delete;		/* top-level "delete" is true */
+};
+
+int	rg_jscan(const char *line, size_t len, struct rg_jscan *out);
+int	rg_jscan_type(const struct rg_jscan *j, const char *t);
+
 /* expr.c: --where conditions over record fields */
 struct rg_expr;
 
@@ -126,7 +145,12 @@ void	rg_expr_free(struct rg_expr *e);
 typedef int rg_policy_fn(const char *key, const char *value, const char *where,
 	    void *arg);
 
+typedef int rg_option_fn(int opt, const char *arg);
+struct option;
+
 const char *rg_policy_path(char *buf, size_t size);
+int	rg_policy_apply(const char *name, const struct option *longopts,
+	    const char *skip, rg_option_fn *set);
 int	rg_policy_load(const char *path, const char *name, rg_policy_fn *fn,
 	    void *arg);
 
@@ -147,6 +171,9 @@ int	rg_blob_path(const struct rg_digest *d, char *buf, size_t size);
 int	rg_read_file(int dirfd, const char *path, size_t max, char **buf,
 	    size_t *len);
 int	rg_open_root(const char *root, char **v2path);
+
+int	rg_upload_valid(const char *s);
+json_t *rg_upload_record(int uploadsfd, const char *repo, const char *uuid);
 
 typedef void rg_link_fn(void *arg, const struct rg_digest *d,
 	    const struct timespec *mtime);

@@ -314,3 +314,37 @@ rg_image_read(int v2fd, const char *root, const char *repo,
 	}
 	return 0;
 }
+
+/* An upload id, as the registry names _uploads entries (a UUID). */
+int
+rg_upload_valid(const char *s)
+{
+	return *s != '\0' && strspn(s, "0123456789abcdefABCDEF-") == strlen(s);
+}
+
+/* The upload record of _uploads/<uuid>, read relative to its fd. */
+json_t *
+rg_upload_record(int uploadsfd, const char *repo, const char *uuid)
+{
+	char path[RG_HEX_LEN * 2], *buf;
+	json_t *rec = rg_record_new("upload", repo);
+	struct stat st;
+	time_t started;
+	size_t len;
+
+	if (rec == NULL)
+		return NULL;
+	json_object_set_new(rec, "uuid", json_string(uuid));
+	snprintf(path, sizeof(path), "%s/startedat", uuid);
+	if (rg_read_file(uploadsfd, path, RG_TIME_STRLEN * 4, &buf, &len) == 0) {
+		if (rg_time_parse(buf, &started) == 0)
+			rg_set_time(rec, "started", started);
+		free(buf);
+	}
+	snprintf(path, sizeof(path), "%s/data", uuid);
+	if (fstatat(uploadsfd, path, &st, AT_SYMLINK_NOFOLLOW) == 0) {
+		json_object_set_new(rec, "size", json_integer(st.st_size));
+		rg_set_time(rec, "modified", st.st_mtim.tv_sec);
+	}
+	return rec;
+}

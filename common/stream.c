@@ -26,21 +26,18 @@ reserve(char **buf, size_t *cap, size_t used)
 }
 
 /*
- * Hand each line read from fd to fn, parsed.  Blank lines are skipped.  A
- * line that is not a JSON object is reported as name:N and ends the loop: a
- * stage that cannot read its input must not guess.  Before every read that
- * may wait, stdout is flushed: the next stage sees each record as soon as
- * this one has nothing else to do, without a write per line.  Returns -1
- * then, or what fn returned when it was not 0, else 0.
+ * Hand each line read from fd to fn, with its position as name:N for
+ * messages.  Blank lines are skipped.  Before every read that may wait,
+ * stdout is flushed: the next stage sees each record as soon as this one
+ * has nothing else to do, without a write per line.  Returns -1 (reported)
+ * on a read or flush error, what fn returned when it was not 0, else 0.
  */
 int
-rg_loop(int fd, const char *name, rg_record_fn *fn, void *arg)
+rg_lines(int fd, const char *name, rg_line_fn *fn, void *arg)
 {
 	char *buf = NULL, *line, *nl, where[RG_WHERE_MAX];
 	size_t cap = 0, start = 0, used = 0, len;
 	unsigned long lineno = 0;
-	json_error_t jerr;
-	json_t *rec;
 	ssize_t n;
 	int r = 0, eof = 0;
 
@@ -55,24 +52,18 @@ rg_loop(int fd, const char *name, rg_record_fn *fn, void *arg)
 			if (reserve(&buf, &cap, used) == -1) {
 				warn(NULL);
 				r = -1;
-				break;
-			}
-			if (fflush(stdout) == EOF) {
+			} else if (fflush(stdout) == EOF) {
 				warn("stdout");
 				r = -1;
-				break;
+			} else if ((n = read(fd, buf + used, cap - used - 1)) == -1) {
+				if (errno != EINTR) {
+					warn("%s", name);
+					r = -1;
+				}
+			} else {
+				eof = n == 0;
+				used += (size_t)n;
 			}
-			n = read(fd, buf + used, cap - used - 1);
-			if (n == -1 && errno == EINTR)
-				continue;
-			if (n == -1) {
-				warn("%s", name);
-				r = -1;
-				break;
-			}
-			if (n == 0)
-				eof = 1;
-			used += (size_t)n;
 			continue;
 		}
 		if (nl == NULL && start == used)
@@ -85,19 +76,60 @@ rg_loop(int fd, const char *name, rg_record_fn *fn, void *arg)
 		if (strspn(line, " \t\r") == len)
 			continue;
 		snprintf(where, sizeof(where), "%s:%lu", name, lineno);
-		rec = json_loadb(line, len, JSON_REJECT_DUPLICATES, &jerr);
-		if (rec == NULL) {
-			warnx("%s: invalid JSON: %s", where, jerr.text);
-			r = -1;
-		} else if (!json_is_object(rec)) {
-			warnx("%s: not a JSON object", where);
-			r = -1;
-		} else
-			r = fn(rec, line, len, where, arg);
-		json_decref(rec);
+		r = fn(line, len, where, arg);
 	}
 	free(buf);
 	return r;
+}
+
+/*
+ * Parse one line and hand the record to fn.  A line that is not a JSON
+ * object is reported at where and is an error: a stage that cannot read
+ * its input must not guess.
+ */
+int
+rg_parse_line(char *line, size_t len, const char *where, rg_record_fn *fn,
+    void *arg)
+{
+	json_error_t jerr;
+	json_t *rec;
+	int r;
+
+	rec = json_loadb(line, len, JSON_REJECT_DUPLICATES, &jerr);
+	if (rec == NULL) {
+		warnx("%s: invalid JSON: %s", where, jerr.text);
+		return -1;
+	}
+	if (!json_is_object(rec)) {
+		warnx("%s: not a JSON object", where);
+		json_decref(rec);
+		return -1;
+	}
+	r = fn(rec, line, len, where, arg);
+	json_decref(rec);
+	return r;
+}
+
+struct loop {
+	rg_record_fn *fn;
+	void *arg;
+};
+
+static int
+parse_each(char *line, size_t len, const char *where, void *arg)
+{
+	struct loop *l = arg;
+
+	return rg_parse_line(line, len, where, l->fn, l->arg);
+}
+
+/* rg_lines, each line parsed: fn gets the record and the line it came from. */
+int
+rg_loop(int fd, const char *name, rg_record_fn *fn, void *arg)
+{
+	struct loop l = { fn, arg };
+
+	return rg_lines(fd, name, parse_each, &l);
 }
 
 /* Write one record and its newline; -1 (reported) when the write fails. */
@@ -180,4 +212,22 @@ rg_record_time(const json_t *rec, const char *key, time_t *t)
 		return 0;
 	s = rg_str(rec, "pushed");
 	return s != NULL && rg_time_parse(s, t) == 0 ? 0 : -1;
+}
+
+/* The first record of a stream: where and when the inventory was taken. */
+json_t *
+rg_scan_record(const char *source, const char *root, const char *repo_filter)
+{
+	json_t *rec = rg_record_new("scan", NULL);
+
+	if (rec == NULL)
+		return NULL;
+	json_object_set_new(rec, "source", json_string(source));
+	json_object_set_new(rec, "root", json_string(root));
+	rg_set_time(rec, "time", time(NULL));
+	json_object_set_new(rec, "format", json_integer(RG_FORMAT));
+	json_object_set_new(rec, "rg_version", json_string(RG_VERSION));
+	if (repo_filter != NULL)
+		json_object_set_new(rec, "repo_filter", json_string(repo_filter));
+	return rec;
 }

@@ -1,6 +1,7 @@
 /* time.c: RFC 3339 times.  rg writes them in UTC with whole seconds, so that
  * they compare as strings; it reads any offset and fraction. */
 #include <ctype.h>
+#include <err.h>
 #include <string.h>
 
 #include "rg.h"
@@ -113,4 +114,14 @@ rg_duration_parse(const char *s, long long *secs)
 	}
 	*secs = total;
 	return 0;
+}
+
+/* A date given to option opt; -1 (reported) when it is not one. */
+int
+rg_date_arg(const char *opt, const char *arg, time_t *t)
+{
+	if (rg_time_parse(arg, t) == 0)
+		return 0;
+	warnx("%s: %s: not a date: RFC 3339 or YYYY-MM-DD[THH:MM:SS]", opt, arg);
+	return -1;
 }

@@ -9,7 +9,7 @@ registry_start() {
 	local dir=$1 port try i
 	mkdir -p "$dir/data"
 	for try in 1 2 3 4 5 6 7 8 9 10; do
-		port=$((20000 + RANDOM % 30000))
+		port=$((20000 + RANDOM % 12000))	# below the ephemeral range
 		cat > "$dir/config.yml" <<-EOF
 		version: 0.1
 		log: {level: error}
@@ -30,7 +30,8 @@ registry_start() {
 			kill -0 "$REG_PID" 2>/dev/null || break
 			sleep 0.1
 		done
-		kill "$REG_PID" 2>/dev/null; wait "$REG_PID" 2>/dev/null || true
+		kill "$REG_PID" 2>/dev/null || true	# it may have died: port taken
+		wait "$REG_PID" 2>/dev/null || true
 	done
 	echo "registry_start: could not start docker-registry:" >&2
 	cat "$dir/registry.log" >&2

@@ -229,6 +229,17 @@ marked() {
 	run --separate-stderr bash -c "echo '[1]' | rg-select -t x"
 	assert_equal "$status" 2
 	assert_equal "$stderr" "rg-select: <stdin>:1: not a JSON object"
+	# records rg-select passes on are checked too
+	for bad in '{"type":"blob","digest":' '{"type":"blob"} x' '{"type":"blob","s":"\q"}' \
+		'{"type":"blob","n":01}' '{"type":"blob",}'; do
+		run --separate-stderr rg-select -t x <<<"$bad"
+		assert_equal "$status" 2
+		assert_equal "$output" ""
+		[[ "$stderr" == "rg-select: <stdin>:1: invalid JSON: "* ]]
+	done
+	# a type spelled with escapes is still read
+	run rg-select -o -t '^x$' <<<'{"type":"t\u0061g","repo":"r","tag":"x"}'
+	assert_output '{"type":"tag","repo":"r","tag":"x","delete":true}'
 }
 
 @test "--keep needs each repository's tags together" {
