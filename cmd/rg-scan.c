@@ -183,21 +183,11 @@ add_layer(void *arg, const struct rg_digest *d, const struct timespec *mtime)
 		err(RG_EXIT_FATAL, NULL);
 }
 
-static int
-upload_name_valid(const char *s)
-{
-	return *s != '\0' && strspn(s, "0123456789abcdefABCDEF-") == strlen(s);
-}
-
 static void
 emit_uploads(struct repo *r)
 {
-	char path[PATH_BUF], *buf;
-	struct stat st;
 	struct rg_dir l;
-	size_t i, len;
-	time_t started;
-	json_t *rec;
+	size_t i;
 	int fd;
 
 	if ((fd = rg_dir_list(r->fd, "_uploads", &l)) == -1) {
@@ -206,25 +196,13 @@ emit_uploads(struct repo *r)
 		return;
 	}
 	for (i = 0; i < l.n; i++) {
-		if (!upload_name_valid(l.v[i].name)) {
-			snprintf(path, sizeof(path), "_uploads/%s", l.v[i].name);
-			repo_warn(r, path, "not an upload id, ignored");
+		if (!rg_upload_valid(l.v[i].name)) {
+			warnx("%s/_uploads/%s: not an upload id, ignored", r->where,
+			    l.v[i].name);
+			repo_status = RG_EXIT_PARTIAL;
 			continue;
 		}
-		rec = rg_record_new("upload", r->name);
-		json_object_set_new(rec, "uuid", json_string(l.v[i].name));
-		snprintf(path, sizeof(path), "%s/startedat", l.v[i].name);
-		if (rg_read_file(fd, path, RG_TIME_STRLEN * 4, &buf, &len) == 0) {
-			if (rg_time_parse(buf, &started) == 0)
-				rg_set_time(rec, "started", started);
-			free(buf);
-		}
-		snprintf(path, sizeof(path), "%s/data", l.v[i].name);
-		if (fstatat(fd, path, &st, AT_SYMLINK_NOFOLLOW) == 0) {
-			json_object_set_new(rec, "size", json_integer(st.st_size));
-			rg_set_time(rec, "modified", st.st_mtim.tv_sec);
-		}
-		out_record(r->out, rec);
+		out_record(r->out, rg_upload_record(fd, r->name, l.v[i].name));
 	}
 	close(fd);
 	rg_dir_free(&l);
@@ -413,7 +391,6 @@ main(int argc, char *argv[])
 	char name[RG_REPO_MAX + 2] = "", *v2path;
 	struct rg_buf out = { 0 };
 	pthread_t blobs;
-	json_t *rec;
 	int c, rfd, threaded;
 
 	while ((c = getopt_long(argc, argv, "r:hV", longopts, NULL)) != -1) {
@@ -445,15 +422,7 @@ main(int argc, char *argv[])
 		return RG_EXIT_FATAL;
 	root_arg = v2path;	/* diagnostics name the v2 directory */
 
-	rec = rg_record_new("scan", NULL);
-	json_object_set_new(rec, "source", json_string("storage"));
-	json_object_set_new(rec, "root", json_string(v2path));
-	rg_set_time(rec, "time", time(NULL));
-	json_object_set_new(rec, "format", json_integer(RG_FORMAT));
-	json_object_set_new(rec, "rg_version", json_string(RG_VERSION));
-	if (repo_pattern != NULL)
-		json_object_set_new(rec, "repo_filter", json_string(repo_pattern));
-	out_record(&out, rec);
+	out_record(&out, rg_scan_record("storage", v2path, repo_pattern));
 	out_flush(&out, 1);
 
 	threaded = pthread_create(&blobs, NULL, walk_blobs, NULL) == 0;
