@@ -103,6 +103,29 @@ int	rg_strset_has(const struct rg_strset *set, const char *s);
 int	rg_strset_add(struct rg_strset *set, const char *s);
 void	rg_strset_free(struct rg_strset *set);
 
+/* plan.c: a digest of the marks, checked by rg-rm */
+struct rg_plan {
+	void *ctx;	/* EVP_MD_CTX */
+};
+
+int	rg_plan_init(struct rg_plan *p);
+void	rg_plan_add(struct rg_plan *p, const json_t *rec);
+void	rg_plan_final(struct rg_plan *p, char out[RG_DIGEST_STRLEN + 1]);
+
+/* dtab.c: entries keyed by raw digests, open addressing */
+struct rg_dtab {
+	unsigned char *ent;	/* n entries of esize bytes, key first */
+	size_t esize, klen, n, cap;
+	uint32_t *slot;		/* entry index + 1; 0 empty */
+	size_t nslot;		/* a power of two */
+};
+
+#define RG_DTAB_AT(t, i)	((void *)((t)->ent + (size_t)(i) * (t)->esize))
+
+int	rg_dtab_init(struct rg_dtab *t, size_t esize, size_t klen);
+long	rg_dtab_index(struct rg_dtab *t, const void *key, int create);
+void	rg_dtab_free(struct rg_dtab *t);
+
 /* dir.c: sorted directory listings */
 struct rg_entry {
 	char *name;

@@ -180,7 +180,8 @@ fail:
 /*
  * Call fn for each <hex>/link below dir (relative to dirfd): revisions,
  * layer links, tag index entries.  A bad entry is reported, naming
- * where/dir/..., and skipped.  Returns how many were bad; a dir that does
+ * where/dir/..., and skipped; a <hex>/ without a link is what the
+ * registry's API deletes leave, and is skipped silently.  Returns how many were bad; a dir that does
  * not exist has none.
  */
 int
@@ -218,6 +219,8 @@ rg_links_each(int dirfd, const char *dir, const char *where, rg_link_fn *fn,
 			warnx("%s/%s/%s/link: corrupt link: not sha256:<64 hex>",
 			    where, dir, e);
 			bad++;
+		} else if (st == RG_LINK_MISSING) {
+			continue;	/* what the registry's deletes leave: an empty <hex>/ */
 		} else if (st != RG_LINK_OK) {
 			warn("%s/%s/%s/link", where, dir, e);
 			bad++;

@@ -128,11 +128,12 @@ put_blob() {
 
 # push_artifact REPO TAG SUBJECT-DIGEST ARTIFACT-TYPE: an OCI 1.1 artifact
 # (empty config, one layer) whose subject is SUBJECT-DIGEST; prints its digest.
+# TAG - pushes it by digest, untagged.
 push_artifact() {
 	local repo=$1 tag=$2 subject=$3 type=$4 dir cfg layer subj_size m digest
 	dir=$(mktemp -d)
 	printf '{}' > "$dir/config"
-	printf 'signature of %s\n' "$subject" > "$dir/layer"
+	printf 'signature of %s, %s\n' "$subject" "$tag" > "$dir/layer"
 	cfg=$(put_blob "$repo" "$dir/config")
 	layer=$(put_blob "$repo" "$dir/layer")
 	subj_size=$(curl -fsS -H 'Accept: application/vnd.oci.image.manifest.v1+json, application/vnd.oci.image.index.v1+json, application/vnd.docker.distribution.manifest.v2+json' \
@@ -146,9 +147,10 @@ push_artifact() {
 		layers: [{mediaType: "application/octet-stream", digest: $l, size: $ls}],
 		subject: {mediaType: "application/vnd.oci.image.manifest.v1+json",
 			digest: $s, size: $ss}}' > "$dir/manifest"
+	digest=sha256:$(sha256sum < "$dir/manifest" | cut -d' ' -f1)
+	[ "$tag" != - ] || tag=$digest
 	curl -fsS -X PUT -H 'Content-Type: application/vnd.oci.image.manifest.v1+json' \
 		--data-binary "@$dir/manifest" "http://$REG/v2/$repo/manifests/$tag" >/dev/null
-	digest=sha256:$(sha256sum < "$dir/manifest" | cut -d' ' -f1)
 	rm -rf "$dir"
 	echo "$digest"
 }
@@ -190,3 +192,17 @@ push_mix() {
 	echo "team/app:sig-1.0 $(cat "$dir/artifact")" >> "$dir/pushed"
 }
 
+
+# gc ROOT [OPTIONS]: the registry's own collector on the storage at ROOT
+gc() {
+	local root=$1
+	shift
+	cat > "$root.gc.yml" <<-EOF
+	version: 0.1
+	log: {level: error}
+	storage:
+	  filesystem: {rootdirectory: $root}
+	http: {addr: 127.0.0.1:0}
+	EOF
+	docker-registry garbage-collect "$@" "$root.gc.yml"
+}

@@ -394,3 +394,14 @@ copy_storage() {
 	run jq -r 'select(.type == "repo") | .repo' <<<"$output"
 	refute_line alias
 }
+
+@test "what the registry's API deletes leave (a <hex>/ without link) is skipped" {
+	copy_storage
+	d=$(awk '$1 == "deep/a/b/c:x" { print $2 }' "$BATS_FILE_TMPDIR/pushed")
+	rm "$CV2/repositories/deep/a/b/c/_manifests/revisions/sha256/${d#sha256:}/link"
+	rm -r "$CV2/repositories/deep/a/b/c/_manifests/tags/x"
+	run --separate-stderr rg-scan "$COPY"
+	assert_success
+	assert_equal "$stderr" ""
+	assert_equal "$(jq -c 'select(.repo == "deep/a/b/c" and (.type == "manifest" or .type == "tag"))' <<<"$output")" ""
+}

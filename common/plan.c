@@ -1,0 +1,55 @@
+/*
+ * plan.c: a digest of what a stream marks for deletion, so that rg-rm can
+ * check that the marks are the ones rg-refs computed: sha256 over one line
+ * "type<TAB>repo<TAB>key" per marked record, in stream order (key: the tag,
+ * the upload's uuid, else the digest).
+ */
+#include <string.h>
+
+#include <openssl/evp.h>
+
+#include "rg.h"
+
+int
+rg_plan_init(struct rg_plan *p)
+{
+	p->ctx = EVP_MD_CTX_new();
+	return p->ctx != NULL && EVP_DigestInit_ex(p->ctx, EVP_sha256(), NULL) == 1 ?
+	    0 : -1;
+}
+
+static void
+field(struct rg_plan *p, const char *s, char end)
+{
+	if (s != NULL)
+		EVP_DigestUpdate(p->ctx, s, strlen(s));
+	EVP_DigestUpdate(p->ctx, &end, 1);
+}
+
+void
+rg_plan_add(struct rg_plan *p, const json_t *rec)
+{
+	const char *type = rg_str(rec, "type"), *key;
+
+	if (type != NULL && strcmp(type, "tag") == 0)
+		key = rg_str(rec, "tag");
+	else if (type != NULL && strcmp(type, "upload") == 0)
+		key = rg_str(rec, "uuid");
+	else
+		key = rg_str(rec, "digest");
+	field(p, type, '\t');
+	field(p, rg_str(rec, "repo"), '\t');
+	field(p, key, '\n');
+}
+
+void
+rg_plan_final(struct rg_plan *p, char out[RG_DIGEST_STRLEN + 1])
+{
+	struct rg_digest d;
+	unsigned int n = sizeof(d.b);
+
+	EVP_DigestFinal_ex(p->ctx, d.b, &n);
+	EVP_MD_CTX_free(p->ctx);
+	p->ctx = NULL;
+	rg_digest_format(&d, out);
+}
