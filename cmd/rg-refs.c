@@ -9,8 +9,9 @@
  * Two passes: the first reads the stream, spooling it to a temporary file,
  * and keeps only digests (32 raw bytes, in open-addressing tables) and
  * numbers; the second reads the spool back and writes each record with
- * its verdict.  Memory: about 50 bytes per blob, 60 per manifest plus 4 per
- * reference, 16 per layer link; never the records themselves.
+ * its verdict (common/graph.c holds the rules).  Memory: about 60 bytes per
+ * blob, 85 per manifest, 20 per reference and per layer link; never the
+ * records themselves.
  */
 #include <err.h>
 #include <getopt.h>
@@ -20,54 +21,21 @@
 
 #include "rg.h"
 
-#define NO_REF		UINT32_MAX
-
-enum { B_PRESENT = 1, B_REF = 2, B_LIVE = 4, B_FOREIGN = 8 };
-enum { M_SEEN = 1, M_MARKED = 2, M_HAD_TAGS = 4, M_BROKEN = 8, M_ALIVE = 16,
-    M_VIA_CHILD = 32, M_VIA_SUBJECT = 64, M_REFERRER = 128 };
-
-struct blob {
-	struct rg_digest d;
-	int64_t size;
-	uint32_t flags;
-};
-
-struct mkey {
-	struct rg_digest d;
-	uint32_t repo;
-};
-
-struct man {
-	struct mkey k;
-	uint32_t refs, nblobs, nkids;	/* blob indices in refpool: blobs, then children */
-	uint32_t subject, fb_subject;	/* blob index, or NO_REF */
-	uint32_t live_tags, fb_live_tags, flags;
-	uint32_t next_referrer, first_referrer;	/* man index + 1 lists */
-};
-
-struct lkey {
-	uint32_t repo, blob;
-};
-
-struct link {
-	struct lkey k;
-	uint32_t live;
-};
-
-struct repo {
-	struct rg_digest name;		/* sha256 of the name: a fixed-size key */
-	uint32_t alive_mans, live_links, first_link;	/* link index + 1 */
-};
-
-static struct rg_dtab blobs, mans, links, repos, refset;
-static uint32_t *refpool;
-static size_t nrefs, caprefs;
 static long long uploads_older = -1;
-static int verbose, status, partial, nblob_records;
+static int verbose;
 static time_t now;
 
-static const char *repo_name(uint32_t r);
-static uint32_t blob_id_raw(const struct rg_digest *d);
+/* pass 1: spool the stream, and take it in */
+static int
+gather(json_t *rec, const char *line, size_t len, const char *where, void *arg)
+{
+	if (fwrite(line, 1, len, arg) != len || putc('\n', arg) == EOF) {
+		warn("spool");
+		return -1;
+	}
+	rg_graph_add(rec, where);
+	return 0;
+}
 
 static void
 usage(FILE *f, int code)
@@ -76,319 +44,6 @@ usage(FILE *f, int code)
 	exit(code);
 }
 
-static char **repo_names;	/* by repository number, for messages */
-
-static uint32_t
-repo_id(const char *name)
-{
-	struct rg_digest d;
-	size_t before = repos.n;
-	long i;
-
-	rg_digest_of(name, strlen(name), &d);
-	if ((i = rg_dtab_index(&repos, &d, 1)) == -1)
-		err(RG_EXIT_FATAL, NULL);
-	if (repos.n > before) {
-		if ((repo_names = realloc(repo_names, repos.cap *
-		    sizeof(*repo_names))) == NULL ||
-		    (repo_names[i] = strdup(name)) == NULL)
-			err(RG_EXIT_FATAL, NULL);
-	}
-	return (uint32_t)i;
-}
-
-static const char *
-repo_name(uint32_t r)
-{
-	return repo_names[r];
-}
-
-static uint32_t
-blob_id_raw(const struct rg_digest *d)
-{
-	long i;
-
-	if ((i = rg_dtab_index(&blobs, d, 1)) == -1)
-		err(RG_EXIT_FATAL, NULL);
-	return (uint32_t)i;
-}
-
-static uint32_t
-blob_id(const char *digest)
-{
-	struct rg_digest d;
-
-	if (digest == NULL || rg_digest_parse(digest, strlen(digest), &d) != 0)
-		return NO_REF;
-	return blob_id_raw(&d);
-}
-
-/* entries by index; never pass a call that may add an entry: the table may move */
-#define BLOB(i)	((struct blob *)RG_DTAB_AT(&blobs, i))
-#define MAN(i)	((struct man *)RG_DTAB_AT(&mans, i))
-#define LINK(i)	((struct link *)RG_DTAB_AT(&links, i))
-#define REPO(i)	((struct repo *)RG_DTAB_AT(&repos, i))
-
-static long
-man_find(uint32_t repo, uint32_t blob, int create)
-{
-	struct mkey k;
-	size_t before = mans.n;
-	long i;
-
-	memset(&k, 0, sizeof(k));
-	k.d = BLOB(blob)->d;
-	k.repo = repo;
-	if ((i = rg_dtab_index(&mans, &k, create)) == -1 && create)
-		err(RG_EXIT_FATAL, NULL);
-	if (mans.n > before)
-		MAN(i)->subject = MAN(i)->fb_subject = NO_REF;
-	return i;
-}
-
-static void
-add_ref(uint32_t b)
-{
-	if (nrefs == caprefs) {
-		caprefs = caprefs ? 2 * caprefs : 4096;
-		if ((refpool = realloc(refpool, caprefs * sizeof(*refpool))) == NULL)
-			err(RG_EXIT_FATAL, NULL);
-	}
-	refpool[nrefs++] = b;
-}
-
-static uint32_t
-add_refs(json_t *list)
-{
-	size_t i, n = 0;
-	json_t *v;
-	uint32_t b;
-
-	json_array_foreach(list, i, v) {
-		if ((b = blob_id(json_string_value(v))) == NO_REF)
-			continue;
-		BLOB(b)->flags |= B_REF;
-		add_ref(b);
-		n++;
-	}
-	return (uint32_t)n;
-}
-
-/* sha256-<hex>, sha256-<hex>.sig, .att, .sbom: the tag scheme of referrers */
-static uint32_t
-fallback_subject(const char *tag)
-{
-	char digest[RG_DIGEST_STRLEN + 1];
-	size_t n = strlen(tag);
-
-	if (n < 7 + RG_HEX_LEN || strncmp(tag, "sha256-", 7) != 0 ||
-	    (n != 7 + RG_HEX_LEN && strcmp(tag + 7 + RG_HEX_LEN, ".sig") != 0 &&
-	    strcmp(tag + 7 + RG_HEX_LEN, ".att") != 0 &&
-	    strcmp(tag + 7 + RG_HEX_LEN, ".sbom") != 0))
-		return NO_REF;
-	snprintf(digest, sizeof(digest), "sha256:%.*s", RG_HEX_LEN, tag + 7);
-	return blob_id(digest);
-}
-
-static int
-marked(const json_t *rec)
-{
-	return json_is_true(json_object_get(rec, "delete"));
-}
-
-/* pass 1: what there is */
-static int
-gather(json_t *rec, const char *line, size_t len, const char *where, void *arg)
-{
-	const char *type = rg_str(rec, "type"), *repo = rg_str(rec, "repo");
-	uint32_t r, b, s;
-	struct man *m;
-	size_t idx;
-	json_t *v;
-	long i;
-
-	if (fwrite(line, 1, len, arg) != len || putc('\n', arg) == EOF) {
-		warn("spool");
-		return -1;
-	}
-	if (type == NULL)
-		return 0;
-	if (strcmp(type, "blob") == 0 && (b = blob_id(rg_str(rec, "digest"))) != NO_REF) {
-		BLOB(b)->flags |= B_PRESENT;
-		BLOB(b)->size = json_integer_value(json_object_get(rec, "size"));
-		nblob_records++;
-		return 0;
-	}
-	if (strcmp(type, "scan") == 0 && json_object_get(rec, "repo_filter") != NULL)
-		partial = 1;
-	if (repo == NULL)
-		return 0;
-	if ((strcmp(type, "tag") == 0 || strcmp(type, "manifest") == 0 ||
-	    strcmp(type, "layer") == 0) &&
-	    (b = blob_id(rg_str(rec, "digest"))) == NO_REF) {
-		warnx("%s: %s record without a sha256 digest, ignored", where, type);
-		status = RG_EXIT_PARTIAL;
-		return 0;
-	}
-	r = repo_id(repo);
-	if (strcmp(type, "tag") == 0) {
-		i = man_find(r, b, 1);	/* first: it may move the table */
-		m = MAN(i);
-		m->flags |= M_HAD_TAGS;
-		if ((s = fallback_subject(rg_str(rec, "tag"))) != NO_REF) {
-			m->fb_subject = s;
-			m->fb_live_tags += !marked(rec);
-		} else if (!marked(rec))
-			m->live_tags++;
-	} else if (strcmp(type, "manifest") == 0) {
-		i = man_find(r, b, 1);
-		m = MAN(i);
-		BLOB(b)->flags |= B_REF;
-		m->flags |= M_SEEN | (marked(rec) ? M_MARKED : 0);
-		if (json_object_get(rec, "error") != NULL)
-			m->flags |= M_BROKEN;
-		m->refs = (uint32_t)nrefs;
-		m->nblobs = add_refs(json_object_get(rec, "blobs"));
-		m->nkids = add_refs(json_object_get(rec, "manifests"));
-		m->subject = blob_id(rg_str(rec, "subject"));
-		json_array_foreach(json_object_get(rec, "foreign"), idx, v)
-			if ((s = blob_id(json_string_value(v))) != NO_REF)
-				BLOB(s)->flags |= B_FOREIGN;
-	} else if (strcmp(type, "layer") == 0) {
-		struct lkey k = { r, b };
-
-		if ((i = rg_dtab_index(&links, &k, 1)) == -1)
-			err(RG_EXIT_FATAL, NULL);
-		if (REPO(r)->first_link == 0)
-			REPO(r)->first_link = (uint32_t)i + 1;
-	}
-	return 0;
-}
-
-/* reachability */
-
-static uint32_t *queue;
-static size_t nqueue;
-
-static void
-enqueue(long i, uint32_t via)
-{
-	struct man *m = MAN(i);
-
-	if (m->flags & M_ALIVE)
-		return;
-	m->flags |= M_ALIVE | via;
-	queue[nqueue++] = (uint32_t)i;
-}
-
-static long
-subject_of(const struct man *m)
-{
-	uint32_t s = m->subject != NO_REF ? m->subject : m->fb_subject;
-	long si;
-
-	if (s == NO_REF || (si = man_find(m->k.repo, s, 0)) == -1 ||
-	    !(MAN(si)->flags & M_SEEN) || memcmp(&MAN(si)->k, &m->k, sizeof(m->k)) == 0)
-		return -1;
-	return si;
-}
-
-/*
- * A manifest survives when it is not marked and either never had tags or
- * keeps one; the children of a survivor survive, and so do the referrers
- * of a survivor (manifests with a subject, or tagged sha256-<hex>...);
- * a referrer survives only so.
- */
-static void
-reach(void)
-{
-	struct man *m;
-	long si, ci;
-	size_t i, j;
-
-	if ((queue = calloc(mans.n + 1, sizeof(*queue))) == NULL)
-		err(RG_EXIT_FATAL, NULL);
-	for (i = 0; i < mans.n; i++) {
-		m = MAN(i);
-		if (!(m->flags & M_SEEN) || (si = subject_of(m)) == -1)
-			continue;
-		m->flags |= M_REFERRER;
-		m->next_referrer = MAN(si)->first_referrer;
-		MAN(si)->first_referrer = (uint32_t)i + 1;
-	}
-	for (i = 0; i < mans.n; i++) {
-		m = MAN(i);
-		if ((m->flags & (M_SEEN | M_REFERRER | M_MARKED)) == M_SEEN &&
-		    (!(m->flags & M_HAD_TAGS) || m->live_tags + m->fb_live_tags > 0))
-			enqueue((long)i, 0);
-	}
-	while (nqueue > 0) {
-		m = MAN(queue[--nqueue]);
-		for (j = 0; j < m->nkids; j++) {
-			ci = man_find(m->k.repo, refpool[m->refs + m->nblobs + j], 0);
-			if (ci != -1 && (MAN(ci)->flags & M_SEEN))
-				enqueue(ci, M_VIA_CHILD);
-		}
-		for (ci = (long)m->first_referrer - 1; ci != -1;
-		    ci = (long)MAN(ci)->next_referrer - 1)
-			enqueue(ci, M_VIA_SUBJECT);
-	}
-	free(queue);
-}
-
-/* Blobs and layer links the survivors need. */
-static void
-sweep(void)
-{
-	struct lkey k;
-	struct man *m;
-	struct repo *r;
-	size_t i, j;
-	uint32_t b;
-	char ds[RG_DIGEST_STRLEN + 1], bs[RG_DIGEST_STRLEN + 1];
-
-	for (i = 0; i < mans.n; i++) {
-		m = MAN(i);
-		if (!(m->flags & M_ALIVE))
-			continue;
-		REPO(m->k.repo)->alive_mans++;
-		b = blob_id_raw(&m->k.d);
-		BLOB(b)->flags |= B_LIVE;
-		for (j = 0; j < m->nblobs; j++) {
-			b = refpool[m->refs + j];
-			BLOB(b)->flags |= B_LIVE;
-			k.repo = m->k.repo;
-			k.blob = b;
-			if (rg_dtab_index(&refset, &k, 1) == -1)
-				err(RG_EXIT_FATAL, NULL);
-			if (nblob_records > 0 && !(BLOB(b)->flags &
-			    (B_PRESENT | B_FOREIGN))) {
-				rg_digest_format(&m->k.d, ds);
-				rg_digest_format(&BLOB(b)->d, bs);
-				warnx("%s@%s: references %s, which the storage does "
-				    "not have: the image is already broken",
-				    repo_name(m->k.repo), ds, bs);
-				status = RG_EXIT_PARTIAL;
-			}
-		}
-	}
-	for (i = 0; i < links.n; i++) {
-		k = LINK(i)->k;
-		if (rg_dtab_index(&refset, &k, 0) != -1) {
-			LINK(i)->live = 1;
-			REPO(k.repo)->live_links++;
-		}
-	}
-	/* registry 2.8 sweeps every blob of a repository without _layers */
-	for (i = 0; i < repos.n; i++) {
-		r = REPO(i);
-		if (r->alive_mans > 0 && r->live_links == 0 && r->first_link != 0)
-			LINK(r->first_link - 1)->live = 2;
-	}
-}
-
-/* pass 2: each record with its verdict */
-
 struct tally {
 	unsigned long tags, manifests, layers, blobs, uploads, kept;
 	long long bytes, upload_bytes;
@@ -396,94 +51,12 @@ struct tally {
 };
 
 static int
-alive(uint32_t repo, uint32_t blob)
-{
-	long i = man_find(repo, blob, 0);
-
-	return i != -1 && (MAN(i)->flags & M_ALIVE);
-}
-
-static int
-seen(uint32_t repo, uint32_t blob)
-{
-	long i = man_find(repo, blob, 0);
-
-	return i != -1 && (MAN(i)->flags & M_SEEN);
-}
-
-/* 1: delete, with reason; 0: keep, with kept when it was marked; -1: as is */
-static int
-judge(json_t *rec, const char **why)
-{
-	const char *type = rg_str(rec, "type"), *repo = rg_str(rec, "repo");
-	uint32_t r, b, s;
-	struct man *m;
-	struct lkey k;
-	time_t t;
-	long i;
-
-	if (strcmp(type, "blob") == 0) {
-		if ((b = blob_id(rg_str(rec, "digest"))) == NO_REF)
-			return -1;
-		if ((BLOB(b)->flags & B_LIVE) || partial)
-			return (*why = partial ? "partial-scan" : "referenced"), 0;
-		*why = BLOB(b)->flags & B_REF ? "unreferenced" : "orphan";
-		return 1;
-	}
-	if (strcmp(type, "upload") == 0) {
-		if (marked(rec))
-			return (*why = "selected"), 1;
-		if (uploads_older >= 0 && (rg_record_time(rec, "started", &t) == 0 ||
-		    rg_record_time(rec, "modified", &t) == 0) &&
-		    t < now - uploads_older)
-			return (*why = "stale-upload"), 1;
-		return -1;
-	}
-	if (repo == NULL || (b = blob_id(rg_str(rec, "digest"))) == NO_REF)
-		return -1;
-	r = repo_id(repo);
-	if (strcmp(type, "tag") == 0) {
-		if (!seen(r, b))
-			return (*why = "no-manifest"), 0;	/* broken: leave it */
-		s = fallback_subject(rg_str(rec, "tag"));
-		if (s != NO_REF && seen(r, s))
-			return alive(r, s) ? (*why = "referrer-of-surviving", 0) :
-			    (*why = "referrer-of-deleted", 1);
-		if (marked(rec))
-			return (*why = "selected"), 1;
-		return alive(r, b) ? -1 : (*why = "manifest-deleted", 1);
-	}
-	if (strcmp(type, "manifest") == 0) {
-		if ((i = man_find(r, b, 0)) == -1)
-			return -1;
-		m = MAN(i);
-		if (m->flags & M_ALIVE) {
-			*why = m->flags & M_VIA_CHILD ? "child-of-surviving-index" :
-			    m->flags & M_VIA_SUBJECT ? "referrer-of-surviving" :
-			    "needed";
-			return 0;
-		}
-		*why = m->flags & M_MARKED ? "selected" : m->flags & M_REFERRER ?
-		    "referrer-of-deleted" : "untagged-by-tag-deletion";
-		return 1;
-	}
-	if (strcmp(type, "layer") == 0) {
-		k.repo = r;
-		k.blob = b;
-		if ((i = rg_dtab_index(&links, &k, 0)) != -1 && LINK(i)->live)
-			return (*why = LINK(i)->live == 2 ? "last-layer-link" :
-			    "referenced"), 0;
-		return (*why = "unreferenced"), 1;
-	}
-	return -1;
-}
-
-static int
 verdict(json_t *rec, const char *line, size_t len, const char *where, void *arg)
 {
 	struct tally *t = arg;
 	const char *type = rg_str(rec, "type"), *why = NULL;
-	int v = type != NULL ? judge(rec, &why) : -1, was = marked(rec);
+	int v = type != NULL ? rg_graph_judge(rec, &why, uploads_older, now) : -1;
+	int was = json_is_true(json_object_get(rec, "delete"));
 
 	(void)where;
 	if (type != NULL && strcmp(type, "refs") == 0)
@@ -565,11 +138,7 @@ main(int argc, char *argv[])
 	}
 	if (optind != argc)
 		usage(stderr, RG_EXIT_FATAL);
-	if (rg_dtab_init(&blobs, sizeof(struct blob), sizeof(struct rg_digest)) ||
-	    rg_dtab_init(&mans, sizeof(struct man), sizeof(struct mkey)) ||
-	    rg_dtab_init(&links, sizeof(struct link), sizeof(struct lkey)) ||
-	    rg_dtab_init(&repos, sizeof(struct repo), sizeof(struct rg_digest)) ||
-	    rg_dtab_init(&refset, sizeof(struct lkey), sizeof(struct lkey)))
+	if (rg_graph_init() != 0)
 		err(RG_EXIT_FATAL, NULL);
 	if ((spool = tmpfile()) == NULL)
 		err(RG_EXIT_FATAL, "spool");
@@ -577,11 +146,7 @@ main(int argc, char *argv[])
 	if (rg_loop(STDIN_FILENO, "<stdin>", gather, spool) != 0 ||
 	    fflush(spool) == EOF || ferror(spool))
 		_exit(RG_EXIT_FATAL);
-	reach();
-	sweep();
-	if (partial)
-		warnx("the scan covers only some repositories (repo_filter): "
-		    "no blob is marked");
+	rg_graph_solve();
 
 	memset(&t, 0, sizeof(t));
 	if (rg_plan_init(&t.plan) != 0)
@@ -611,5 +176,5 @@ main(int argc, char *argv[])
 		    verbose ? "" : "; -v names them");
 	if (rg_stdout_close() != 0)
 		return RG_EXIT_FATAL;
-	return status;
+	return rg_graph_status();
 }

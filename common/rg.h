@@ -103,6 +103,14 @@ int	rg_strset_has(const struct rg_strset *set, const char *s);
 int	rg_strset_add(struct rg_strset *set, const char *s);
 void	rg_strset_free(struct rg_strset *set);
 
+/* graph.c: the whole registry, for rg-refs; one per process */
+int	rg_graph_init(void);
+void	rg_graph_add(const json_t *rec, const char *where);
+void	rg_graph_solve(void);
+int	rg_graph_judge(const json_t *rec, const char **why,
+	    long long uploads_older, time_t now);
+int	rg_graph_status(void);
+
 /* plan.c: a digest of the marks, checked by rg-rm */
 struct rg_plan {
 	void *ctx;	/* EVP_MD_CTX */
