@@ -22,7 +22,7 @@
 #include "rg.h"
 
 static long long uploads_older = -1;
-static int verbose;
+static int verbose, usage_mode, usage_tags;
 static time_t now;
 
 /* pass 1: spool the stream, and take it in */
@@ -40,7 +40,8 @@ gather(json_t *rec, const char *line, size_t len, const char *where, void *arg)
 static void
 usage(FILE *f, int code)
 {
-	fprintf(f, "usage: rg-refs [-v] [-U duration]\n");
+	fprintf(f, "usage: rg-refs [-v] [-U duration]\n"
+	    "       rg-refs -u [-t]\n");
 	exit(code);
 }
 
@@ -99,11 +100,80 @@ verdict(json_t *rec, const char *line, size_t len, const char *where, void *arg)
 	return 0;
 }
 
+static void
+human(char *buf, size_t size, int64_t n)
+{
+	static const char *unit[] = { "B", "KiB", "MiB", "GiB", "TiB" };
+	double v = (double)n;
+	int u = 0;
+
+	while (v >= 1024 && u < 4) {
+		v /= 1024;
+		u++;
+	}
+	snprintf(buf, size, u ? "%.1f %s" : "%.0f %s", v, unit[u]);
+}
+
+/* --usage: a record per repository (and tag), or a table on a terminal */
+static void
+usage_line(void *arg, const char *repo, const char *tag, int64_t alone,
+    int64_t total)
+{
+	char a[32], s[32], t[32];
+	json_t *rec;
+
+	if (*(int *)arg) {
+		human(a, sizeof(a), alone);
+		human(s, sizeof(s), total - alone);
+		human(t, sizeof(t), total);
+		printf("%-40s %-20s %12s %12s %12s\n", repo, tag ? tag : "", a, s, t);
+		return;
+	}
+	rec = rg_record_new("usage", repo);
+	if (tag != NULL)
+		json_object_set_new(rec, "tag", json_string(tag));
+	json_object_set_new(rec, "alone", json_integer(alone));
+	json_object_set_new(rec, "shared", json_integer(total - alone));
+	json_object_set_new(rec, "total", json_integer(total));
+	if (rg_emit(stdout, rec) != 0)
+		_exit(RG_EXIT_FATAL);
+	json_decref(rec);
+}
+
+static int
+take(json_t *rec, const char *line, size_t len, const char *where, void *arg)
+{
+	(void)line;
+	(void)len;
+	(void)arg;
+	rg_graph_add(rec, where);
+	return 0;
+}
+
+static int
+usage_report(void)
+{
+	int table = isatty(STDOUT_FILENO);
+
+	if (rg_loop(STDIN_FILENO, "<stdin>", take, NULL) != 0)
+		_exit(RG_EXIT_FATAL);
+	rg_graph_solve();
+	if (table)
+		printf("%-40s %-20s %12s %12s %12s\n", "REPOSITORY", "TAG",
+		    "ALONE", "SHARED", "TOTAL");
+	rg_graph_usage(usage_tags, usage_line, &table);
+	if (rg_stdout_close() != 0)
+		return RG_EXIT_FATAL;
+	return rg_graph_status();
+}
+
 int
 main(int argc, char *argv[])
 {
 	static const struct option longopts[] = {
 		{ "uploads-older-than", required_argument, NULL, 'U' },
+		{ "usage", no_argument, NULL, 'u' },
+		{ "tags", no_argument, NULL, 't' },
 		{ "verbose", no_argument, NULL, 'v' },
 		{ "help", no_argument, NULL, 'h' },
 		{ "version", no_argument, NULL, 'V' },
@@ -116,8 +186,14 @@ main(int argc, char *argv[])
 	int c;
 
 	now = time(NULL);
-	while ((c = getopt_long(argc, argv, "hU:vV", longopts, NULL)) != -1) {
+	while ((c = getopt_long(argc, argv, "htU:uvV", longopts, NULL)) != -1) {
 		switch (c) {
+		case 'u':
+			usage_mode = 1;
+			break;
+		case 't':
+			usage_tags = 1;
+			break;
 		case 'U':
 			if (rg_duration_parse(optarg, &uploads_older) != 0)
 				errx(RG_EXIT_FATAL, "--uploads-older-than: %s: not a "
@@ -136,10 +212,12 @@ main(int argc, char *argv[])
 			usage(stderr, RG_EXIT_FATAL);
 		}
 	}
-	if (optind != argc)
+	if (optind != argc || (usage_tags && !usage_mode))
 		usage(stderr, RG_EXIT_FATAL);
-	if (rg_graph_init() != 0)
+	if (rg_graph_init(usage_tags) != 0)
 		err(RG_EXIT_FATAL, NULL);
+	if (usage_mode)
+		return usage_report();
 	if ((spool = tmpfile()) == NULL)
 		err(RG_EXIT_FATAL, "spool");
 

@@ -20,6 +20,7 @@ struct blob {
 	struct rg_digest d;
 	int64_t size;
 	uint32_t flags;
+	uint32_t stamp, holders, holder;	/* --usage: which roots hold it */
 };
 
 struct mkey {
@@ -33,6 +34,7 @@ struct man {
 	uint32_t subject, fb_subject;	/* blob index, or NO_REF */
 	uint32_t live_tags, fb_live_tags, flags;
 	uint32_t next_referrer, first_referrer;	/* man index + 1 lists */
+	uint32_t stamp;
 };
 
 struct lkey {
@@ -52,7 +54,15 @@ struct repo {
 static struct rg_dtab blobs, mans, links, repos, refset;
 static uint32_t *refpool;
 static size_t nrefs, caprefs;
-static int status, partial, nblob_records;
+static int status, partial, nblob_records, keep_tags;
+
+struct tagref {
+	uint32_t repo, man;	/* man index */
+	char *name;
+};
+
+static struct tagref *tags;	/* only for rg_graph_usage with tags */
+static size_t ntags, captags;
 
 static const char *repo_name(uint32_t r);
 static uint32_t blob_id_raw(const struct rg_digest *d);
@@ -178,6 +188,20 @@ marked(const json_t *rec)
 	return json_is_true(json_object_get(rec, "delete"));
 }
 
+static void
+add_tag(uint32_t repo, uint32_t man, const char *name)
+{
+	if (ntags == captags) {
+		captags = captags ? 2 * captags : 1024;
+		if ((tags = realloc(tags, captags * sizeof(*tags))) == NULL)
+			err(RG_EXIT_FATAL, NULL);
+	}
+	tags[ntags].repo = repo;
+	tags[ntags].man = man;
+	if ((tags[ntags++].name = strdup(name ? name : "")) == NULL)
+		err(RG_EXIT_FATAL, NULL);
+}
+
 /* Take in one record of the stream. */
 void
 rg_graph_add(const json_t *rec, const char *where)
@@ -213,6 +237,8 @@ rg_graph_add(const json_t *rec, const char *where)
 		i = man_find(r, b, 1);	/* first: it may move the table */
 		m = MAN(i);
 		m->flags |= M_HAD_TAGS;
+		if (keep_tags)
+			add_tag(r, (uint32_t)i, rg_str(rec, "tag"));
 		if ((s = fallback_subject(rg_str(rec, "tag"))) != NO_REF) {
 			m->fb_subject = s;
 			m->fb_live_tags += !marked(rec);
@@ -475,11 +501,170 @@ rg_graph_status(void)
 }
 
 int
-rg_graph_init(void)
+rg_graph_init(int with_tags)
 {
+	keep_tags = with_tags;
 	return rg_dtab_init(&blobs, sizeof(struct blob), sizeof(struct rg_digest)) ||
 	    rg_dtab_init(&mans, sizeof(struct man), sizeof(struct mkey)) ||
 	    rg_dtab_init(&links, sizeof(struct link), sizeof(struct lkey)) ||
 	    rg_dtab_init(&repos, sizeof(struct repo), sizeof(struct rg_digest)) ||
 	    rg_dtab_init(&refset, sizeof(struct lkey), sizeof(struct lkey)) ? -1 : 0;
+}
+
+/*
+ * --usage.  A root holds its manifests and their blobs: a repository holds
+ * all of its manifests; a tag its manifest, that manifest's children and
+ * referrers, recursively.  With tags, the manifests no tag reaches are
+ * roots of their own, so what tags share with images left behind counts as
+ * shared.  A blob held by one root alone is freed when that root goes.
+ */
+
+/* Count root as a holder of every blob of manifest i (stamp: once each). */
+static void
+hold_manifest(uint32_t i, uint32_t root, int deep)
+{
+	struct man *m = MAN(i);
+	struct blob *b;
+	size_t j;
+	long c;
+
+	if (m->stamp == root)
+		return;
+	m->stamp = root;
+	for (j = 0; j <= m->nblobs; j++) {
+		b = BLOB(j == m->nblobs ? blob_id_raw(&m->k.d) : refpool[m->refs + j]);
+		if (b->stamp == root)
+			continue;
+		b->stamp = root;
+		b->holder = root;
+		b->holders++;
+	}
+	if (!deep)
+		return;
+	for (j = 0; j < m->nkids; j++) {
+		c = man_find(m->k.repo, refpool[m->refs + m->nblobs + j], 0);
+		if (c != -1 && (MAN(c)->flags & M_SEEN))
+			hold_manifest((uint32_t)c, root, deep);
+	}
+	for (c = (long)m->first_referrer - 1; c != -1; c = (long)MAN(c)->next_referrer - 1)
+		hold_manifest((uint32_t)c, root, deep);
+}
+
+/* Sum the bytes of manifest i's blobs root holds: alone, and in all. */
+static void
+sum_manifest(uint32_t i, uint32_t root, int deep, int64_t *alone, int64_t *total)
+{
+	struct man *m = MAN(i);
+	struct blob *b;
+	size_t j;
+	long c;
+
+	if (m->stamp == root)
+		return;
+	m->stamp = root;
+	for (j = 0; j <= m->nblobs; j++) {
+		b = BLOB(j == m->nblobs ? blob_id_raw(&m->k.d) : refpool[m->refs + j]);
+		if (b->stamp == root)
+			continue;
+		b->stamp = root;
+		*total += b->size;
+		if (b->holders == 1)
+			*alone += b->size;
+	}
+	if (!deep)
+		return;
+	for (j = 0; j < m->nkids; j++) {
+		c = man_find(m->k.repo, refpool[m->refs + m->nblobs + j], 0);
+		if (c != -1 && (MAN(c)->flags & M_SEEN))
+			sum_manifest((uint32_t)c, root, deep, alone, total);
+	}
+	for (c = (long)m->first_referrer - 1; c != -1; c = (long)MAN(c)->next_referrer - 1)
+		sum_manifest((uint32_t)c, root, deep, alone, total);
+}
+
+static int
+by_repo_name(const void *a, const void *b)
+{
+	return strcmp(repo_names[*(const uint32_t *)a], repo_names[*(const uint32_t *)b]);
+}
+
+static int
+by_repo(const void *a, const void *b)
+{
+	uint32_t x = MAN(*(const uint32_t *)a)->k.repo, y = MAN(*(const uint32_t *)b)->k.repo;
+
+	return (x > y) - (x < y);
+}
+
+static void
+clear_stamps(void)
+{
+	size_t i;
+
+	for (i = 0; i < blobs.n; i++)
+		BLOB(i)->stamp = BLOB(i)->holders = 0;
+	for (i = 0; i < mans.n; i++)
+		MAN(i)->stamp = 0;
+}
+
+/*
+ * Call fn for each repository (tag NULL), in name order, and with tags for
+ * each of its tags after it: the bytes it alone holds, and all it holds.
+ * Each phase numbers its roots apart, so that stamps never collide.
+ */
+void
+rg_graph_usage(int with_tags, rg_usage_fn *fn, void *arg)
+{
+	uint32_t *order, *byrepo;
+	int64_t *alone, *total, ta, tt;
+	size_t i, j, k, nr = repos.n;
+
+	if ((order = calloc(nr + 1, sizeof(*order))) == NULL ||
+	    (byrepo = calloc(mans.n + 1, sizeof(*byrepo))) == NULL ||
+	    (alone = calloc(nr + 1, sizeof(*alone))) == NULL ||
+	    (total = calloc(nr + 1, sizeof(*total))) == NULL)
+		err(RG_EXIT_FATAL, NULL);
+	for (i = 0; i < nr; i++)
+		order[i] = (uint32_t)i;
+	qsort(order, nr, sizeof(*order), by_repo_name);
+	for (i = 0, k = 0; i < mans.n; i++)
+		if (MAN(i)->flags & M_SEEN)
+			byrepo[k++] = (uint32_t)i;
+	qsort(byrepo, k, sizeof(*byrepo), by_repo);
+
+	/* repositories: root r + 1 holds every manifest of repository r */
+	clear_stamps();
+	for (i = 0; i < k; i++)
+		hold_manifest(byrepo[i], MAN(byrepo[i])->k.repo + 1, 0);
+	for (i = 0; i < k; i++)
+		sum_manifest(byrepo[i], (uint32_t)(nr + 1 + MAN(byrepo[i])->k.repo), 0,
+		    &alone[MAN(byrepo[i])->k.repo], &total[MAN(byrepo[i])->k.repo]);
+
+	/* tags: root j + 1; the manifests no tag reaches, one root each */
+	if (with_tags) {
+		clear_stamps();
+		for (j = 0; j < ntags; j++)	/* a referrer's tags go with its subject */
+			if (!(MAN(tags[j].man)->flags & M_REFERRER))
+				hold_manifest(tags[j].man, (uint32_t)j + 1, 1);
+		for (i = 0; i < k; i++)
+			if (MAN(byrepo[i])->stamp == 0)
+				hold_manifest(byrepo[i], (uint32_t)(ntags + 1 + i), 0);
+	}
+	for (i = 0; i < nr; i++) {
+		fn(arg, repo_names[order[i]], NULL, alone[order[i]], total[order[i]]);
+		for (j = 0; with_tags && j < ntags; j++) {
+			if (tags[j].repo != order[i])
+				continue;
+			ta = tt = 0;
+			sum_manifest(tags[j].man, (uint32_t)(ntags + k + 2 + j), 1,
+			    &ta, &tt);
+			if (MAN(tags[j].man)->flags & M_REFERRER)
+				ta = 0;		/* it survives while its subject does */
+			fn(arg, repo_names[order[i]], tags[j].name, ta, tt);
+		}
+	}
+	free(order);
+	free(byrepo);
+	free(alone);
+	free(total);
 }

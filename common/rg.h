@@ -104,7 +104,11 @@ int	rg_strset_add(struct rg_strset *set, const char *s);
 void	rg_strset_free(struct rg_strset *set);
 
 /* graph.c: the whole registry, for rg-refs; one per process */
-int	rg_graph_init(void);
+typedef void rg_usage_fn(void *arg, const char *repo, const char *tag,
+	    int64_t alone, int64_t total);
+
+int	rg_graph_init(int with_tags);
+void	rg_graph_usage(int with_tags, rg_usage_fn *fn, void *arg);
 void	rg_graph_add(const json_t *rec, const char *where);
 void	rg_graph_solve(void);
 int	rg_graph_judge(const json_t *rec, const char **why,

@@ -188,3 +188,42 @@ deleted() {
 	assert_equal "$status" 2
 	assert_equal "$(head -1 <<<"$stderr")" "rg-refs: stdout: No space left on device"
 }
+
+@test "--usage: per repository, the bytes it alone holds, shares, and in all" {
+	run --separate-stderr bash -c "rg-refs --usage < '$S'"
+	assert_success
+	size() { jq -r --arg d "$1" 'select(.type == "blob" and .digest == $d) | .size' "$S"; }
+	# base and other/base hold the same image: nothing alone
+	base=$(pushed base:1)
+	bytes=$(( $(size "$base") + $(jq -r --arg d "$base" 'select(.type == "manifest" and .digest == $d and .repo == "base") | .blobs[]' "$S" | while read -r b; do size "$b"; done | awk "{ s += \$1 } END { print s }") ))
+	assert_line "{\"type\":\"usage\",\"repo\":\"base\",\"alone\":0,\"shared\":$bytes,\"total\":$bytes}"
+	# multi alone: its index and its amd64 child (the arm64 one was pushed to team/app
+	# too, configs and layers are shared with multi/docker's converted copies)
+	index=$(pushed multi:1)
+	amd=$(jq -r 'select(.type == "manifest" and .repo == "multi" and .platform.architecture == "amd64") | .digest' "$S")
+	alone=$(( $(size "$index") + $(size "$amd") ))
+	run jq -r 'select(.repo == "multi") | .alone' <<<"$output"
+	assert_output "$alone"
+}
+
+@test "--usage --tags: a tag pushed over; two tags on one manifest; a referrer's tag" {
+	run --separate-stderr bash -c "rg-refs -u -t < '$S'"
+	assert_success
+	size() { jq -r --arg d "$1" 'select(.type == "blob" and .digest == $d) | .size' "$S"; }
+	# over:latest alone holds all but the base layer it shares
+	latest=$(pushed over:latest)
+	baselayer=$(jq -r --arg d "$(pushed base:1)" 'select(.type == "manifest" and .digest == $d and .repo == "base") | .blobs[1]' "$S")
+	total=$(jq -r --arg d "$latest" 'select(.type == "tag" and .digest == $d and .repo == "over") | .size' "$S")
+	assert_line "{\"type\":\"usage\",\"repo\":\"over\",\"tag\":\"latest\",\"alone\":$(( total - $(size "$baselayer") )),\"shared\":$(size "$baselayer"),\"total\":$total}"
+	# 1.1 and stable point at one manifest: neither frees anything alone
+	assert_equal "$(jq -r 'select(.repo == "team/app" and (.tag == "1.1" or .tag == "stable")) | .alone' <<<"$output" | sort -u)" 0
+	# the signature tag survives with its subject: it frees nothing alone
+	assert_equal "$(jq -r 'select(.repo == "team/app" and .tag == "sig-1.0") | .alone' <<<"$output")" 0
+}
+
+@test "--usage on a terminal: a table" {
+	run script -qec "rg-refs -u < '$S'" /dev/null
+	assert_success
+	assert_line --index 0 --regexp '^REPOSITORY +TAG +ALONE +SHARED +TOTAL'
+	assert_line --regexp '^base +0 B +[0-9.]+ [KiB]+ +[0-9.]+ [KiB]+'
+}
