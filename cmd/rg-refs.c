@@ -25,16 +25,74 @@ static long long uploads_older = -1;
 static int verbose, usage_mode, usage_tags;
 static time_t now;
 
-/* pass 1: spool the stream, and take it in */
+/* The fields of a scanned line, when they need no parse: in bufs. */
+struct fbuf {
+	char type[16], repo[RG_REPO_MAX + 1], digest[RG_DIGEST_STRLEN + 1],
+	    tag[RG_TAG_MAX + 1];
+};
+
 static int
-gather(json_t *rec, const char *line, size_t len, const char *where, void *arg)
+scanned(char *line, size_t len, struct rg_rec *f, struct fbuf *b, int *marks)
 {
-	if (fwrite(line, 1, len, arg) != len || putc('\n', arg) == EOF) {
+	struct rg_jscan j;
+
+	if (rg_jscan(line, len, &j) != 0 || j.escaped ||
+	    rg_jscan_copy(&j, RG_JS_TYPE, b->type, sizeof(b->type)) != 0)
+		return -1;
+	f->type = b->type;
+	f->repo = rg_jscan_copy(&j, RG_JS_REPO, b->repo, sizeof(b->repo)) == 0 ?
+	    b->repo : NULL;
+	f->digest = rg_jscan_copy(&j, RG_JS_DIGEST, b->digest, sizeof(b->digest)) == 0 ?
+	    b->digest : NULL;
+	f->tag = rg_jscan_copy(&j, RG_JS_TAG, b->tag, sizeof(b->tag)) == 0 ?
+	    b->tag : NULL;
+	if ((j.f[RG_JS_REPO].s != NULL && f->repo == NULL) ||
+	    (j.f[RG_JS_DIGEST].s != NULL && f->digest == NULL) ||
+	    (j.f[RG_JS_TAG].s != NULL && f->tag == NULL))
+		return -1;	/* too long to be valid: let the parse say */
+	f->size = j.size;
+	f->marked = j.delete;
+	if (marks != NULL)
+		*marks = j.marks;
+	return 0;
+}
+
+static int
+is(const char *type, const char *a, const char *b, const char *c)
+{
+	return strcmp(type, a) == 0 || strcmp(type, b) == 0 || strcmp(type, c) == 0;
+}
+
+static int
+take(json_t *rec, const char *line, size_t len, const char *where, void *arg)
+{
+	(void)line;
+	(void)len;
+	(void)arg;
+	rg_graph_add(rec, where);
+	return 0;
+}
+
+/*
+ * pass 1: spool the stream, and take it in; blobs, layers and tags (most
+ * of it) without a parse
+ */
+static int
+gather(char *line, size_t len, const char *where, void *arg)
+{
+	struct rg_rec f;
+	struct fbuf b;
+
+	if (arg != NULL && (fwrite(line, 1, len, arg) != len ||
+	    putc('\n', arg) == EOF)) {
 		warn("spool");
 		return -1;
 	}
-	rg_graph_add(rec, where);
-	return 0;
+	if (scanned(line, len, &f, &b, NULL) == 0 && is(f.type, "blob", "layer", "tag")) {
+		rg_graph_add_fields(&f, NULL, where);
+		return 0;
+	}
+	return rg_parse_line(line, len, where, take, NULL);
 }
 
 static void
@@ -51,13 +109,35 @@ struct tally {
 	struct rg_plan plan;
 };
 
+static void
+count(struct tally *t, const char *type, long long size)
+{
+	if (strcmp(type, "tag") == 0)
+		t->tags++;
+	else if (strcmp(type, "manifest") == 0)
+		t->manifests++;
+	else if (strcmp(type, "layer") == 0)
+		t->layers++;
+	else if (strcmp(type, "blob") == 0) {
+		t->blobs++;
+		t->bytes += size;
+	} else {
+		t->uploads++;
+		t->upload_bytes += size;
+	}
+}
+
 static int
 verdict(json_t *rec, const char *line, size_t len, const char *where, void *arg)
 {
 	struct tally *t = arg;
 	const char *type = rg_str(rec, "type"), *why = NULL;
-	int v = type != NULL ? rg_graph_judge(rec, &why, uploads_older, now) : -1;
-	int was = json_is_true(json_object_get(rec, "delete"));
+	struct rg_rec f;
+	int v, was;
+
+	rg_rec_fields(rec, &f);
+	v = type != NULL ? rg_graph_judge(&f, rec, &why, uploads_older, now) : -1;
+	was = f.marked;
 
 	(void)where;
 	if (type != NULL && strcmp(type, "refs") == 0)
@@ -67,19 +147,7 @@ verdict(json_t *rec, const char *line, size_t len, const char *where, void *arg)
 		json_object_set_new(rec, "reason", json_string(why));
 		json_object_del(rec, "kept");
 		rg_plan_add(&t->plan, rec);
-		if (strcmp(type, "tag") == 0)
-			t->tags++;
-		else if (strcmp(type, "manifest") == 0)
-			t->manifests++;
-		else if (strcmp(type, "layer") == 0)
-			t->layers++;
-		else if (strcmp(type, "blob") == 0) {
-			t->blobs++;
-			t->bytes += json_integer_value(json_object_get(rec, "size"));
-		} else {
-			t->uploads++;
-			t->upload_bytes += json_integer_value(json_object_get(rec, "size"));
-		}
+		count(t, type, f.size);
 		return rg_emit(stdout, rec);
 	}
 	if (v == 0 && was) {
@@ -141,21 +209,11 @@ usage_line(void *arg, const char *repo, const char *tag, int64_t alone,
 }
 
 static int
-take(json_t *rec, const char *line, size_t len, const char *where, void *arg)
-{
-	(void)line;
-	(void)len;
-	(void)arg;
-	rg_graph_add(rec, where);
-	return 0;
-}
-
-static int
 usage_report(void)
 {
 	int table = isatty(STDOUT_FILENO);
 
-	if (rg_loop(STDIN_FILENO, "<stdin>", take, NULL) != 0)
+	if (rg_lines(STDIN_FILENO, "<stdin>", gather, NULL) != 0)
 		_exit(RG_EXIT_FATAL);
 	rg_graph_solve();
 	if (table)
@@ -165,6 +223,44 @@ usage_report(void)
 	if (rg_stdout_close() != 0)
 		return RG_EXIT_FATAL;
 	return rg_graph_status();
+}
+
+/* pass 2: what needs no change is written as it came, without a parse */
+static int
+judge_line(char *line, size_t len, const char *where, void *arg)
+{
+	struct tally *t = arg;
+	const char *why, *close;
+	struct rg_rec f;
+	struct fbuf b;
+	int v, marks;
+
+	if (scanned(line, len, &f, &b, &marks) == 0 &&
+	    (is(f.type, "blob", "layer", "tag") || is(f.type, "manifest", "repo", "scan"))) {
+		v = is(f.type, "repo", "scan", "scan") ? -1 :
+		    rg_graph_judge(&f, NULL, &why, uploads_older, now);
+		if (v == -1 || (v == 0 && !f.marked)) {
+			if (fwrite(line, 1, len, stdout) != len || putchar('\n') == EOF) {
+				warn("stdout");
+				return -1;
+			}
+			return 0;
+		}
+		/* to delete, and unmarked so far: the mark goes before the last } */
+		if (v == 1 && !marks && (close = memrchr(line, '}', len)) != NULL) {
+			rg_plan_add_fields(&t->plan, f.type, f.repo,
+			    strcmp(f.type, "tag") == 0 ? f.tag : f.digest);
+			count(t, f.type, f.size);
+			if (fwrite(line, 1, (size_t)(close - line), stdout) !=
+			    (size_t)(close - line) || printf("%s\"delete\":true,"
+			    "\"reason\":\"%s\"}\n", close[-1] == '{' ? "" : ",", why) < 0) {
+				warn("stdout");
+				return -1;
+			}
+			return 0;
+		}
+	}
+	return rg_parse_line(line, len, where, verdict, arg);
 }
 
 int
@@ -221,7 +317,7 @@ main(int argc, char *argv[])
 	if ((spool = tmpfile()) == NULL)
 		err(RG_EXIT_FATAL, "spool");
 
-	if (rg_loop(STDIN_FILENO, "<stdin>", gather, spool) != 0 ||
+	if (rg_lines(STDIN_FILENO, "<stdin>", gather, spool) != 0 ||
 	    fflush(spool) == EOF || ferror(spool))
 		_exit(RG_EXIT_FATAL);
 	rg_graph_solve();
@@ -230,7 +326,7 @@ main(int argc, char *argv[])
 	if (rg_plan_init(&t.plan) != 0)
 		errx(RG_EXIT_FATAL, "sha256: cannot start");
 	rewind(spool);
-	if (rg_loop(fileno(spool), "spool", verdict, &t) != 0)
+	if (rg_lines(fileno(spool), "spool", judge_line, &t) != 0)
 		_exit(RG_EXIT_FATAL);
 	rg_plan_final(&t.plan, plan);
 	rec = rg_record_new("refs", NULL);

@@ -400,8 +400,8 @@ on_line(char *line, size_t len, const char *where, void *arg)
 {
 	struct rg_jscan j;
 
-	if (rg_jscan(line, len, &j) == 0 && j.type != NULL &&
-	    !rg_jscan_type(&j, untagged ? "manifest" : "tag")) {
+	if (rg_jscan(line, len, &j) == 0 && j.f[RG_JS_TYPE].s != NULL &&
+	    !rg_jscan_is(&j, RG_JS_TYPE, untagged ? "manifest" : "tag")) {
 		if (close_run() == -1)
 			return -1;
 		return emit(NULL, line, len, 0, j.delete);

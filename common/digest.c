@@ -3,15 +3,13 @@
 
 #include "rg.h"
 
-static int
-hexval(int c)
-{
-	if (c >= '0' && c <= '9')
-		return c - '0';
-	if (c >= 'a' && c <= 'f')
-		return c - 'a' + 10;
-	return -1;	/* upper case is not canonical: the registry writes lower */
-}
+/* hex digit values; -1 for anything else (upper case is not canonical) */
+static const signed char hexval[256] = {
+	['0'] = 0 + 1, ['1'] = 1 + 1, ['2'] = 2 + 1, ['3'] = 3 + 1,
+	['4'] = 4 + 1, ['5'] = 5 + 1, ['6'] = 6 + 1, ['7'] = 7 + 1,
+	['8'] = 8 + 1, ['9'] = 9 + 1, ['a'] = 10 + 1, ['b'] = 11 + 1,
+	['c'] = 12 + 1, ['d'] = 13 + 1, ['e'] = 14 + 1, ['f'] = 15 + 1
+};	/* stored plus one, so that the zero default means "not hex" */
 
 int
 rg_hex_parse(const char *hex, size_t len, struct rg_digest *d)
@@ -22,8 +20,9 @@ rg_hex_parse(const char *hex, size_t len, struct rg_digest *d)
 	if (len != RG_HEX_LEN)
 		return -1;
 	for (i = 0; i < RG_DIGEST_LEN; i++) {
-		if ((hi = hexval((unsigned char)hex[2 * i])) < 0 ||
-		    (lo = hexval((unsigned char)hex[2 * i + 1])) < 0)
+		hi = hexval[(unsigned char)hex[2 * i]] - 1;
+		lo = hexval[(unsigned char)hex[2 * i + 1]] - 1;
+		if ((hi | lo) < 0)
 			return -1;
 		d->b[i] = (unsigned char)(hi << 4 | lo);
 	}

@@ -182,11 +182,6 @@ fallback_subject(const char *tag)
 	return blob_id(digest);
 }
 
-static int
-marked(const json_t *rec)
-{
-	return json_is_true(json_object_get(rec, "delete"));
-}
 
 static void
 add_tag(uint32_t repo, uint32_t man, const char *name)
@@ -202,53 +197,54 @@ add_tag(uint32_t repo, uint32_t man, const char *name)
 		err(RG_EXIT_FATAL, NULL);
 }
 
-/* Take in one record of the stream. */
+/*
+ * Take in one record of the stream: its fields, and for a manifest or scan
+ * record (whose lists and filters matter) the parsed record too.
+ */
 void
-rg_graph_add(const json_t *rec, const char *where)
+rg_graph_add_fields(const struct rg_rec *f, const json_t *rec, const char *where)
 {
-	const char *type = rg_str(rec, "type"), *repo = rg_str(rec, "repo");
 	uint32_t r, b, s;
 	struct man *m;
 	size_t idx;
 	json_t *v;
 	long i;
 
-	if (type == NULL)
+	if (f->type == NULL)
 		return;
-	if (strcmp(type, "blob") == 0 && (b = blob_id(rg_str(rec, "digest"))) != NO_REF) {
+	if (strcmp(f->type, "blob") == 0 && (b = blob_id(f->digest)) != NO_REF) {
 		BLOB(b)->flags |= B_PRESENT;
-		BLOB(b)->size = json_integer_value(json_object_get(rec, "size"));
+		BLOB(b)->size = f->size;
 		nblob_records++;
 		return;
 	}
-	if (strcmp(type, "scan") == 0 && json_object_get(rec, "repo_filter") != NULL)
+	if (strcmp(f->type, "scan") == 0 && json_object_get(rec, "repo_filter") != NULL)
 		partial = 1;
-	if (repo == NULL)
+	if (f->repo == NULL)
 		return;
-	if ((strcmp(type, "tag") == 0 || strcmp(type, "manifest") == 0 ||
-	    strcmp(type, "layer") == 0) &&
-	    (b = blob_id(rg_str(rec, "digest"))) == NO_REF) {
-		warnx("%s: %s record without a sha256 digest, ignored", where, type);
+	if ((strcmp(f->type, "tag") == 0 || strcmp(f->type, "manifest") == 0 ||
+	    strcmp(f->type, "layer") == 0) && (b = blob_id(f->digest)) == NO_REF) {
+		warnx("%s: %s record without a sha256 digest, ignored", where, f->type);
 		status = RG_EXIT_PARTIAL;
 		return;
 	}
-	r = repo_id(repo);
-	if (strcmp(type, "tag") == 0) {
+	r = repo_id(f->repo);
+	if (strcmp(f->type, "tag") == 0) {
 		i = man_find(r, b, 1);	/* first: it may move the table */
 		m = MAN(i);
 		m->flags |= M_HAD_TAGS;
 		if (keep_tags)
-			add_tag(r, (uint32_t)i, rg_str(rec, "tag"));
-		if ((s = fallback_subject(rg_str(rec, "tag"))) != NO_REF) {
-			m->fb_subject = s;
-			m->fb_live_tags += !marked(rec);
-		} else if (!marked(rec))
+			add_tag(r, (uint32_t)i, f->tag);
+		if ((s = fallback_subject(f->tag)) != NO_REF) {
+			MAN(i)->fb_subject = s;
+			MAN(i)->fb_live_tags += !f->marked;
+		} else if (!f->marked)
 			m->live_tags++;
-	} else if (strcmp(type, "manifest") == 0) {
+	} else if (strcmp(f->type, "manifest") == 0) {
 		i = man_find(r, b, 1);
 		m = MAN(i);
 		BLOB(b)->flags |= B_REF;
-		m->flags |= M_SEEN | (marked(rec) ? M_MARKED : 0);
+		m->flags |= M_SEEN | (f->marked ? M_MARKED : 0);
 		if (json_object_get(rec, "error") != NULL)
 			m->flags |= M_BROKEN;
 		m->refs = (uint32_t)nrefs;
@@ -258,7 +254,7 @@ rg_graph_add(const json_t *rec, const char *where)
 		json_array_foreach(json_object_get(rec, "foreign"), idx, v)
 			if ((s = blob_id(json_string_value(v))) != NO_REF)
 				BLOB(s)->flags |= B_FOREIGN;
-	} else if (strcmp(type, "layer") == 0) {
+	} else if (strcmp(f->type, "layer") == 0) {
 		struct lkey k = { r, b };
 
 		if ((i = rg_dtab_index(&links, &k, 1)) == -1)
@@ -266,7 +262,27 @@ rg_graph_add(const json_t *rec, const char *where)
 		if (REPO(r)->first_link == 0)
 			REPO(r)->first_link = (uint32_t)i + 1;
 	}
-	return;
+}
+
+/* The fields rg-refs reads, from a parsed record. */
+void
+rg_rec_fields(const json_t *rec, struct rg_rec *f)
+{
+	f->type = rg_str(rec, "type");
+	f->repo = rg_str(rec, "repo");
+	f->digest = rg_str(rec, "digest");
+	f->tag = rg_str(rec, "tag");
+	f->size = json_integer_value(json_object_get(rec, "size"));
+	f->marked = json_is_true(json_object_get(rec, "delete"));
+}
+
+void
+rg_graph_add(const json_t *rec, const char *where)
+{
+	struct rg_rec f;
+
+	rg_rec_fields(rec, &f);
+	rg_graph_add_fields(&f, rec, where);
 }
 
 /* reachability */
@@ -415,10 +431,10 @@ seen(uint32_t repo, uint32_t blob)
  * or started more than uploads_older seconds before now (when >= 0), go.
  */
 int
-rg_graph_judge(const json_t *rec, const char **why, long long uploads_older,
-    time_t now)
+rg_graph_judge(const struct rg_rec *f, const json_t *rec, const char **why,
+    long long uploads_older, time_t now)
 {
-	const char *type = rg_str(rec, "type"), *repo = rg_str(rec, "repo");
+	const char *type = f->type, *repo = f->repo;
 	uint32_t r, b, s;
 	struct man *m;
 	struct lkey k;
@@ -426,7 +442,7 @@ rg_graph_judge(const json_t *rec, const char **why, long long uploads_older,
 	long i;
 
 	if (strcmp(type, "blob") == 0) {
-		if ((b = blob_id(rg_str(rec, "digest"))) == NO_REF)
+		if ((b = blob_id(f->digest)) == NO_REF)
 			return -1;
 		if ((BLOB(b)->flags & B_LIVE) || partial)
 			return (*why = partial ? "partial-scan" : "referenced"), 0;
@@ -434,7 +450,7 @@ rg_graph_judge(const json_t *rec, const char **why, long long uploads_older,
 		return 1;
 	}
 	if (strcmp(type, "upload") == 0) {
-		if (marked(rec))
+		if (f->marked)
 			return (*why = "selected"), 1;
 		if (uploads_older >= 0 && (rg_record_time(rec, "started", &t) == 0 ||
 		    rg_record_time(rec, "modified", &t) == 0) &&
@@ -442,17 +458,17 @@ rg_graph_judge(const json_t *rec, const char **why, long long uploads_older,
 			return (*why = "stale-upload"), 1;
 		return -1;
 	}
-	if (repo == NULL || (b = blob_id(rg_str(rec, "digest"))) == NO_REF)
+	if (repo == NULL || (b = blob_id(f->digest)) == NO_REF)
 		return -1;
 	r = repo_id(repo);
 	if (strcmp(type, "tag") == 0) {
 		if (!seen(r, b))
 			return (*why = "no-manifest"), 0;	/* broken: leave it */
-		s = fallback_subject(rg_str(rec, "tag"));
+		s = fallback_subject(f->tag);
 		if (s != NO_REF && seen(r, s))
 			return alive(r, s) ? (*why = "referrer-of-surviving", 0) :
 			    (*why = "referrer-of-deleted", 1);
-		if (marked(rec))
+		if (f->marked)
 			return (*why = "selected"), 1;
 		return alive(r, b) ? -1 : (*why = "manifest-deleted", 1);
 	}

@@ -4,6 +4,7 @@
  * pass on the records they do not look at for a fraction of the cost of a
  * parse; jansson reads the rest, and words any error.
  */
+#include <stdlib.h>
 #include <string.h>
 
 #include "rg.h"
@@ -111,10 +112,25 @@ word(struct cur *c, const char *w)
 
 static int value(struct cur *c, int depth, struct rg_jscan *top);
 
+/* The top-level string fields read on the way. */
+static struct rg_jfield *
+field_slot(struct rg_jscan *top, const char *key, size_t klen)
+{
+	static const char *names[RG_JSCAN_FIELDS] = { "type", "repo", "digest",
+	    "tag" };
+	size_t i;
+
+	for (i = 0; i < RG_JSCAN_FIELDS; i++)
+		if (strlen(names[i]) == klen && memcmp(names[i], key, klen) == 0)
+			return &top->f[i];
+	return NULL;
+}
+
 static int
 members(struct cur *c, int depth, struct rg_jscan *top)
 {
 	const char *key, *val;
+	struct rg_jfield *slot;
 	size_t klen, vlen;
 	int kesc, vesc;
 
@@ -132,16 +148,33 @@ members(struct cur *c, int depth, struct rg_jscan *top)
 		if (c->p >= c->end || *c->p++ != ':')
 			return -1;
 		ws(c);
-		if (top != NULL && !kesc && klen == 4 && memcmp(key, "type", 4) == 0 &&
-		    c->p < c->end && *c->p == '"') {
+		if (top != NULL && !kesc && c->p < c->end && *c->p == '"' &&
+		    (slot = field_slot(top, key, klen)) != NULL) {
 			if (string(c, &val, &vlen, &vesc) != 0)
 				return -1;
-			if (!vesc) {
-				top->type = val;
-				top->type_len = vlen;
+			if (vesc)
+				top->escaped = 1;
+			else {
+				slot->s = val;
+				slot->len = vlen;
 			}
+		} else if (top != NULL && !kesc && klen == 4 &&
+		    memcmp(key, "size", 4) == 0 && c->p < c->end &&
+		    (*c->p == '-' || (*c->p >= '0' && *c->p <= '9'))) {
+			val = c->p;
+			if (number(c) != 0)
+				return -1;
+			top->size = strtoll(val, NULL, 10);
+			top->has_size = 1;
+		} else if (top != NULL && !kesc && ((klen == 6 &&
+		    memcmp(key, "reason", 6) == 0) || (klen == 4 &&
+		    memcmp(key, "kept", 4) == 0))) {
+			top->marks = 1;
+			if (value(c, depth + 1, NULL) != 0)
+				return -1;
 		} else if (top != NULL && !kesc && klen == 6 &&
 		    memcmp(key, "delete", 6) == 0) {
+			top->marks = 1;
 			val = c->p;
 			if (value(c, depth + 1, NULL) != 0)
 				return -1;
@@ -208,8 +241,10 @@ value(struct cur *c, int depth, struct rg_jscan *top)
 }
 
 /*
- * Is line one JSON object?  Then 0, with its top-level "type" (when a
- * string without escapes) and whether its "delete" is true in *out.  -1
+ * Is line one JSON object?  Then 0, with its top-level "type", "repo",
+ * "digest" and "tag" (when strings without escapes; escaped is set when one
+ * had escapes), "size", whether "delete" is true, and whether any of
+ * "delete", "reason" and "kept" is there at all, in *out.  -1
  * when it is not: parse it with jansson to say why.
  */
 int
@@ -225,10 +260,21 @@ rg_jscan(const char *line, size_t len, struct rg_jscan *out)
 	return c.p == c.end ? 0 : -1;
 }
 
-/* Is the scanned type t? */
+/* Is the scanned field f equal to s? */
 int
-rg_jscan_type(const struct rg_jscan *j, const char *t)
+rg_jscan_is(const struct rg_jscan *j, int f, const char *s)
 {
-	return j->type != NULL && j->type_len == strlen(t) &&
-	    memcmp(j->type, t, j->type_len) == 0;
+	return j->f[f].s != NULL && j->f[f].len == strlen(s) &&
+	    memcmp(j->f[f].s, s, j->f[f].len) == 0;
+}
+
+/* Copy field f into buf; -1 when it is absent or longer than size - 1. */
+int
+rg_jscan_copy(const struct rg_jscan *j, int f, char *buf, size_t size)
+{
+	if (j->f[f].s == NULL || j->f[f].len >= size)
+		return -1;
+	memcpy(buf, j->f[f].s, j->f[f].len);
+	buf[j->f[f].len] = '\0';
+	return 0;
 }

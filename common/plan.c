@@ -27,6 +27,15 @@ field(struct rg_plan *p, const char *s, char end)
 }
 
 void
+rg_plan_add_fields(struct rg_plan *p, const char *type, const char *repo,
+    const char *key)
+{
+	field(p, type, '\t');
+	field(p, repo, '\t');
+	field(p, key, '\n');
+}
+
+void
 rg_plan_add(struct rg_plan *p, const json_t *rec)
 {
 	const char *type = rg_str(rec, "type"), *key;
@@ -37,9 +46,7 @@ rg_plan_add(struct rg_plan *p, const json_t *rec)
 		key = rg_str(rec, "uuid");
 	else
 		key = rg_str(rec, "digest");
-	field(p, type, '\t');
-	field(p, rg_str(rec, "repo"), '\t');
-	field(p, key, '\n');
+	rg_plan_add_fields(p, type, rg_str(rec, "repo"), key);
 }
 
 void

@@ -107,12 +107,22 @@ void	rg_strset_free(struct rg_strset *set);
 typedef void rg_usage_fn(void *arg, const char *repo, const char *tag,
 	    int64_t alone, int64_t total);
 
+/* the fields of a record rg-refs reads (strings NUL-terminated) */
+struct rg_rec {
+	const char *type, *repo, *digest, *tag;
+	long long size;
+	int marked;
+};
+
 int	rg_graph_init(int with_tags);
+void	rg_rec_fields(const json_t *rec, struct rg_rec *f);
+void	rg_graph_add_fields(const struct rg_rec *f, const json_t *rec,
+	    const char *where);
 void	rg_graph_usage(int with_tags, rg_usage_fn *fn, void *arg);
 void	rg_graph_add(const json_t *rec, const char *where);
 void	rg_graph_solve(void);
-int	rg_graph_judge(const json_t *rec, const char **why,
-	    long long uploads_older, time_t now);
+int	rg_graph_judge(const struct rg_rec *f, const json_t *rec,
+	    const char **why, long long uploads_older, time_t now);
 int	rg_graph_status(void);
 
 /* plan.c: a digest of the marks, checked by rg-rm */
@@ -122,6 +132,8 @@ struct rg_plan {
 
 int	rg_plan_init(struct rg_plan *p);
 void	rg_plan_add(struct rg_plan *p, const json_t *rec);
+void	rg_plan_add_fields(struct rg_plan *p, const char *type, const char *repo,
+	    const char *key);
 void	rg_plan_final(struct rg_plan *p, char out[RG_DIGEST_STRLEN + 1]);
 
 /* dtab.c: entries keyed by raw digests, open addressing */
@@ -154,14 +166,25 @@ void	rg_dir_free(struct rg_dir *l);
 int	rg_entry_is_dir(int dirfd, const struct rg_entry *e);
 
 /* jscan.c: checking a line is a JSON object without building it */
+enum { RG_JS_TYPE, RG_JS_REPO, RG_JS_DIGEST, RG_JS_TAG, RG_JSCAN_FIELDS };
+
+struct rg_jfield {
+	const char *s;		/* into the line; not NUL-terminated */
+	size_t len;
+};
+
 struct rg_jscan {
-	const char *type;	/* top-level "type", unescaped, or NULL */
-	size_t type_len;
+	struct rg_jfield f[RG_JSCAN_FIELDS];	/* top-level strings, or NULL */
+	int escaped;		/* one of them had escapes: parse the line */
 	int delete;		/* top-level "delete" is true */
+	int marks;		/* "delete", "reason" or "kept" is there */
+	long long size;
+	int has_size;
 };
 
 int	rg_jscan(const char *line, size_t len, struct rg_jscan *out);
-int	rg_jscan_type(const struct rg_jscan *j, const char *t);
+int	rg_jscan_is(const struct rg_jscan *j, int f, const char *s);
+int	rg_jscan_copy(const struct rg_jscan *j, int f, char *buf, size_t size);
 
 /* expr.c: --where conditions over record fields */
 struct rg_expr;
