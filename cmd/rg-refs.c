@@ -161,11 +161,7 @@ verdict(json_t *rec, const char *line, size_t len, const char *where, void *arg)
 			    rg_str(rec, strcmp(type, "tag") == 0 ? "tag" : "digest"), why);
 		return rg_emit(stdout, rec);
 	}
-	if (fwrite(line, 1, len, stdout) != len || putchar('\n') == EOF) {
-		warn("stdout");
-		return -1;
-	}
-	return 0;
+	return rg_write_line(line, len);
 }
 
 static void
@@ -240,11 +236,7 @@ judge_line(char *line, size_t len, const char *where, void *arg)
 		v = is(f.type, "repo", "scan", "scan") ? -1 :
 		    rg_graph_judge(&f, NULL, &why, uploads_older, now);
 		if (v == -1 || (v == 0 && !f.marked)) {
-			if (fwrite(line, 1, len, stdout) != len || putchar('\n') == EOF) {
-				warn("stdout");
-				return -1;
-			}
-			return 0;
+			return rg_write_line(line, len);
 		}
 		/* to delete, and unmarked so far: the mark goes before the last } */
 		if (v == 1 && !marks && (close = memrchr(line, '}', len)) != NULL) {

@@ -88,14 +88,20 @@ usage(FILE *f, int code)
 	exit(code);
 }
 
+/* Is there room for one more of what? */
+static int
+room(size_t n, const char *what)
+{
+	if (n < MAX_CRITERIA)
+		return 1;
+	warnx("%s: more than %d", what, MAX_CRITERIA);
+	return 0;
+}
+
 static int
 add_regex(struct rg_regex **v, size_t *n, const char *opt, const char *arg)
 {
-	if (*n == MAX_CRITERIA) {
-		warnx("%s: more than %d", opt, MAX_CRITERIA);
-		return -1;
-	}
-	return (v[(*n)++] = rg_regex_new(opt, arg)) == NULL ? -1 : 0;
+	return room(*n, opt) && (v[(*n)++] = rg_regex_new(opt, arg)) != NULL ? 0 : -1;
 }
 
 /* One option, from the command line or a policy file. */
@@ -143,11 +149,11 @@ set_option(int opt, const char *arg)
 		has_after = 1;
 		return 0;
 	case 'T':
-		if (strcmp(arg, "created") != 0 && strcmp(arg, "pushed") != 0) {
-			warnx("--time: %s: not created or pushed", arg);
-			return -1;
-		}
-		env.time_key = strcmp(arg, "created") == 0 ? "created" : "pushed";
+		if (strcmp(arg, orders[ORDER_CREATED]) != 0 &&
+		    strcmp(arg, orders[ORDER_PUSHED]) != 0)
+			return warnx("--time: %s: not created or pushed", arg), -1;
+		env.time_key = orders[strcmp(arg, "created") == 0 ? ORDER_CREATED :
+		    ORDER_PUSHED];
 		return 0;
 	case 'S':
 		for (order = 0; order < 4; order++)
@@ -159,12 +165,8 @@ set_option(int opt, const char *arg)
 		untagged = 1;
 		return 0;
 	case 'w':
-		if (nwheres == MAX_CRITERIA) {
-			warnx("--where: more than %d", MAX_CRITERIA);
-			return -1;
-		}
-		return (wheres[nwheres++] = rg_expr_parse("--where", arg)) ==
-		    NULL ? -1 : 0;
+		return room(nwheres, "--where") &&
+		    (wheres[nwheres++] = rg_expr_parse("--where", arg)) != NULL ? 0 : -1;
 	case 'p':
 		return rg_policy_apply(arg, longopts, "pohV", set_option);
 	case 'o':
@@ -177,11 +179,8 @@ set_option(int opt, const char *arg)
 static int
 add_name(const char *arg)
 {
-	if (nnames == MAX_CRITERIA) {
-		warnx("more than %d names", MAX_CRITERIA);
-		return -1;
-	}
-	if (rg_name_parse(arg, &names[nnames].repo, &names[nnames].tag) != 0)
+	if (!room(nnames, "names") ||
+	    rg_name_parse(arg, &names[nnames].repo, &names[nnames].tag) != 0)
 		return -1;
 	nnames++;
 	return 0;
@@ -303,11 +302,7 @@ emit(json_t *rec, const char *line, size_t len, int mark, int marked)
 		json_object_set_new(rec, "delete", json_true());
 		return rg_emit(stdout, rec);
 	}
-	if (fwrite(line, 1, len, stdout) != len || putchar('\n') == EOF) {
-		warn("stdout");
-		return -1;
-	}
-	return 0;
+	return rg_write_line(line, len);
 }
 
 /* Rank the run's candidates, mark, and write the run in input order. */

@@ -462,14 +462,14 @@ rg_graph_judge(const struct rg_rec *f, const json_t *rec, const char **why,
 		return -1;
 	r = repo_id(repo);
 	if (strcmp(type, "tag") == 0) {
-		if (!seen(r, b))
-			return (*why = "no-manifest"), 0;	/* broken: leave it */
 		s = fallback_subject(f->tag);
 		if (s != NO_REF && seen(r, s))
 			return alive(r, s) ? (*why = "referrer-of-surviving", 0) :
 			    (*why = "referrer-of-deleted", 1);
 		if (f->marked)
 			return (*why = "selected"), 1;
+		if (!seen(r, b))
+			return -1;	/* it points at no manifest: broken, left alone */
 		return alive(r, b) ? -1 : (*why = "manifest-deleted", 1);
 	}
 	if (strcmp(type, "manifest") == 0) {

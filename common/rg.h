@@ -70,6 +70,7 @@ int	rg_parse_line(char *line, size_t len, const char *where,
 	    rg_record_fn *fn, void *arg);
 int	rg_loop(int fd, const char *name, rg_record_fn *fn, void *arg);
 int	rg_emit(FILE *out, const json_t *rec);
+int	rg_write_line(const char *line, size_t len);
 int	rg_stdout_close(void);
 const char *rg_str(const json_t *rec, const char *key);
 int	rg_record_time(const json_t *rec, const char *key, time_t *t);

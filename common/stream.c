@@ -1,6 +1,7 @@
 /* stream.c: the record stream, one compact JSON object per line. */
 #include <err.h>
 #include <errno.h>
+#include <poll.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
@@ -9,6 +10,15 @@
 
 #define RG_WHERE_MAX	512
 #define RG_READ_CHUNK	(64 << 10)
+
+/* Is there input to read at once?  Then the output can wait. */
+static int
+readable(int fd)
+{
+	struct pollfd p = { fd, POLLIN, 0 };
+
+	return poll(&p, 1, 0) == 1 && (p.revents & (POLLIN | POLLHUP));
+}
 
 /* Room for at least one more byte to read into. */
 static int
@@ -27,9 +37,9 @@ reserve(char **buf, size_t *cap, size_t used)
 
 /*
  * Hand each line read from fd to fn, with its position as name:N for
- * messages.  Blank lines are skipped.  Before every read that may wait,
+ * messages.  Blank lines are skipped.  Before a read that would wait,
  * stdout is flushed: the next stage sees each record as soon as this one
- * has nothing else to do, without a write per line.  Returns -1 (reported)
+ * has nothing else to do, without a write per line or per read.  Returns -1 (reported)
  * on a read or flush error, what fn returned when it was not 0, else 0.
  */
 int
@@ -52,7 +62,7 @@ rg_lines(int fd, const char *name, rg_line_fn *fn, void *arg)
 			if (reserve(&buf, &cap, used) == -1) {
 				warn(NULL);
 				r = -1;
-			} else if (fflush(stdout) == EOF) {
+			} else if (!readable(fd) && fflush(stdout) == EOF) {
 				warn("stdout");
 				r = -1;
 			} else if ((n = read(fd, buf + used, cap - used - 1)) == -1) {
@@ -138,6 +148,17 @@ rg_emit(FILE *out, const json_t *rec)
 {
 	if (json_dumpf(rec, out, JSON_COMPACT | JSON_ENSURE_ASCII) != 0 ||
 	    putc('\n', out) == EOF || ferror(out)) {
+		warn("stdout");
+		return -1;
+	}
+	return 0;
+}
+
+/* Write a line as it came, and its newline; -1 (reported) on failure. */
+int
+rg_write_line(const char *line, size_t len)
+{
+	if (fwrite(line, 1, len, stdout) != len || putchar('\n') == EOF) {
 		warn("stdout");
 		return -1;
 	}

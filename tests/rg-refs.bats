@@ -227,3 +227,22 @@ deleted() {
 	assert_line --index 0 --regexp '^REPOSITORY +TAG +ALONE +SHARED +TOTAL'
 	assert_line --regexp '^base +0 B +[0-9.]+ [KiB]+ +[0-9.]+ [KiB]+'
 }
+
+@test "a repository that keeps manifests keeps a layer link (registry 2.8 sweeps a repository without _layers)" {
+	# hand-edited: other/base's links replaced by one to a blob it does not
+	# reference, which a registry cannot produce
+	stray=$(jq -r 'select(.type == "layer" and .repo == "multi") | .digest' "$S" | head -1)
+	jq -c --arg s "$stray" 'if .type == "layer" and .repo == "other/base" then empty
+		elif .type == "repo" and .repo == "other/base" then ., {type: "layer", repo: "other/base", digest: $s}
+		else . end' "$S" > "$BATS_TEST_TMPDIR/s"
+	run --separate-stderr bash -c "rg-refs < '$BATS_TEST_TMPDIR/s'"
+	assert_success
+	assert_equal "$(deleted layer <<<"$output" | grep -c '^other/base ' || true)" 0
+	# marked by hand, it is unmarked, and says why
+	run --separate-stderr bash -c "jq -c 'if .type == \"layer\" and .repo == \"other/base\" then .delete = true else . end' '$BATS_TEST_TMPDIR/s' | rg-refs"
+	assert_equal "$(jq -r 'select(.type == "layer" and .repo == "other/base") | [.delete, .kept] | @tsv' <<<"$output")" \
+		"$(printf 'false\tlast-layer-link')"
+	# with no manifest left there, it goes
+	run --separate-stderr bash -c "rg-select other/base < '$BATS_TEST_TMPDIR/s' | rg-refs"
+	assert_equal "$(deleted layer <<<"$output" | grep -c '^other/base ' || true)" 1
+}
