@@ -535,12 +535,18 @@ rg_graph_init(int with_tags)
  * shared.  A blob held by one root alone is freed when that root goes.
  */
 
-/* Count root as a holder of every blob of manifest i (stamp: once each). */
+typedef void blob_fn(struct blob *b, uint32_t root, void *arg);
+
+/*
+ * Call fn once for each blob root holds through manifest i: the manifest's
+ * own blob, its config and layers, and with deep its children's and
+ * referrers', recursively.  Stamps keep each manifest and blob to once.
+ */
 static void
-hold_manifest(uint32_t i, uint32_t root, int deep)
+each_blob(uint32_t i, uint32_t root, int deep, blob_fn *fn, void *arg)
 {
 	struct man *m = MAN(i);
-	struct blob *b;
+	uint32_t bi;
 	size_t j;
 	long c;
 
@@ -548,54 +554,44 @@ hold_manifest(uint32_t i, uint32_t root, int deep)
 		return;
 	m->stamp = root;
 	for (j = 0; j <= m->nblobs; j++) {
-		b = BLOB(j == m->nblobs ? blob_id_raw(&m->k.d) : refpool[m->refs + j]);
-		if (b->stamp == root)
+		bi = j == m->nblobs ? blob_id_raw(&m->k.d) : refpool[m->refs + j];
+		if (BLOB(bi)->stamp == root)
 			continue;
-		b->stamp = root;
-		b->holder = root;
-		b->holders++;
+		BLOB(bi)->stamp = root;
+		fn(BLOB(bi), root, arg);
 	}
 	if (!deep)
 		return;
 	for (j = 0; j < m->nkids; j++) {
 		c = man_find(m->k.repo, refpool[m->refs + m->nblobs + j], 0);
 		if (c != -1 && (MAN(c)->flags & M_SEEN))
-			hold_manifest((uint32_t)c, root, deep);
+			each_blob((uint32_t)c, root, deep, fn, arg);
 	}
 	for (c = (long)m->first_referrer - 1; c != -1; c = (long)MAN(c)->next_referrer - 1)
-		hold_manifest((uint32_t)c, root, deep);
+		each_blob((uint32_t)c, root, deep, fn, arg);
 }
 
-/* Sum the bytes of manifest i's blobs root holds: alone, and in all. */
 static void
-sum_manifest(uint32_t i, uint32_t root, int deep, int64_t *alone, int64_t *total)
+hold(struct blob *b, uint32_t root, void *arg)
 {
-	struct man *m = MAN(i);
-	struct blob *b;
-	size_t j;
-	long c;
+	(void)arg;
+	b->holder = root;
+	b->holders++;
+}
 
-	if (m->stamp == root)
-		return;
-	m->stamp = root;
-	for (j = 0; j <= m->nblobs; j++) {
-		b = BLOB(j == m->nblobs ? blob_id_raw(&m->k.d) : refpool[m->refs + j]);
-		if (b->stamp == root)
-			continue;
-		b->stamp = root;
-		*total += b->size;
-		if (b->holders == 1)
-			*alone += b->size;
-	}
-	if (!deep)
-		return;
-	for (j = 0; j < m->nkids; j++) {
-		c = man_find(m->k.repo, refpool[m->refs + m->nblobs + j], 0);
-		if (c != -1 && (MAN(c)->flags & M_SEEN))
-			sum_manifest((uint32_t)c, root, deep, alone, total);
-	}
-	for (c = (long)m->first_referrer - 1; c != -1; c = (long)MAN(c)->next_referrer - 1)
-		sum_manifest((uint32_t)c, root, deep, alone, total);
+struct sums {
+	int64_t alone, total;
+};
+
+static void
+sum(struct blob *b, uint32_t root, void *arg)
+{
+	struct sums *s = arg;
+
+	(void)root;
+	s->total += b->size;
+	if (b->holders == 1)
+		s->alone += b->size;
 }
 
 static int
@@ -632,7 +628,8 @@ void
 rg_graph_usage(int with_tags, rg_usage_fn *fn, void *arg)
 {
 	uint32_t *order, *byrepo;
-	int64_t *alone, *total, ta, tt;
+	int64_t *alone, *total;
+	struct sums s;
 	size_t i, j, k, nr = repos.n;
 
 	if ((order = calloc(nr + 1, sizeof(*order))) == NULL ||
@@ -651,32 +648,35 @@ rg_graph_usage(int with_tags, rg_usage_fn *fn, void *arg)
 	/* repositories: root r + 1 holds every manifest of repository r */
 	clear_stamps();
 	for (i = 0; i < k; i++)
-		hold_manifest(byrepo[i], MAN(byrepo[i])->k.repo + 1, 0);
-	for (i = 0; i < k; i++)
-		sum_manifest(byrepo[i], (uint32_t)(nr + 1 + MAN(byrepo[i])->k.repo), 0,
-		    &alone[MAN(byrepo[i])->k.repo], &total[MAN(byrepo[i])->k.repo]);
+		each_blob(byrepo[i], MAN(byrepo[i])->k.repo + 1, 0, hold, NULL);
+	for (i = 0; i < k; i++) {
+		s.alone = s.total = 0;
+		each_blob(byrepo[i], (uint32_t)(nr + 1 + MAN(byrepo[i])->k.repo), 0,
+		    sum, &s);
+		alone[MAN(byrepo[i])->k.repo] += s.alone;
+		total[MAN(byrepo[i])->k.repo] += s.total;
+	}
 
 	/* tags: root j + 1; the manifests no tag reaches, one root each */
 	if (with_tags) {
 		clear_stamps();
 		for (j = 0; j < ntags; j++)	/* a referrer's tags go with its subject */
 			if (!(MAN(tags[j].man)->flags & M_REFERRER))
-				hold_manifest(tags[j].man, (uint32_t)j + 1, 1);
+				each_blob(tags[j].man, (uint32_t)j + 1, 1, hold, NULL);
 		for (i = 0; i < k; i++)
 			if (MAN(byrepo[i])->stamp == 0)
-				hold_manifest(byrepo[i], (uint32_t)(ntags + 1 + i), 0);
+				each_blob(byrepo[i], (uint32_t)(ntags + 1 + i), 0, hold, NULL);
 	}
 	for (i = 0; i < nr; i++) {
 		fn(arg, repo_names[order[i]], NULL, alone[order[i]], total[order[i]]);
 		for (j = 0; with_tags && j < ntags; j++) {
 			if (tags[j].repo != order[i])
 				continue;
-			ta = tt = 0;
-			sum_manifest(tags[j].man, (uint32_t)(ntags + k + 2 + j), 1,
-			    &ta, &tt);
+			s.alone = s.total = 0;
+			each_blob(tags[j].man, (uint32_t)(ntags + k + 2 + j), 1, sum, &s);
 			if (MAN(tags[j].man)->flags & M_REFERRER)
-				ta = 0;		/* it survives while its subject does */
-			fn(arg, repo_names[order[i]], tags[j].name, ta, tt);
+				s.alone = 0;	/* it survives while its subject does */
+			fn(arg, repo_names[order[i]], tags[j].name, s.alone, s.total);
 		}
 	}
 	free(order);
