@@ -53,6 +53,7 @@ setup() {
 	assert_line --regexp '^over +1 +3 +2  2021-04-01T00:00:00Z$'
 	[[ "$(sed -n '/^marks:$/{n;p;}' <<<"$output")" =~ ^\ \ team/app:1\.0\ \ created\ 2021-02-01T00:00:00Z\ \ [0-9]+\ bytes$ ]]
 	assert_equal "$(sed -n '/^marks:$/,/^$/p' <<<"$output" | wc -l)" 3
+	assert_line --regexp '^  rg-refs: to delete: 2 tags, 4 manifests, [0-9]+ layer links, [0-9]+ blobs \([0-9]+ bytes\), 0 uploads \(0 bytes\)$'
 	work=$(sed -n 's|^Starting docker-registry on 127.0.0.1 with storage in \(.*\)/reg/data \.\.\.$|\1|p' <<<"$output")
 	[ -n "$work" ]
 	[ ! -e "$work" ]
