@@ -54,7 +54,7 @@ struct repo {
 static struct rg_dtab blobs, mans, links, repos, refset;
 static uint32_t *refpool;
 static size_t nrefs, caprefs;
-static int status, partial, nblob_records, keep_tags;
+static int status, partial, broken, nblob_records, keep_tags;
 
 struct tagref {
 	uint32_t repo, man;	/* man index */
@@ -372,6 +372,13 @@ sweep(void)
 		if (!(m->flags & M_ALIVE))
 			continue;
 		REPO(m->k.repo)->alive_mans++;
+		if (m->flags & M_BROKEN) {	/* what it references is unknown */
+			rg_digest_format(&m->k.d, ds);
+			warnx("%s@%s: a surviving manifest that could not be read: "
+			    "no blob is marked", repo_name(m->k.repo), ds);
+			broken = 1;
+			status = RG_EXIT_PARTIAL;
+		}
 		b = blob_id_raw(&m->k.d);
 		BLOB(b)->flags |= B_LIVE;
 		for (j = 0; j < m->nblobs; j++) {
@@ -444,8 +451,9 @@ rg_graph_judge(const struct rg_rec *f, const json_t *rec, const char **why,
 	if (strcmp(type, "blob") == 0) {
 		if ((b = blob_id(f->digest)) == NO_REF)
 			return -1;
-		if ((BLOB(b)->flags & B_LIVE) || partial)
-			return (*why = partial ? "partial-scan" : "referenced"), 0;
+		if ((BLOB(b)->flags & B_LIVE) || partial || broken)
+			return (*why = BLOB(b)->flags & B_LIVE ? "referenced" :
+			    partial ? "partial-scan" : "broken-manifest"), 0;
 		*why = BLOB(b)->flags & B_REF ? "unreferenced" : "orphan";
 		return 1;
 	}

@@ -246,3 +246,16 @@ deleted() {
 	run --separate-stderr bash -c "rg-select other/base < '$BATS_TEST_TMPDIR/s' | rg-refs"
 	assert_equal "$(deleted layer <<<"$output" | grep -c '^other/base ' || true)" 1
 }
+
+@test "a surviving manifest that cannot be read: no blob is marked, exit 1" {
+	# hand-made: a registry never stores a manifest it cannot parse
+	cp -a "$REG_DATA" "$BATS_TEST_TMPDIR/data"
+	d=$(pushed team:v2)
+	echo 'not json' > "$BATS_TEST_TMPDIR/data/docker/registry/v2/blobs/sha256/${d:7:2}/${d#sha256:}/data"
+	rg-scan "$BATS_TEST_TMPDIR/data" > "$BATS_TEST_TMPDIR/s" 2>/dev/null || true
+	run --separate-stderr bash -c "rg-refs < '$BATS_TEST_TMPDIR/s'"
+	assert_equal "$status" 1
+	assert_equal "$(deleted blob <<<"$output")" ""
+	assert_line --index 0 --partial '"type":"scan"'
+	[[ "$stderr" == "rg-refs: team@$d: a surviving manifest that could not be read: no blob is marked"* ]]
+}
