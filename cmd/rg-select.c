@@ -263,33 +263,31 @@ label(const json_t *rec)
 	return s ? s : "";
 }
 
+/* Newer first by the time key (a record without it is the oldest). */
+static int
+by_time(const json_t *a, const json_t *b, const char *key)
+{
+	time_t ta = 0, tb = 0;
+	int ha = rg_record_time(a, key, &ta) == 0, hb = rg_record_time(b, key, &tb) == 0;
+
+	return ha != hb ? hb - ha : (tb > ta) - (tb < ta);
+}
+
 static int
 newest_first(const void *pa, const void *pb)
 {
 	const json_t *a = (*(struct held *const *)pa)->rec;
 	const json_t *b = (*(struct held *const *)pb)->rec;
-	time_t ta = 0, tb = 0;
-	int c = 0, ha, hb;
+	int c;
 
-	switch (order) {
-	case ORDER_NAME:
+	if (order == ORDER_NAME)
 		c = strcmp(label(b), label(a));
-		break;
-	case ORDER_VERSION:
+	else if (order == ORDER_VERSION)
 		c = rg_version_cmp(label(b), label(a));
-		break;
-	default:
-		ha = rg_record_time(a, order == ORDER_CREATED ? "created" :
-		    "pushed", &ta) == 0;
-		hb = rg_record_time(b, order == ORDER_CREATED ? "created" :
-		    "pushed", &tb) == 0;
-		c = ha != hb ? hb - ha : (tb > ta) - (tb < ta);
-	}
-	if (c == 0) {
-		ha = rg_record_time(a, "pushed", &ta) == 0;
-		hb = rg_record_time(b, "pushed", &tb) == 0;
-		c = ha != hb ? hb - ha : (tb > ta) - (tb < ta);
-	}
+	else
+		c = by_time(a, b, orders[order]);
+	if (c == 0)
+		c = by_time(a, b, "pushed");
 	return c != 0 ? c : strcmp(label(b), label(a));
 }
 
