@@ -283,9 +283,9 @@ main(int argc, char *argv[])
 			usage_tags = 1;
 			break;
 		case 'U':
-			if (rg_duration_parse(optarg, &uploads_older) != 0)
-				errx(RG_EXIT_FATAL, "--uploads-older-than: %s: not a "
-				    "duration such as 7d, 12h", optarg);
+			if (rg_duration_arg("--uploads-older-than", optarg,
+			    &uploads_older) != 0)
+				return RG_EXIT_FATAL;
 			break;
 		case 'v':
 			verbose = 1;

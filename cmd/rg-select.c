@@ -49,8 +49,7 @@ static struct name names[MAX_CRITERIA];
 static size_t nnames;
 static long keep_n;
 static int untagged, only, order = ORDER_CREATED, status;
-static int has_older, has_before, has_after;
-static time_t older_limit, before, after;
+static struct rg_window window;
 static struct rg_expr_env env = { 0, "created" };
 
 static struct held *run;		/* the current repository's candidates */
@@ -109,8 +108,6 @@ static int
 set_option(int opt, const char *arg)
 {
 	char *end;
-	long long secs;
-	time_t t;
 
 	switch (opt) {
 	case 'r':
@@ -127,27 +124,11 @@ set_option(int opt, const char *arg)
 		}
 		return 0;
 	case 'O':
-		if (rg_duration_parse(arg, &secs) != 0) {
-			warnx("--older-than: %s: not a duration such as 90d, "
-			    "12h, 2w", arg);
-			return -1;
-		}
-		if (!has_older || env.now - secs < older_limit)
-			older_limit = env.now - secs;
-		has_older = 1;
-		return 0;
+		return rg_window_set(&window, opt, "--older-than", arg, env.now);
 	case 'b':
-		if (rg_date_arg("--before", arg, &t) != 0)
-			return -1;
-		before = has_before && before < t ? before : t;
-		has_before = 1;
-		return 0;
+		return rg_window_set(&window, opt, "--before", arg, env.now);
 	case 'a':
-		if (rg_date_arg("--after", arg, &t) != 0)
-			return -1;
-		after = has_after && after > t ? after : t;
-		has_after = 1;
-		return 0;
+		return rg_window_set(&window, opt, "--after", arg, env.now);
 	case 'T':
 		if (strcmp(arg, orders[ORDER_CREATED]) != 0 &&
 		    strcmp(arg, orders[ORDER_PUSHED]) != 0)
@@ -241,13 +222,9 @@ chosen(const json_t *rec)
 	time_t t;
 	size_t i;
 
-	if (has_older || has_before || has_after) {
-		if (rg_record_time(rec, env.time_key, &t) != 0)
-			return 0;	/* unknown time: keep */
-		if ((has_older && t >= older_limit) ||
-		    (has_before && t >= before) || (has_after && t <= after))
-			return 0;
-	}
+	if (rg_window_set_any(&window) && (rg_record_time(rec, env.time_key,
+	    &t) != 0 || !rg_window_holds(&window, t)))
+		return 0;	/* outside, or unknown time: keep */
 	for (i = 0; i < nwheres; i++)
 		if (!rg_expr_eval(wheres[i], rec, &env))
 			return 0;
@@ -429,7 +406,7 @@ main(int argc, char *argv[])
 		if (add_name(argv[optind]) != 0)
 			return RG_EXIT_FATAL;
 	if (!untagged && nrepo_re + ntag_re + nkeep_tag_re + nwheres + nnames == 0 &&
-	    keep_n == 0 && !has_older && !has_before && !has_after) {
+	    keep_n == 0 && !rg_window_set_any(&window)) {
 		warnx("no selection criteria: that would mark every tag");
 		usage(stderr, RG_EXIT_FATAL);
 	}

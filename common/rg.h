@@ -55,6 +55,18 @@ int	rg_time_parse(const char *s, time_t *t);
 void	rg_time_format(time_t t, char out[RG_TIME_STRLEN + 1]);
 int	rg_duration_parse(const char *s, long long *secs);
 int	rg_date_arg(const char *opt, const char *arg, time_t *t);
+int	rg_duration_arg(const char *opt, const char *arg, long long *secs);
+
+/* time.c, continued: an exclusive time window, from option arguments */
+struct rg_window {
+	int has_before, has_after;
+	time_t before, after;
+};
+
+int	rg_window_set(struct rg_window *w, int which, const char *opt,
+	    const char *arg, time_t now);
+int	rg_window_set_any(const struct rg_window *w);
+int	rg_window_holds(const struct rg_window *w, time_t t);
 
 /* version.c: tags ordered as versions (1.9 < 1.10 < v2.0-rc1 < 2.0) */
 int	rg_version_cmp(const char *a, const char *b);

@@ -125,3 +125,57 @@ rg_date_arg(const char *opt, const char *arg, time_t *t)
 	warnx("%s: %s: not a date: RFC 3339 or YYYY-MM-DD[THH:MM:SS]", opt, arg);
 	return -1;
 }
+
+/* A duration given to option opt; -1 (reported) when it is not one. */
+int
+rg_duration_arg(const char *opt, const char *arg, long long *secs)
+{
+	if (rg_duration_parse(arg, secs) == 0)
+		return 0;
+	warnx("%s: %s: not a duration such as 90d, 12h, 2w", opt, arg);
+	return -1;
+}
+
+/*
+ * A time window from --older-than, --before and --after, all bounds
+ * exclusive; given twice, the narrower bound holds.  which is 'O', 'b' or
+ * 'a'; -1 (reported) when arg is not a duration or date.
+ */
+int
+rg_window_set(struct rg_window *w, int which, const char *opt, const char *arg,
+    time_t now)
+{
+	long long secs;
+	time_t t;
+
+	if (which == 'O') {
+		if (rg_duration_arg(opt, arg, &secs) != 0)
+			return -1;
+		t = now - (time_t)secs;
+		w->before = w->has_before && w->before < t ? w->before : t;
+		w->has_before = 1;
+		return 0;
+	}
+	if (rg_date_arg(opt, arg, &t) != 0)
+		return -1;
+	if (which == 'b') {
+		w->before = w->has_before && w->before < t ? w->before : t;
+		w->has_before = 1;
+	} else {
+		w->after = w->has_after && w->after > t ? w->after : t;
+		w->has_after = 1;
+	}
+	return 0;
+}
+
+int
+rg_window_set_any(const struct rg_window *w)
+{
+	return w->has_before || w->has_after;
+}
+
+int
+rg_window_holds(const struct rg_window *w, time_t t)
+{
+	return (!w->has_before || t < w->before) && (!w->has_after || t > w->after);
+}

@@ -179,7 +179,7 @@ deleted() {
 	run --separate-stderr rg-refs -U 3x < "$S"
 	assert_equal "$status" 2
 	assert_equal "$output" ""
-	assert_equal "$stderr" "rg-refs: --uploads-older-than: 3x: not a duration such as 7d, 12h"
+	assert_equal "$stderr" "rg-refs: --uploads-older-than: 3x: not a duration such as 90d, 12h, 2w"
 	run --separate-stderr bash -c "{ head -3 '$S'; echo '{'; } | rg-refs"
 	assert_equal "$status" 2
 	assert_equal "$output" ""
