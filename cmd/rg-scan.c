@@ -375,7 +375,7 @@ walk_blobs(void *arg)
 	close(fd);
 	rg_dir_free(&prefixes);
 	out_flush(&out, 1);
-	free(out.p);
+	rg_buf_free(&out);
 	return NULL;
 }
 
@@ -439,7 +439,7 @@ main(int argc, char *argv[])
 		pthread_join(blobs, NULL);
 	else
 		walk_blobs(NULL);
-	free(out.p);
+	rg_buf_free(&out);
 	if (rg_stdout_close() != 0)
 		return RG_EXIT_FATAL;
 	return repo_status ? repo_status : blob_status;

@@ -80,7 +80,6 @@ typedef int rg_line_fn(char *line, size_t len, const char *where, void *arg);
 int	rg_lines(int fd, const char *name, rg_line_fn *fn, void *arg);
 int	rg_parse_line(char *line, size_t len, const char *where,
 	    rg_record_fn *fn, void *arg);
-int	rg_loop(int fd, const char *name, rg_record_fn *fn, void *arg);
 int	rg_emit(FILE *out, const json_t *rec);
 int	rg_write_line(const char *line, size_t len);
 int	rg_stdout_close(void);

@@ -120,28 +120,6 @@ rg_parse_line(char *line, size_t len, const char *where, rg_record_fn *fn,
 	return r;
 }
 
-struct loop {
-	rg_record_fn *fn;
-	void *arg;
-};
-
-static int
-parse_each(char *line, size_t len, const char *where, void *arg)
-{
-	struct loop *l = arg;
-
-	return rg_parse_line(line, len, where, l->fn, l->arg);
-}
-
-/* rg_lines, each line parsed: fn gets the record and the line it came from. */
-int
-rg_loop(int fd, const char *name, rg_record_fn *fn, void *arg)
-{
-	struct loop l = { fn, arg };
-
-	return rg_lines(fd, name, parse_each, &l);
-}
-
 /* Write one record and its newline; -1 (reported) when the write fails. */
 int
 rg_emit(FILE *out, const json_t *rec)
