@@ -9,9 +9,10 @@
  * Two passes: the first reads the stream, spooling it to a temporary file,
  * and keeps only digests (32 raw bytes, in open-addressing tables) and
  * numbers; the second reads the spool back and writes each record with
- * its verdict (common/graph.c holds the rules).  Memory: digests and
- * table indices, never the records; make bench measures 120 to 150 bytes
- * per blob or manifest.
+ * its verdict (common/graph.c holds the rules).  Lines are read with
+ * jscan, not parsed, unless they use escapes; a verdict is added to the
+ * line as it came.  Memory: digests and table indices, never the records
+ * (make bench measures it per blob or manifest).
  */
 #include <err.h>
 #include <getopt.h>
@@ -28,11 +29,17 @@ static time_t now;
 /* The fields of a scanned line, when they need no parse: in bufs. */
 struct fbuf {
 	char type[16], repo[RG_REPO_MAX + 1], digest[RG_DIGEST_STRLEN + 1],
-	    tag[RG_TAG_MAX + 1];
+	    tag[RG_TAG_MAX + 1], subject[RG_DIGEST_STRLEN + 1];
 };
 
+/*
+ * The fields of a line, scanned; -1 when it must be parsed (not an object,
+ * escapes, values too long to be valid).  *noted: it has "reason" or
+ * "kept", *marks: that or "delete".
+ */
 static int
-scanned(char *line, size_t len, struct rg_rec *f, struct fbuf *b, int *marks)
+scanned(char *line, size_t len, struct rg_rec *f, struct fbuf *b, int *marks,
+    int *noted)
 {
 	struct rg_jscan j;
 
@@ -46,14 +53,24 @@ scanned(char *line, size_t len, struct rg_rec *f, struct fbuf *b, int *marks)
 	    b->digest : NULL;
 	f->tag = rg_jscan_copy(&j, RG_JS_TAG, b->tag, sizeof(b->tag)) == 0 ?
 	    b->tag : NULL;
+	f->subject = rg_jscan_copy(&j, RG_JS_SUBJECT, b->subject,
+	    sizeof(b->subject)) == 0 ? b->subject : NULL;
 	if ((j.f[RG_JS_REPO].s != NULL && f->repo == NULL) ||
 	    (j.f[RG_JS_DIGEST].s != NULL && f->digest == NULL) ||
-	    (j.f[RG_JS_TAG].s != NULL && f->tag == NULL))
+	    (j.f[RG_JS_TAG].s != NULL && f->tag == NULL) ||
+	    (j.f[RG_JS_SUBJECT].s != NULL && f->subject == NULL))
 		return -1;	/* too long to be valid: let the parse say */
 	f->size = j.size;
 	f->marked = j.delete;
+	f->error = j.f[RG_JS_ERROR].s != NULL;
+	f->repo_filter = j.f[RG_JS_REPO_FILTER].s != NULL;
+	rg_jlist_field(&f->blobs, &j, RG_JS_BLOBS);
+	rg_jlist_field(&f->manifests, &j, RG_JS_MANIFESTS);
+	rg_jlist_field(&f->foreign, &j, RG_JS_FOREIGN);
 	if (marks != NULL)
 		*marks = j.marks;
+	if (noted != NULL)
+		*noted = j.noted;
 	return 0;
 }
 
@@ -73,10 +90,7 @@ take(json_t *rec, const char *line, size_t len, const char *where, void *arg)
 	return 0;
 }
 
-/*
- * pass 1: spool the stream, and take it in; blobs, layers and tags (most
- * of it) without a parse
- */
+/* pass 1: spool the stream, and take it in; parse only what jscan cannot read */
 static int
 gather(char *line, size_t len, const char *where, void *arg)
 {
@@ -88,8 +102,8 @@ gather(char *line, size_t len, const char *where, void *arg)
 		warn("spool");
 		return -1;
 	}
-	if (scanned(line, len, &f, &b, NULL) == 0 && is(f.type, "blob", "layer", "tag")) {
-		rg_graph_add_fields(&f, NULL, where);
+	if (scanned(line, len, &f, &b, NULL, NULL) == 0) {
+		rg_graph_add_fields(&f, where);
 		return 0;
 	}
 	return rg_parse_line(line, len, where, take, NULL);
@@ -226,30 +240,29 @@ static int
 judge_line(char *line, size_t len, const char *where, void *arg)
 {
 	struct tally *t = arg;
-	const char *why, *close;
+	const char *why;
+	char add[80];
 	struct rg_rec f;
 	struct fbuf b;
-	int v, marks;
+	int v, r, marks, noted;
 
-	if (scanned(line, len, &f, &b, &marks) == 0 &&
+	if (scanned(line, len, &f, &b, &marks, &noted) == 0 &&
 	    (is(f.type, "blob", "layer", "tag") || is(f.type, "manifest", "repo", "scan"))) {
 		v = is(f.type, "repo", "scan", "scan") ? -1 :
 		    rg_graph_judge(&f, NULL, &why, uploads_older, now);
 		if (v == -1 || (v == 0 && !f.marked)) {
 			return rg_write_line(line, len);
 		}
-		/* to delete, and unmarked so far: the mark goes before the last } */
-		if (v == 1 && !marks && (close = memrchr(line, '}', len)) != NULL) {
-			rg_plan_add_fields(&t->plan, f.type, f.repo,
-			    strcmp(f.type, "tag") == 0 ? f.tag : f.digest);
-			count(t, f.type, f.size);
-			if (fwrite(line, 1, (size_t)(close - line), stdout) !=
-			    (size_t)(close - line) || printf("%s\"delete\":true,"
-			    "\"reason\":\"%s\"}\n", close[-1] == '{' ? "" : ",", why) < 0) {
-				warn("stdout");
-				return -1;
+		/* to delete, and unmarked or marked without a reason so far */
+		if (v == 1 && (!marks || (f.marked && !noted))) {
+			snprintf(add, sizeof(add), "%s\"reason\":\"%s\"",
+			    marks ? "" : "\"delete\":true,", why);
+			if ((r = rg_write_with(line, len, add)) <= 0) {
+				rg_plan_add_fields(&t->plan, f.type, f.repo,
+				    strcmp(f.type, "tag") == 0 ? f.tag : f.digest);
+				count(t, f.type, f.size);
+				return r;
 			}
-			return 0;
 		}
 	}
 	return rg_parse_line(line, len, where, verdict, arg);

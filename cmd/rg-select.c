@@ -271,9 +271,14 @@ newest_first(const void *pa, const void *pb)
 static int
 emit(json_t *rec, const char *line, size_t len, int mark, int marked)
 {
+	int r;
+
 	if (only && !mark && !marked)
 		return 0;
 	if (mark && !marked) {
+		if (json_object_get(rec, "delete") == NULL && line != NULL &&
+		    (r = rg_write_with(line, len, "\"delete\":true")) <= 0)
+			return r;	/* the line as it came, marked */
 		json_object_set_new(rec, "delete", json_true());
 		return rg_emit(stdout, rec);
 	}
@@ -364,14 +369,19 @@ on_record(json_t *rec, const char *line, size_t len, const char *where,
 	return keep_n > 0 ? 0 : close_run();
 }
 
-/* Records that cannot be candidates pass on unparsed: most of a scan. */
+/*
+ * Records that cannot be candidates pass on unparsed: most of a scan, and
+ * for --untagged without --keep the manifests that have tags.
+ */
 static int
 on_line(char *line, size_t len, const char *where, void *arg)
 {
 	struct rg_jscan j;
 
 	if (rg_jscan(line, len, &j) == 0 && j.f[RG_JS_TYPE].s != NULL &&
-	    !rg_jscan_is(&j, RG_JS_TYPE, untagged ? "manifest" : "tag")) {
+	    (!rg_jscan_is(&j, RG_JS_TYPE, untagged ? "manifest" : "tag") ||
+	    (untagged && keep_n == 0 && !j.escaped &&
+	    rg_jlist_empty(&j, RG_JS_TAGS) == 0))) {
 		if (close_run() == -1)
 			return -1;
 		return emit(NULL, line, len, 0, j.delete);

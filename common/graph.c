@@ -14,13 +14,11 @@
 
 enum { B_PRESENT = 1, B_REF = 2, B_LIVE = 4, B_FOREIGN = 8 };
 enum { M_SEEN = 1, M_MARKED = 2, M_HAD_TAGS = 4, M_BROKEN = 8, M_ALIVE = 16,
-    M_VIA_CHILD = 32, M_VIA_SUBJECT = 64, M_REFERRER = 128 };
+    M_VIA_CHILD = 32, M_VIA_SUBJECT = 64, M_REFERRER = 128, M_LIVE_TAG = 256 };
 
 struct blob {
 	struct rg_digest d;
-	int64_t size;
-	uint32_t flags;
-	uint32_t stamp, holders, holder;	/* --usage: which roots hold it */
+	uint64_t size:56, flags:8;	/* 64 PiB is enough for one blob */
 };
 
 struct mkey {
@@ -32,9 +30,8 @@ struct man {
 	struct mkey k;
 	uint32_t refs, nblobs, nkids;	/* blob indices in refpool: blobs, then children */
 	uint32_t subject, fb_subject;	/* blob index, or NO_REF */
-	uint32_t live_tags, fb_live_tags, flags;
+	uint32_t flags;
 	uint32_t next_referrer, first_referrer;	/* man index + 1 lists */
-	uint32_t stamp;
 };
 
 struct lkey {
@@ -51,7 +48,8 @@ struct repo {
 	uint32_t alive_mans, live_links, first_link;	/* link index + 1 */
 };
 
-static struct rg_dtab blobs, mans, links, repos, refset;
+static struct rg_dtab blobs, mans, links, repos;
+static uint32_t *blob_stamp, *blob_holders, *man_stamp;	/* --usage */
 static uint32_t *refpool;
 static size_t nrefs, caprefs;
 static int status, partial, broken, nblob_records, keep_tags;
@@ -70,13 +68,18 @@ static uint32_t blob_id_raw(const struct rg_digest *d);
 
 static char **repo_names;	/* by repository number, for messages */
 
+/* Records come grouped by repository: the last one is asked for again. */
 static uint32_t
 repo_id(const char *name)
 {
+	static char *last;
+	static uint32_t last_id;
 	struct rg_digest d;
 	size_t before = repos.n;
 	long i;
 
+	if (last != NULL && strcmp(name, last) == 0)
+		return last_id;
 	rg_digest_of(name, strlen(name), &d);
 	if ((i = rg_dtab_index(&repos, &d, 1)) == -1)
 		err(RG_EXIT_FATAL, NULL);
@@ -86,7 +89,8 @@ repo_id(const char *name)
 		    (repo_names[i] = strdup(name)) == NULL)
 			err(RG_EXIT_FATAL, NULL);
 	}
-	return (uint32_t)i;
+	last = repo_names[i];
+	return last_id = (uint32_t)i;
 }
 
 static const char *
@@ -150,14 +154,15 @@ add_ref(uint32_t b)
 }
 
 static uint32_t
-add_refs(json_t *list)
+add_refs(struct rg_jlist list)
 {
-	size_t i, n = 0;
-	json_t *v;
+	char buf[RG_DIGEST_STRLEN + 1];
+	const char *s;
+	size_t n = 0;
 	uint32_t b;
 
-	json_array_foreach(list, i, v) {
-		if ((b = blob_id(json_string_value(v))) == NO_REF)
+	while ((s = rg_jlist_next(&list, buf, sizeof(buf))) != NULL) {
+		if ((b = blob_id(s)) == NO_REF)
 			continue;
 		BLOB(b)->flags |= B_REF;
 		add_ref(b);
@@ -197,28 +202,26 @@ add_tag(uint32_t repo, uint32_t man, const char *name)
 		err(RG_EXIT_FATAL, NULL);
 }
 
-/*
- * Take in one record of the stream: its fields, and for a manifest or scan
- * record (whose lists and filters matter) the parsed record too.
- */
+/* Take in one record of the stream. */
 void
-rg_graph_add_fields(const struct rg_rec *f, const json_t *rec, const char *where)
+rg_graph_add_fields(const struct rg_rec *f, const char *where)
 {
+	char buf[RG_DIGEST_STRLEN + 1];
+	struct rg_jlist foreign;
 	uint32_t r, b, s;
 	struct man *m;
-	size_t idx;
-	json_t *v;
+	const char *d;
 	long i;
 
 	if (f->type == NULL)
 		return;
 	if (strcmp(f->type, "blob") == 0 && (b = blob_id(f->digest)) != NO_REF) {
 		BLOB(b)->flags |= B_PRESENT;
-		BLOB(b)->size = f->size;
+		BLOB(b)->size = f->size > 0 ? (uint64_t)f->size : 0;
 		nblob_records++;
 		return;
 	}
-	if (strcmp(f->type, "scan") == 0 && json_object_get(rec, "repo_filter") != NULL)
+	if (strcmp(f->type, "scan") == 0 && f->repo_filter)
 		partial = 1;
 	if (f->repo == NULL)
 		return;
@@ -235,24 +238,24 @@ rg_graph_add_fields(const struct rg_rec *f, const json_t *rec, const char *where
 		m->flags |= M_HAD_TAGS;
 		if (keep_tags)
 			add_tag(r, (uint32_t)i, f->tag);
-		if ((s = fallback_subject(f->tag)) != NO_REF) {
+		if ((s = fallback_subject(f->tag)) != NO_REF)
 			MAN(i)->fb_subject = s;
-			MAN(i)->fb_live_tags += !f->marked;
-		} else if (!f->marked)
-			m->live_tags++;
+		if (!f->marked)
+			MAN(i)->flags |= M_LIVE_TAG;
 	} else if (strcmp(f->type, "manifest") == 0) {
 		i = man_find(r, b, 1);
 		m = MAN(i);
 		BLOB(b)->flags |= B_REF;
 		m->flags |= M_SEEN | (f->marked ? M_MARKED : 0);
-		if (json_object_get(rec, "error") != NULL)
+		if (f->error)
 			m->flags |= M_BROKEN;
+		m->subject = blob_id(f->subject);
 		m->refs = (uint32_t)nrefs;
-		m->nblobs = add_refs(json_object_get(rec, "blobs"));
-		m->nkids = add_refs(json_object_get(rec, "manifests"));
-		m->subject = blob_id(rg_str(rec, "subject"));
-		json_array_foreach(json_object_get(rec, "foreign"), idx, v)
-			if ((s = blob_id(json_string_value(v))) != NO_REF)
+		m->nblobs = add_refs(f->blobs);
+		m->nkids = add_refs(f->manifests);
+		foreign = f->foreign;
+		while ((d = rg_jlist_next(&foreign, buf, sizeof(buf))) != NULL)
+			if ((s = blob_id(d)) != NO_REF)
 				BLOB(s)->flags |= B_FOREIGN;
 	} else if (strcmp(f->type, "layer") == 0) {
 		struct lkey k = { r, b };
@@ -272,8 +275,14 @@ rg_rec_fields(const json_t *rec, struct rg_rec *f)
 	f->repo = rg_str(rec, "repo");
 	f->digest = rg_str(rec, "digest");
 	f->tag = rg_str(rec, "tag");
+	f->subject = rg_str(rec, "subject");
 	f->size = json_integer_value(json_object_get(rec, "size"));
 	f->marked = json_is_true(json_object_get(rec, "delete"));
+	f->error = json_object_get(rec, "error") != NULL;
+	f->repo_filter = json_object_get(rec, "repo_filter") != NULL;
+	rg_jlist_json(&f->blobs, json_object_get(rec, "blobs"));
+	rg_jlist_json(&f->manifests, json_object_get(rec, "manifests"));
+	rg_jlist_json(&f->foreign, json_object_get(rec, "foreign"));
 }
 
 void
@@ -282,7 +291,7 @@ rg_graph_add(const json_t *rec, const char *where)
 	struct rg_rec f;
 
 	rg_rec_fields(rec, &f);
-	rg_graph_add_fields(&f, rec, where);
+	rg_graph_add_fields(&f, where);
 }
 
 /* reachability */
@@ -339,7 +348,7 @@ reach(void)
 	for (i = 0; i < mans.n; i++) {
 		m = MAN(i);
 		if ((m->flags & (M_SEEN | M_REFERRER | M_MARKED)) == M_SEEN &&
-		    (!(m->flags & M_HAD_TAGS) || m->live_tags + m->fb_live_tags > 0))
+		    (!(m->flags & M_HAD_TAGS) || (m->flags & M_LIVE_TAG)))
 			enqueue((long)i, 0);
 	}
 	while (nqueue > 0) {
@@ -365,6 +374,7 @@ sweep(void)
 	struct repo *r;
 	size_t i, j;
 	uint32_t b;
+	long li;
 	char ds[RG_DIGEST_STRLEN + 1], bs[RG_DIGEST_STRLEN + 1];
 
 	for (i = 0; i < mans.n; i++) {
@@ -386,8 +396,11 @@ sweep(void)
 			BLOB(b)->flags |= B_LIVE;
 			k.repo = m->k.repo;
 			k.blob = b;
-			if (rg_dtab_index(&refset, &k, 1) == -1)
-				err(RG_EXIT_FATAL, NULL);
+			if ((li = rg_dtab_index(&links, &k, 0)) != -1 &&
+			    !LINK(li)->live) {
+				LINK(li)->live = 1;
+				REPO(k.repo)->live_links++;
+			}
 			if (nblob_records > 0 && !(BLOB(b)->flags &
 			    (B_PRESENT | B_FOREIGN))) {
 				rg_digest_format(&m->k.d, ds);
@@ -397,13 +410,6 @@ sweep(void)
 				    repo_name(m->k.repo), ds, bs);
 				status = RG_EXIT_PARTIAL;
 			}
-		}
-	}
-	for (i = 0; i < links.n; i++) {
-		k = LINK(i)->k;
-		if (rg_dtab_index(&refset, &k, 0) != -1) {
-			LINK(i)->live = 1;
-			REPO(k.repo)->live_links++;
 		}
 	}
 	/* registry 2.8 sweeps every blob of a repository without _layers */
@@ -531,8 +537,7 @@ rg_graph_init(int with_tags)
 	return rg_dtab_init(&blobs, sizeof(struct blob), sizeof(struct rg_digest)) ||
 	    rg_dtab_init(&mans, sizeof(struct man), sizeof(struct mkey)) ||
 	    rg_dtab_init(&links, sizeof(struct link), sizeof(struct lkey)) ||
-	    rg_dtab_init(&repos, sizeof(struct repo), sizeof(struct rg_digest)) ||
-	    rg_dtab_init(&refset, sizeof(struct lkey), sizeof(struct lkey)) ? -1 : 0;
+	    rg_dtab_init(&repos, sizeof(struct repo), sizeof(struct rg_digest)) ? -1 : 0;
 }
 
 /*
@@ -543,7 +548,7 @@ rg_graph_init(int with_tags)
  * shared.  A blob held by one root alone is freed when that root goes.
  */
 
-typedef void blob_fn(struct blob *b, uint32_t root, void *arg);
+typedef void blob_fn(uint32_t b, uint32_t root, void *arg);
 
 /*
  * Call fn once for each blob root holds through manifest i: the manifest's
@@ -558,15 +563,15 @@ each_blob(uint32_t i, uint32_t root, int deep, blob_fn *fn, void *arg)
 	size_t j;
 	long c;
 
-	if (m->stamp == root)
+	if (man_stamp[i] == root)
 		return;
-	m->stamp = root;
+	man_stamp[i] = root;
 	for (j = 0; j <= m->nblobs; j++) {
 		bi = j == m->nblobs ? blob_id_raw(&m->k.d) : refpool[m->refs + j];
-		if (BLOB(bi)->stamp == root)
+		if (blob_stamp[bi] == root)
 			continue;
-		BLOB(bi)->stamp = root;
-		fn(BLOB(bi), root, arg);
+		blob_stamp[bi] = root;
+		fn(bi, root, arg);
 	}
 	if (!deep)
 		return;
@@ -580,11 +585,11 @@ each_blob(uint32_t i, uint32_t root, int deep, blob_fn *fn, void *arg)
 }
 
 static void
-hold(struct blob *b, uint32_t root, void *arg)
+hold(uint32_t b, uint32_t root, void *arg)
 {
+	(void)root;
 	(void)arg;
-	b->holder = root;
-	b->holders++;
+	blob_holders[b]++;
 }
 
 struct sums {
@@ -592,14 +597,14 @@ struct sums {
 };
 
 static void
-sum(struct blob *b, uint32_t root, void *arg)
+sum(uint32_t b, uint32_t root, void *arg)
 {
 	struct sums *s = arg;
 
 	(void)root;
-	s->total += b->size;
-	if (b->holders == 1)
-		s->alone += b->size;
+	s->total += (int64_t)BLOB(b)->size;
+	if (blob_holders[b] == 1)
+		s->alone += (int64_t)BLOB(b)->size;
 }
 
 static int
@@ -619,12 +624,9 @@ by_repo(const void *a, const void *b)
 static void
 clear_stamps(void)
 {
-	size_t i;
-
-	for (i = 0; i < blobs.n; i++)
-		BLOB(i)->stamp = BLOB(i)->holders = 0;
-	for (i = 0; i < mans.n; i++)
-		MAN(i)->stamp = 0;
+	memset(blob_stamp, 0, (blobs.n + 1) * sizeof(*blob_stamp));
+	memset(blob_holders, 0, (blobs.n + 1) * sizeof(*blob_holders));
+	memset(man_stamp, 0, (mans.n + 1) * sizeof(*man_stamp));
 }
 
 /*
@@ -643,7 +645,10 @@ rg_graph_usage(int with_tags, rg_usage_fn *fn, void *arg)
 	if ((order = calloc(nr + 1, sizeof(*order))) == NULL ||
 	    (byrepo = calloc(mans.n + 1, sizeof(*byrepo))) == NULL ||
 	    (alone = calloc(nr + 1, sizeof(*alone))) == NULL ||
-	    (total = calloc(nr + 1, sizeof(*total))) == NULL)
+	    (total = calloc(nr + 1, sizeof(*total))) == NULL ||
+	    (blob_stamp = calloc(blobs.n + 1, sizeof(*blob_stamp))) == NULL ||
+	    (blob_holders = calloc(blobs.n + 1, sizeof(*blob_holders))) == NULL ||
+	    (man_stamp = calloc(mans.n + 1, sizeof(*man_stamp))) == NULL)
 		err(RG_EXIT_FATAL, NULL);
 	for (i = 0; i < nr; i++)
 		order[i] = (uint32_t)i;
@@ -672,7 +677,7 @@ rg_graph_usage(int with_tags, rg_usage_fn *fn, void *arg)
 			if (!(MAN(tags[j].man)->flags & M_REFERRER))
 				each_blob(tags[j].man, (uint32_t)j + 1, 1, hold, NULL);
 		for (i = 0; i < k; i++)
-			if (MAN(byrepo[i])->stamp == 0)
+			if (man_stamp[byrepo[i]] == 0)
 				each_blob(byrepo[i], (uint32_t)(ntags + 1 + i), 0, hold, NULL);
 	}
 	for (i = 0; i < nr; i++) {
@@ -691,4 +696,7 @@ rg_graph_usage(int with_tags, rg_usage_fn *fn, void *arg)
 	free(byrepo);
 	free(alone);
 	free(total);
+	free(blob_stamp);
+	free(blob_holders);
+	free(man_stamp);
 }

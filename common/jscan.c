@@ -13,6 +13,7 @@
 
 struct cur {
 	const char *p, *end;
+	int esc;		/* a string since it was cleared had escapes */
 };
 
 static void
@@ -47,7 +48,7 @@ string(struct cur *c, const char **s, size_t *n, int *esc)
 		if ((unsigned char)*c->p < 0x20)
 			return -1;
 		if (*c->p == '\\') {
-			*esc = 1;
+			*esc = c->esc = 1;
 			if (++c->p >= c->end)
 				return -1;
 			if (*c->p == 'u') {
@@ -112,27 +113,72 @@ word(struct cur *c, const char *w)
 
 static int value(struct cur *c, int depth, struct rg_jscan *top);
 
-/* The top-level string fields read on the way. */
-static struct rg_jfield *
-field_slot(struct rg_jscan *top, const char *key, size_t klen)
+/*
+ * The top-level fields read on the way: strings (their contents), lists
+ * (the raw array, whose strings must be free of escapes), or only whether
+ * they are there.
+ */
+enum { STRING, LIST, PRESENT };
+
+static const struct {
+	const char *name;
+	size_t len;
+	int kind;
+} fields[RG_JSCAN_FIELDS] = {
+	[RG_JS_TYPE] = { "type", 4, STRING },
+	[RG_JS_REPO] = { "repo", 4, STRING },
+	[RG_JS_DIGEST] = { "digest", 6, STRING },
+	[RG_JS_TAG] = { "tag", 3, STRING },
+	[RG_JS_SUBJECT] = { "subject", 7, STRING },
+	[RG_JS_BLOBS] = { "blobs", 5, LIST },
+	[RG_JS_MANIFESTS] = { "manifests", 9, LIST },
+	[RG_JS_FOREIGN] = { "foreign", 7, LIST },
+	[RG_JS_ERROR] = { "error", 5, PRESENT },
+	[RG_JS_REPO_FILTER] = { "repo_filter", 11, PRESENT },
+	[RG_JS_TAGS] = { "tags", 4, LIST },
+};
+
+static int
+field(struct cur *c, int depth, struct rg_jscan *top, const char *key, size_t klen)
 {
-	static const char *names[RG_JSCAN_FIELDS] = { "type", "repo", "digest",
-	    "tag" };
-	size_t i;
+	const char *val = c->p;
+	size_t i, vlen;
+	int esc;
 
 	for (i = 0; i < RG_JSCAN_FIELDS; i++)
-		if (strlen(names[i]) == klen && memcmp(names[i], key, klen) == 0)
-			return &top->f[i];
-	return NULL;
+		if (fields[i].len == klen && memcmp(fields[i].name, key, klen) == 0)
+			break;
+	if (i == RG_JSCAN_FIELDS)
+		return value(c, depth + 1, NULL);
+	if (fields[i].kind == STRING && c->p < c->end && *c->p == '"') {
+		if (string(c, &val, &vlen, &esc) != 0)
+			return -1;
+		if (esc)
+			top->escaped = 1;
+		else {
+			top->f[i].s = val;
+			top->f[i].len = vlen;
+		}
+		return 0;
+	}
+	c->esc = 0;
+	if (value(c, depth + 1, NULL) != 0)
+		return -1;
+	if (fields[i].kind == STRING)
+		return 0;
+	if (fields[i].kind == LIST && c->esc)
+		top->escaped = 1;
+	top->f[i].s = val;
+	top->f[i].len = (size_t)(c->p - val);
+	return 0;
 }
 
 static int
 members(struct cur *c, int depth, struct rg_jscan *top)
 {
 	const char *key, *val;
-	struct rg_jfield *slot;
-	size_t klen, vlen;
-	int kesc, vesc;
+	size_t klen;
+	int kesc;
 
 	c->p++;			/* { */
 	ws(c);
@@ -148,38 +194,30 @@ members(struct cur *c, int depth, struct rg_jscan *top)
 		if (c->p >= c->end || *c->p++ != ':')
 			return -1;
 		ws(c);
-		if (top != NULL && !kesc && c->p < c->end && *c->p == '"' &&
-		    (slot = field_slot(top, key, klen)) != NULL) {
-			if (string(c, &val, &vlen, &vesc) != 0)
+		if (top != NULL && kesc)
+			top->escaped = 1;	/* it may spell a field read here */
+		if (top == NULL || kesc) {
+			if (value(c, depth + 1, NULL) != 0)
 				return -1;
-			if (vesc)
-				top->escaped = 1;
-			else {
-				slot->s = val;
-				slot->len = vlen;
-			}
-		} else if (top != NULL && !kesc && klen == 4 &&
-		    memcmp(key, "size", 4) == 0 && c->p < c->end &&
+		} else if (klen == 4 && memcmp(key, "size", 4) == 0 && c->p < c->end &&
 		    (*c->p == '-' || (*c->p >= '0' && *c->p <= '9'))) {
 			val = c->p;
 			if (number(c) != 0)
 				return -1;
 			top->size = strtoll(val, NULL, 10);
 			top->has_size = 1;
-		} else if (top != NULL && !kesc && ((klen == 6 &&
-		    memcmp(key, "reason", 6) == 0) || (klen == 4 &&
-		    memcmp(key, "kept", 4) == 0))) {
-			top->marks = 1;
+		} else if ((klen == 6 && memcmp(key, "reason", 6) == 0) ||
+		    (klen == 4 && memcmp(key, "kept", 4) == 0)) {
+			top->marks = top->noted = 1;
 			if (value(c, depth + 1, NULL) != 0)
 				return -1;
-		} else if (top != NULL && !kesc && klen == 6 &&
-		    memcmp(key, "delete", 6) == 0) {
+		} else if (klen == 6 && memcmp(key, "delete", 6) == 0) {
 			top->marks = 1;
 			val = c->p;
 			if (value(c, depth + 1, NULL) != 0)
 				return -1;
 			top->delete = c->p - val == 4 && memcmp(val, "true", 4) == 0;
-		} else if (value(c, depth + 1, NULL) != 0)
+		} else if (field(c, depth, top, key, klen) != 0)
 			return -1;
 		ws(c);
 		if (c->p >= c->end)
@@ -250,7 +288,7 @@ value(struct cur *c, int depth, struct rg_jscan *top)
 int
 rg_jscan(const char *line, size_t len, struct rg_jscan *out)
 {
-	struct cur c = { line, line + len };
+	struct cur c = { line, line + len, 0 };
 
 	memset(out, 0, sizeof(*out));
 	ws(&c);
@@ -277,4 +315,84 @@ rg_jscan_copy(const struct rg_jscan *j, int f, char *buf, size_t size)
 	memcpy(buf, j->f[f].s, j->f[f].len);
 	buf[j->f[f].len] = '\0';
 	return 0;
+}
+
+/* A list of strings: a parsed array, or the raw one of a scanned field. */
+void
+rg_jlist_json(struct rg_jlist *l, const json_t *array)
+{
+	memset(l, 0, sizeof(*l));
+	l->json = array;
+}
+
+void
+rg_jlist_field(struct rg_jlist *l, const struct rg_jscan *j, int f)
+{
+	memset(l, 0, sizeof(*l));
+	if ((l->p = j->f[f].s) != NULL && *l->p == '[')
+		l->end = l->p + j->f[f].len;
+	else
+		l->p = l->end = NULL;
+}
+
+/* Is list field f an empty array?  -1 when it is not an array. */
+int
+rg_jlist_empty(const struct rg_jscan *j, int f)
+{
+	struct cur c = { j->f[f].s, j->f[f].s + j->f[f].len, 0 };
+
+	if (c.p == NULL || *c.p != '[')
+		return -1;
+	c.p++;
+	ws(&c);
+	return c.p < c.end && *c.p == ']';
+}
+
+/*
+ * The next string of the list, in buf; NULL at the end.  Elements that
+ * are not strings, or do not fit in size, are skipped.  A scanned list
+ * is known to be valid JSON without escapes (rg_jscan).
+ */
+const char *
+rg_jlist_next(struct rg_jlist *l, char *buf, size_t size)
+{
+	struct cur c;
+	const char *s;
+	size_t n;
+	int esc;
+	json_t *v;
+
+	while (l->json != NULL && l->i < json_array_size(l->json)) {
+		v = json_array_get(l->json, l->i++);
+		if (json_is_string(v) && json_string_length(v) < size) {
+			memcpy(buf, json_string_value(v), json_string_length(v) + 1);
+			return buf;
+		}
+	}
+	c.p = l->p;
+	c.end = l->end;
+	while (c.p != NULL && c.p < c.end) {
+		c.p++;		/* [ or , */
+		ws(&c);
+		if (c.p >= c.end || *c.p == ']')
+			break;
+		if (*c.p == '"') {
+			if (string(&c, &s, &n, &esc) != 0)
+				break;
+			if (n >= size || esc) {
+				ws(&c);
+				continue;
+			}
+			memcpy(buf, s, n);
+			buf[n] = '\0';
+			ws(&c);
+			l->p = c.p;
+			return buf;
+		}
+		if (value(&c, 1, NULL) != 0)
+			break;
+		ws(&c);
+	}
+	l->p = l->end = NULL;
+	return NULL;
 }

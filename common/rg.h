@@ -82,6 +82,7 @@ int	rg_parse_line(char *line, size_t len, const char *where,
 	    rg_record_fn *fn, void *arg);
 int	rg_emit(FILE *out, const json_t *rec);
 int	rg_write_line(const char *line, size_t len);
+int	rg_write_with(const char *line, size_t len, const char *members);
 int	rg_stdout_close(void);
 const char *rg_str(const json_t *rec, const char *key);
 int	rg_record_time(const json_t *rec, const char *key, time_t *t);
@@ -114,28 +115,6 @@ struct rg_strset {
 int	rg_strset_has(const struct rg_strset *set, const char *s);
 int	rg_strset_add(struct rg_strset *set, const char *s);
 void	rg_strset_free(struct rg_strset *set);
-
-/* graph.c: the whole registry, for rg-refs; one per process */
-typedef void rg_usage_fn(void *arg, const char *repo, const char *tag,
-	    int64_t alone, int64_t total);
-
-/* the fields of a record rg-refs reads (strings NUL-terminated) */
-struct rg_rec {
-	const char *type, *repo, *digest, *tag;
-	long long size;
-	int marked;
-};
-
-int	rg_graph_init(int with_tags);
-void	rg_rec_fields(const json_t *rec, struct rg_rec *f);
-void	rg_graph_add_fields(const struct rg_rec *f, const json_t *rec,
-	    const char *where);
-void	rg_graph_usage(int with_tags, rg_usage_fn *fn, void *arg);
-void	rg_graph_add(const json_t *rec, const char *where);
-void	rg_graph_solve(void);
-int	rg_graph_judge(const struct rg_rec *f, const json_t *rec,
-	    const char **why, long long uploads_older, time_t now);
-int	rg_graph_status(void);
 
 /* plan.c: a digest of the marks, checked by rg-rm */
 struct rg_plan {
@@ -178,7 +157,9 @@ void	rg_dir_free(struct rg_dir *l);
 int	rg_entry_is_dir(int dirfd, const struct rg_entry *e);
 
 /* jscan.c: checking a line is a JSON object without building it */
-enum { RG_JS_TYPE, RG_JS_REPO, RG_JS_DIGEST, RG_JS_TAG, RG_JSCAN_FIELDS };
+enum { RG_JS_TYPE, RG_JS_REPO, RG_JS_DIGEST, RG_JS_TAG, RG_JS_SUBJECT,
+    RG_JS_BLOBS, RG_JS_MANIFESTS, RG_JS_FOREIGN, RG_JS_ERROR,
+    RG_JS_REPO_FILTER, RG_JS_TAGS, RG_JSCAN_FIELDS };
 
 struct rg_jfield {
 	const char *s;		/* into the line; not NUL-terminated */
@@ -186,10 +167,11 @@ struct rg_jfield {
 };
 
 struct rg_jscan {
-	struct rg_jfield f[RG_JSCAN_FIELDS];	/* top-level strings, or NULL */
+	struct rg_jfield f[RG_JSCAN_FIELDS];	/* top-level fields, or NULL */
 	int escaped;		/* one of them had escapes: parse the line */
 	int delete;		/* top-level "delete" is true */
 	int marks;		/* "delete", "reason" or "kept" is there */
+	int noted;		/* "reason" or "kept" is there */
 	long long size;
 	int has_size;
 };
@@ -197,6 +179,39 @@ struct rg_jscan {
 int	rg_jscan(const char *line, size_t len, struct rg_jscan *out);
 int	rg_jscan_is(const struct rg_jscan *j, int f, const char *s);
 int	rg_jscan_copy(const struct rg_jscan *j, int f, char *buf, size_t size);
+
+struct rg_jlist {
+	const json_t *json;
+	size_t i;
+	const char *p, *end;
+};
+
+void	rg_jlist_json(struct rg_jlist *l, const json_t *array);
+void	rg_jlist_field(struct rg_jlist *l, const struct rg_jscan *j, int f);
+const char *rg_jlist_next(struct rg_jlist *l, char *buf, size_t size);
+int	rg_jlist_empty(const struct rg_jscan *j, int f);
+
+/* graph.c: the whole registry, for rg-refs; one per process */
+typedef void rg_usage_fn(void *arg, const char *repo, const char *tag,
+	    int64_t alone, int64_t total);
+
+/* the fields of a record rg-refs reads (strings NUL-terminated) */
+struct rg_rec {
+	const char *type, *repo, *digest, *tag, *subject;
+	long long size;
+	int marked, error, repo_filter;		/* error, repo_filter: there */
+	struct rg_jlist blobs, manifests, foreign;
+};
+
+int	rg_graph_init(int with_tags);
+void	rg_rec_fields(const json_t *rec, struct rg_rec *f);
+void	rg_graph_add_fields(const struct rg_rec *f, const char *where);
+void	rg_graph_usage(int with_tags, rg_usage_fn *fn, void *arg);
+void	rg_graph_add(const json_t *rec, const char *where);
+void	rg_graph_solve(void);
+int	rg_graph_judge(const struct rg_rec *f, const json_t *rec,
+	    const char **why, long long uploads_older, time_t now);
+int	rg_graph_status(void);
 
 /* expr.c: --where conditions over record fields */
 struct rg_expr;

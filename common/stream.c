@@ -42,14 +42,32 @@ reserve(char **buf, size_t *cap, size_t used)
  * has nothing else to do, without a write per line or per read.  Returns -1 (reported)
  * on a read or flush error, what fn returned when it was not 0, else 0.
  */
+/* "name:" is already in where; the number goes after it (no printf per line) */
+static void
+where_set(char *where, size_t size, size_t plen, unsigned long lineno)
+{
+	char digits[24];
+	size_t n = 0;
+
+	do
+		digits[n++] = (char)('0' + lineno % 10);
+	while ((lineno /= 10) > 0);
+	while (n > 0 && plen + 1 < size)
+		where[plen++] = digits[--n];
+	where[plen] = '\0';
+}
+
 int
 rg_lines(int fd, const char *name, rg_line_fn *fn, void *arg)
 {
 	char *buf = NULL, *line, *nl, where[RG_WHERE_MAX];
-	size_t cap = 0, start = 0, used = 0, len;
+	size_t cap = 0, start = 0, used = 0, len, plen;
 	unsigned long lineno = 0;
 	ssize_t n;
 	int r = 0, eof = 0;
+
+	snprintf(where, sizeof(where), "%s:", name);
+	plen = strlen(where);
 
 	while (r == 0) {
 		nl = used > start ? memchr(buf + start, '\n', used - start) : NULL;
@@ -85,7 +103,7 @@ rg_lines(int fd, const char *name, rg_line_fn *fn, void *arg)
 		lineno++;
 		if (strspn(line, " \t\r") == len)
 			continue;
-		snprintf(where, sizeof(where), "%s:%lu", name, lineno);
+		where_set(where, sizeof(where), plen, lineno);
 		r = fn(line, len, where, arg);
 	}
 	free(buf);
@@ -137,6 +155,28 @@ int
 rg_write_line(const char *line, size_t len)
 {
 	if (fwrite(line, 1, len, stdout) != len || putchar('\n') == EOF) {
+		warn("stdout");
+		return -1;
+	}
+	return 0;
+}
+
+/*
+ * Write an object's line with members (such as "delete":true) added at its
+ * end, the rest as it came: 1 when line does not end an object (nothing
+ * written), -1 (reported) on a write error.
+ */
+int
+rg_write_with(const char *line, size_t len, const char *members)
+{
+	const char *close = memrchr(line, '}', len), *p;
+
+	if (close == NULL)
+		return 1;
+	for (p = close; p > line && strchr(" \t\r\n", p[-1]) != NULL; p--)
+		;
+	if (fwrite(line, 1, (size_t)(p - line), stdout) != (size_t)(p - line) ||
+	    printf("%s%s}\n", p > line && p[-1] == '{' ? "" : ",", members) < 0) {
 		warn("stdout");
 		return -1;
 	}

@@ -175,6 +175,19 @@ deleted() {
 		"$(printf 'false\treferenced')"
 }
 
+@test "a reference spelled with JSON escapes still protects its blob" {
+	# team:v2's manifest with its config digest written \u0073ha256:...
+	d=$(pushed team:v2)
+	config=$(jq -r --arg d "$d" 'select(.type == "manifest" and .digest == $d) | .blobs[0]' "$S")
+	sed '/"type":"manifest".*"digest":"'"$d"'"/ s/"blobs":\["sha256:/"blobs":["\\u0073ha256:/' \
+		"$S" > "$BATS_TEST_TMPDIR/s"
+	assert_equal "$(grep -c '"blobs":\["\\u0073ha256:' "$BATS_TEST_TMPDIR/s")" 1
+	run --separate-stderr rg-refs < "$BATS_TEST_TMPDIR/s"
+	assert_success
+	assert_equal "$(jq -r --arg c "$config" 'select(.type == "blob" and .digest == $c) | .delete // false' <<<"$output")" false
+	assert_equal "$(deleted blob <<<"$output")" "$(rg-refs < "$S" 2>/dev/null | deleted blob)"
+}
+
 @test "errors: bad duration, malformed line, write error" {
 	run --separate-stderr rg-refs -U 3x < "$S"
 	assert_equal "$status" 2

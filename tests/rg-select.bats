@@ -237,9 +237,12 @@ marked() {
 		assert_equal "$output" ""
 		[[ "$stderr" == "rg-select: <stdin>:1: invalid JSON: "* ]]
 	done
-	# a type spelled with escapes is still read
+	# a type spelled with escapes is still read, and the line kept as it came
 	run rg-select -o -t '^x$' <<<'{"type":"t\u0061g","repo":"r","tag":"x"}'
-	assert_output '{"type":"tag","repo":"r","tag":"x","delete":true}'
+	assert_output '{"type":"t\u0061g","repo":"r","tag":"x","delete":true}'
+	# a record that had "delete" gets it replaced, not twice
+	run rg-select -o -t '^x$' <<<'{"type":"tag","repo":"r","tag":"x","delete":false,"n":1}'
+	assert_output '{"type":"tag","repo":"r","tag":"x","delete":true,"n":1}'
 }
 
 @test "--keep needs each repository's tags together" {
