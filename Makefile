@@ -12,7 +12,7 @@ CFLAGS ?= -O2 -g
 override CFLAGS += -std=c11 -D_GNU_SOURCE -Wall -Wextra -Icommon -pthread \
 	$(shell pkg-config --cflags jansson libpcre2-8 libcrypto)
 
-TOOLS = rg-scan rg-select rg-refs
+TOOLS = rg-scan rg-select rg-refs rg-rm
 MAN1 = $(TOOLS:%=man/%.1)
 MAN5 = man/rg-records.5
 MAN7 = man/rg.7
@@ -21,6 +21,7 @@ MAN7 = man/rg.7
 LIBS_rg-scan = jansson libpcre2-8
 LIBS_rg-select = jansson libpcre2-8
 LIBS_rg-refs = jansson libcrypto
+LIBS_rg-rm = jansson libcrypto
 
 COMMON_SRC = $(wildcard common/*.c)
 COMMON_OBJ = $(COMMON_SRC:%.c=$(BUILD)/%.o)

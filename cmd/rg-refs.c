@@ -74,6 +74,17 @@ scanned(char *line, size_t len, struct rg_rec *f, struct fbuf *b, int *marks,
 	return 0;
 }
 
+static unsigned long unreadable;
+
+/* the types rg-rm deletes, whose marks rg-refs' plan must cover */
+static int
+deletable(const char *type)
+{
+	return type != NULL && (strcmp(type, "tag") == 0 ||
+	    strcmp(type, "manifest") == 0 || strcmp(type, "layer") == 0 ||
+	    strcmp(type, "blob") == 0 || strcmp(type, "upload") == 0);
+}
+
 static int
 is(const char *type, const char *a, const char *b, const char *c)
 {
@@ -153,9 +164,15 @@ verdict(json_t *rec, const char *line, size_t len, const char *where, void *arg)
 	v = type != NULL ? rg_graph_judge(&f, rec, &why, uploads_older, now) : -1;
 	was = f.marked;
 
-	(void)where;
 	if (type != NULL && strcmp(type, "refs") == 0)
 		return 0;	/* an earlier pass's: this one writes its own */
+	if (v == -1 && was && deletable(type)) {
+		warnx("%s: marked %s record that names no valid repository, "
+		    "digest or tag: unmarked", where, type);
+		unreadable++;
+		v = 0;
+		why = "unreadable";
+	}
 	if (v == 1) {
 		json_object_set_new(rec, "delete", json_true());
 		json_object_set_new(rec, "reason", json_string(why));
@@ -250,9 +267,9 @@ judge_line(char *line, size_t len, const char *where, void *arg)
 	    (is(f.type, "blob", "layer", "tag") || is(f.type, "manifest", "repo", "scan"))) {
 		v = is(f.type, "repo", "scan", "scan") ? -1 :
 		    rg_graph_judge(&f, NULL, &why, uploads_older, now);
-		if (v == -1 || (v == 0 && !f.marked)) {
+		if ((v == -1 && !(f.marked && deletable(f.type))) ||
+		    (v == 0 && !f.marked))
 			return rg_write_line(line, len);
-		}
 		/* to delete, and unmarked or marked without a reason so far */
 		if (v == 1 && (!marks || (f.marked && !noted))) {
 			snprintf(add, sizeof(add), "%s\"reason\":\"%s\"",
@@ -355,5 +372,5 @@ main(int argc, char *argv[])
 		    verbose ? "" : "; -v names them");
 	if (rg_stdout_close() != 0)
 		return RG_EXIT_FATAL;
-	return rg_graph_status();
+	return unreadable > 0 ? RG_EXIT_PARTIAL : rg_graph_status();
 }

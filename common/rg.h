@@ -9,6 +9,7 @@
 #include <stdint.h>
 #include <stdio.h>
 #include <time.h>
+#include <sys/stat.h>
 
 #include <jansson.h>
 
@@ -259,6 +260,17 @@ int	rg_open_root(const char *root, char **v2path);
 
 int	rg_upload_valid(const char *s);
 json_t *rg_upload_record(int uploadsfd, const char *repo, const char *uuid);
+
+/* beneath.c: file operations confined below a directory, for rg-rm */
+int	rg_beneath_parent(int dirfd, const char *path, const char **last);
+int	rg_beneath_open(int dirfd, const char *path, int flags);
+int	rg_beneath_stat(int dirfd, const char *path, struct stat *st);
+int	rg_beneath_link(int dirfd, const char *path, struct rg_digest *d,
+	    struct timespec *mtime);
+int	rg_beneath_rmdir(int dirfd, const char *path);
+int	rg_trash_open(int v2fd, int create);
+int	rg_trash_remove(int v2fd, int trashfd, const char *path);
+int	rg_trash_empty(int trashfd);
 
 typedef void rg_link_fn(void *arg, const struct rg_digest *d,
 	    const struct timespec *mtime);

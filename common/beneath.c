@@ -1,0 +1,243 @@
+/*
+ * beneath.c: file operations that stay below one directory, for rg-rm.
+ * Paths are relative, walked one component at a time with O_NOFOLLOW, so
+ * no symbolic link is followed and no "..", "." or empty component is
+ * taken.  What is removed is first renamed into a trash directory (one
+ * atomic step: an object is there whole or not at all), then taken apart
+ * there, so that a run killed at any moment leaves no half-removed tag,
+ * manifest or blob; the next run empties the trash.
+ */
+#include <err.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "rg.h"
+
+#define TRASH	".rg-trash"
+
+static int
+component_ok(const char *s, size_t n)
+{
+	return n > 0 && n <= NAME_MAX && !(n == 1 && s[0] == '.') &&
+	    !(n == 2 && s[0] == '.' && s[1] == '.');
+}
+
+/*
+ * Open the directory holding the last component of path below dirfd; its
+ * name in *last.  -1 with errno set (ELOOP for a symbolic link on the way,
+ * EINVAL for a path that is not plainly relative).
+ */
+int
+rg_beneath_parent(int dirfd, const char *path, const char **last)
+{
+	const char *p = path, *slash;
+	char comp[NAME_MAX + 1];
+	struct stat st;
+	int fd, next, e;
+	size_t n;
+
+	if ((fd = dup(dirfd)) == -1)
+		return -1;
+	for (;;) {
+		slash = strchr(p, '/');
+		n = slash ? (size_t)(slash - p) : strlen(p);
+		if (!component_ok(p, n)) {
+			close(fd);
+			errno = EINVAL;
+			return -1;
+		}
+		if (slash == NULL) {
+			*last = p;
+			return fd;
+		}
+		memcpy(comp, p, n);
+		comp[n] = '\0';
+		next = openat(fd, comp, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+		if (next == -1) {
+			e = errno;
+			if (e == ENOTDIR && fstatat(fd, comp, &st, AT_SYMLINK_NOFOLLOW) == 0 &&
+			    S_ISLNK(st.st_mode))
+				e = ELOOP;	/* say what it is: a link not followed */
+			close(fd);
+			errno = e;
+			return -1;
+		}
+		close(fd);
+		fd = next;
+		p = slash + 1;
+	}
+}
+
+/* Open path below dirfd with flags, never through a symbolic link. */
+int
+rg_beneath_open(int dirfd, const char *path, int flags)
+{
+	const char *last;
+	int fd, r, e;
+
+	if ((fd = rg_beneath_parent(dirfd, path, &last)) == -1)
+		return -1;
+	r = openat(fd, last, flags | O_NOFOLLOW | O_CLOEXEC);
+	e = errno;
+	close(fd);
+	errno = e;
+	return r;
+}
+
+/* stat path below dirfd, never through a symbolic link, nor the last one. */
+int
+rg_beneath_stat(int dirfd, const char *path, struct stat *st)
+{
+	const char *last;
+	int fd, r, e;
+
+	if ((fd = rg_beneath_parent(dirfd, path, &last)) == -1)
+		return -1;
+	r = fstatat(fd, last, st, AT_SYMLINK_NOFOLLOW);
+	e = errno;
+	close(fd);
+	errno = e;
+	return r;
+}
+
+/* Remove name (below dirfd) and all it holds; symbolic links are removed, never followed. */
+static int
+remove_tree(int dirfd, const char *name)
+{
+	struct rg_dir l;
+	struct stat st;
+	size_t i;
+	int fd, r = 0;
+
+	if (fstatat(dirfd, name, &st, AT_SYMLINK_NOFOLLOW) == -1)
+		return errno == ENOENT ? 0 : -1;
+	if (!S_ISDIR(st.st_mode))
+		return unlinkat(dirfd, name, 0) == -1 && errno != ENOENT ? -1 : 0;
+	if ((fd = rg_dir_list(dirfd, name, &l)) == -1)
+		return -1;
+	for (i = 0; i < l.n && r == 0; i++)
+		r = remove_tree(fd, l.v[i].name);
+	close(fd);
+	rg_dir_free(&l);
+	if (r == 0 && unlinkat(dirfd, name, AT_REMOVEDIR) == -1 && errno != ENOENT)
+		r = -1;
+	return r;
+}
+
+/*
+ * The trash directory below the storage's v2 directory, created when
+ * asked.  The registry never looks there: it reads only blobs/ and
+ * repositories/.
+ */
+int
+rg_trash_open(int v2fd, int create)
+{
+	int fd;
+
+	if ((fd = openat(v2fd, TRASH, O_RDONLY | O_DIRECTORY | O_NOFOLLOW |
+	    O_CLOEXEC)) == -1 && errno == ENOENT && create) {
+		if (mkdirat(v2fd, TRASH, 0700) == -1 && errno != EEXIST)
+			return -1;
+		fd = openat(v2fd, TRASH, O_RDONLY | O_DIRECTORY | O_NOFOLLOW |
+		    O_CLOEXEC);
+	}
+	return fd;
+}
+
+/*
+ * Move path (below v2fd) into the trash in one rename, then remove it
+ * there.  0 done, 1 it was not there, -1 failed (errno set).
+ */
+int
+rg_trash_remove(int v2fd, int trashfd, const char *path)
+{
+	static unsigned long seq;
+	char name[64];
+	const char *last;
+	struct stat st;
+	int fd, e;
+
+	if ((fd = rg_beneath_parent(v2fd, path, &last)) == -1)
+		return errno == ENOENT ? 1 : -1;
+	if (fstatat(fd, last, &st, AT_SYMLINK_NOFOLLOW) == -1) {
+		e = errno;
+		close(fd);
+		errno = e;
+		return e == ENOENT ? 1 : -1;
+	}
+	if (!S_ISDIR(st.st_mode)) {	/* every object rg-rm removes is a directory */
+		close(fd);
+		errno = S_ISLNK(st.st_mode) ? ELOOP : ENOTDIR;
+		return -1;
+	}
+	snprintf(name, sizeof(name), "%ld-%lu", (long)getpid(), ++seq);
+	if (renameat(fd, last, trashfd, name) == -1) {
+		e = errno;
+		close(fd);
+		errno = e;
+		return e == ENOENT ? 1 : -1;
+	}
+	close(fd);
+	return remove_tree(trashfd, name) == -1 ? -1 : 0;
+}
+
+/* Empty the trash of a run that was stopped before it had; -1 (errno) on failure. */
+int
+rg_trash_empty(int trashfd)
+{
+	struct rg_dir l;
+	size_t i;
+	int fd, r = 0;
+
+	if ((fd = rg_dir_list(trashfd, ".", &l)) == -1)
+		return -1;
+	for (i = 0; i < l.n && r == 0; i++)
+		r = remove_tree(fd, l.v[i].name);
+	close(fd);
+	rg_dir_free(&l);
+	return r;
+}
+
+/*
+ * Remove the directory path below v2fd if it is empty; 0 removed, 1 not
+ * empty or not there, -1 failed.
+ */
+int
+rg_beneath_rmdir(int v2fd, const char *path)
+{
+	const char *last;
+	int fd, r, e;
+
+	if ((fd = rg_beneath_parent(v2fd, path, &last)) == -1)
+		return errno == ENOENT ? 1 : -1;
+	r = unlinkat(fd, last, AT_REMOVEDIR);
+	e = errno;
+	close(fd);
+	if (r == 0)
+		return 0;
+	errno = e;
+	return e == ENOTEMPTY || e == EEXIST || e == ENOENT ? 1 : -1;
+}
+
+/* Read the link file at path below dirfd (never through a symbolic link): rg_link_read's answers. */
+int
+rg_beneath_link(int dirfd, const char *path, struct rg_digest *d,
+    struct timespec *mtime)
+{
+	const char *last;
+	int fd, r, e;
+
+	if ((fd = rg_beneath_parent(dirfd, path, &last)) == -1)
+		return errno == ENOENT ? RG_LINK_MISSING : RG_LINK_IOERR;
+	r = rg_link_read(fd, last, d, mtime);
+	e = errno;
+	close(fd);
+	errno = e;
+	return r;
+}

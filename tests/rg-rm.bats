@@ -1,0 +1,329 @@
+# rg-rm, and the whole pipeline end to end, on a real registry's storage:
+# after each run the registry is restarted on what is left and pulled from.
+
+setup_file() {
+	load helpers
+	registry_start "$BATS_FILE_TMPDIR/reg"
+	push_mix "$BATS_FILE_TMPDIR"
+	registry_stop
+	mv "$REG_DATA" "$BATS_FILE_TMPDIR/pristine"
+	sleep 1		# rg-rm keeps what was written in the second of the scan
+}
+
+setup() {
+	load helpers
+	P=$BATS_FILE_TMPDIR/pristine
+	R=$BATS_TEST_TMPDIR/reg
+	mkdir -p "$R"
+	cp -a "$P" "$R/data"
+	D=$R/data
+	V2=$D/docker/registry/v2
+}
+
+teardown() {
+	registry_stop
+}
+
+pushed() {
+	awk -v r="$1" '$1 == r { print $2 }' "$BATS_FILE_TMPDIR/pushed"
+}
+
+# the bytes of blob data in storage DIR
+blob_bytes() {
+	find "$1/docker/registry/v2/blobs" -name data -type f -printf '%s\n' |
+		awk '{ n += $1 } END { print n + 0 }'
+}
+
+# every file with its size, mode and content digest, and every directory
+tree_sum() {
+	(cd "$1" && find . -printf '%y %p %s %m %T@\n' | LC_ALL=C sort &&
+		find . -type f -exec sha256sum {} + | LC_ALL=C sort) | sha256sum
+}
+
+# pulls REF...: skopeo pulls each whole (every platform, digests verified)
+pulls() {
+	local ref
+	for ref in "$@"; do
+		rm -rf "$BATS_TEST_TMPDIR/pull"
+		skopeo copy -q --all --src-tls-verify=false "docker://$REG/$ref" \
+			"oci:$BATS_TEST_TMPDIR/pull:x" || { echo "cannot pull $ref" >&2; return 1; }
+	done
+}
+
+# the tags the registry lists, as repo:tag
+listed() {
+	local repo
+	for repo in $(curl -fsS "http://$REG/v2/_catalog?n=1000" | jq -r '.repositories[]'); do
+		curl -fsS "http://$REG/v2/$repo/tags/list" | jq -r '.name + ":" + (.tags // [])[]'
+	done | LC_ALL=C sort
+}
+
+# the files and directories of the storage, without the trash
+files() {
+	(cd "$1/docker/registry/v2" && find . -path ./.rg-trash -prune -o -print | LC_ALL=C sort)
+}
+
+@test "the whole cleanup: deleted tags go, every other tag pulls whole, the collector finds nothing left, the storage shrinks by the bytes reported" {
+	before=$(blob_bytes "$D")
+	rg-scan "$D" | rg-select team/app:1.0 base:1 | rg-select --untagged |
+		rg-refs 2>/dev/null > "$BATS_TEST_TMPDIR/plan"
+	run --separate-stderr rg-rm --min-age 0s < "$BATS_TEST_TMPDIR/plan"
+	assert_success
+	total=$(tail -1 <<<"$output")
+	assert_equal "$(jq -c '[.type, .dry_run, .tags]' <<<"$total")" '["rm-total",false,3]'
+	bytes=$(jq .bytes <<<"$total")
+	[ "$bytes" -gt 0 ]
+	assert_equal "$(( before - $(blob_bytes "$D") ))" "$bytes"
+	assert_equal "$bytes" "$(tail -1 "$BATS_TEST_TMPDIR/plan" | jq .bytes)"
+	[[ "$stderr" == *"rg-rm: deleted: 3 tags, "* ]]	# and team/app:sig-1.0
+	[[ "$stderr" == *"restart the registry"* ]]
+	# one audit record per object, as many as rg-refs planned
+	assert_equal "$(jq -s '[.[] | select(.type == "rm" and .result == "deleted")] | length' <<<"$output")" \
+		"$(jq -s '[.[] | select(.delete == true)] | length' "$BATS_TEST_TMPDIR/plan")"
+
+	registry_start "$R"
+	# the tag sig-1.0 is a referrer of team/app:1.0: it went with it
+	assert_equal "$(listed)" "$(printf '%s\n' base:1 deep/a/b/c:x multi/docker:1 multi:1 \
+		other/base:1 over:latest team/app:1.1 team/app:stable team:v2 | LC_ALL=C sort | grep -vx base:1)"
+	pulls other/base:1 deep/a/b/c:x multi/docker:1 multi:1 over:latest \
+		team/app:1.1 team/app:stable team:v2
+	run skopeo inspect --raw --tls-verify=false "docker://$REG/team/app:1.0"
+	assert_failure
+	registry_stop
+	gc "$D" --dry-run > "$BATS_TEST_TMPDIR/gc"
+	assert_equal "$(grep -c 'eligible for deletion: ' "$BATS_TEST_TMPDIR/gc")" 0
+	# once more: nothing left to do
+	rg-scan "$D" | rg-select --untagged | rg-refs 2>/dev/null | rg-rm --min-age 0s > "$BATS_TEST_TMPDIR/again"
+	assert_equal "$(tail -1 "$BATS_TEST_TMPDIR/again" | jq -c '[.tags, .manifests, .layers, .blobs, .bytes]')" '[0,0,0,0,0]'
+	# the same plan again: what is gone is not an error
+	run rg-rm --min-age 0s < "$BATS_TEST_TMPDIR/plan"
+	assert_success
+	assert_equal "$(jq -r 'select(.type == "rm") | .result' <<<"$output" | sort -u)" gone
+}
+
+@test "an untagged sweep: the registry's 2.8 collector breaks the multi-arch images, rg's pipeline keeps them whole" {
+	cp -a "$D" "$BATS_TEST_TMPDIR/gcdata"
+	gc "$BATS_TEST_TMPDIR/gcdata" --delete-untagged > /dev/null
+	mkdir "$BATS_TEST_TMPDIR/gcreg"
+	mv "$BATS_TEST_TMPDIR/gcdata" "$BATS_TEST_TMPDIR/gcreg/data"
+	registry_start "$BATS_TEST_TMPDIR/gcreg"
+	run pulls multi:1
+	assert_failure
+	run pulls multi/docker:1
+	assert_failure
+	registry_stop
+
+	rg-scan "$D" | rg-select --untagged | rg-refs 2>/dev/null | rg-rm --min-age 0s > "$BATS_TEST_TMPDIR/audit"
+	# it deleted something: over:latest's two earlier images
+	assert_equal "$(jq -s '[.[] | select(.object == "manifest" and .result == "deleted")] | length' "$BATS_TEST_TMPDIR/audit")" 2
+	registry_start "$R"
+	pulls multi:1 multi/docker:1 over:latest team/app:1.0 team/app:sig-1.0
+	registry_stop
+	gc "$D" --dry-run > "$BATS_TEST_TMPDIR/gc"
+	assert_equal "$(grep -c 'eligible for deletion: ' "$BATS_TEST_TMPDIR/gc")" 0
+}
+
+@test "--dry-run changes nothing, and reports what a real run then does" {
+	sum=$(tree_sum "$D")
+	rg-scan "$D" | rg-select over team/app:1.0 | rg-refs 2>/dev/null > "$BATS_TEST_TMPDIR/plan"
+	run --separate-stderr rg-rm -n --min-age 0s < "$BATS_TEST_TMPDIR/plan"
+	assert_success
+	assert_equal "$(tree_sum "$D")" "$sum"
+	[[ "$stderr" == *"rg-rm: would delete: 3 tags, "*"(dry run: nothing changed)"* ]]
+	dry=$(jq -c 'select(.type == "rm") | del(.result)' <<<"$output")
+	assert_equal "$(jq -r 'select(.type == "rm") | .result' <<<"$output" | sort -u)" would-delete
+	run --separate-stderr rg-rm --min-age 0s < "$BATS_TEST_TMPDIR/plan"
+	assert_success
+	assert_equal "$(jq -c 'select(.type == "rm") | del(.result)' <<<"$output")" "$dry"
+	[ "$(tree_sum "$D")" != "$sum" ]
+}
+
+@test "only what rg-refs approved: without it tags only; a stream changed after it is refused whole" {
+	rg-scan "$D" > "$BATS_TEST_TMPDIR/scan"
+	# rg-select alone: the tag goes, the manifests it marked by hand do not
+	run --separate-stderr bash -c "rg-select over < '$BATS_TEST_TMPDIR/scan' |
+		jq -c 'if .type == \"manifest\" and .repo == \"over\" and .tags == [] then .delete = true else . end' |
+		rg-rm --min-age 0s"
+	assert_failure 1
+	assert_equal "$(jq -r 'select(.type == "rm") | "\(.object) \(.result)"' <<<"$output" | sort | uniq -c | awk '{ print $1, $2, $3 }')" \
+		"$(printf '2 manifest refused\n1 tag deleted')"
+	[[ "$stderr" == *"2 manifests, layer links, blobs or uploads not deleted: the stream has not passed rg-refs"* ]]
+	[ ! -e "$V2/repositories/over/_manifests/tags/latest" ]
+	[ -e "$V2/repositories/over/_manifests/revisions/sha256/$(jq -r 'select(.type == "manifest" and .repo == "over" and .tags == []) | .digest' "$BATS_TEST_TMPDIR/scan" | head -1 | cut -c8-)/link" ]
+
+	# a blob a live image needs, marked by hand after rg-refs
+	live=$(jq -r --arg d "$(pushed multi:1)" 'select(.type == "manifest" and .digest == $d) | .manifests[0]' "$BATS_TEST_TMPDIR/scan")
+	sum=$(tree_sum "$D")
+	rg-refs < "$BATS_TEST_TMPDIR/scan" 2>/dev/null |
+		jq -c --arg d "$live" 'if .type == "blob" and .digest == $d then .delete = true else . end' > "$BATS_TEST_TMPDIR/edited"
+	run --separate-stderr rg-rm --min-age 0s < "$BATS_TEST_TMPDIR/edited"
+	assert_failure 2
+	assert_output ""
+	[[ "$stderr" == "rg-rm: <stdin>:"*": the marks do not match rg-refs' plan: the stream was changed after rg-refs; nothing deleted" ]]
+	assert_equal "$(tree_sum "$D")" "$sum"
+	# a record after the refs record
+	{ cat "$BATS_TEST_TMPDIR/edited"; echo '{"type":"tag","repo":"team","tag":"v2","delete":true}'; } |
+		{ run --separate-stderr rg-rm; assert_failure 2; }
+	assert_equal "$(tree_sum "$D")" "$sum"
+}
+
+@test "a stale scan is refused; what is pushed or linked after the scan is kept" {
+	rg-scan "$D" | rg-select base:1 other/base:1 | rg-refs 2>/dev/null > "$BATS_TEST_TMPDIR/plan"
+	sleep 2
+	run --separate-stderr rg-rm --max-age 1s < "$BATS_TEST_TMPDIR/plan"
+	assert_failure 2
+	[[ "$stderr" == "rg-rm: the scan is "*" seconds old (--max-age 1): "* ]]
+	# base pushed again, to another repository, after the scan
+	registry_start "$R"
+	skopeo copy -q --src-tls-verify=false --dest-tls-verify=false \
+		"docker://$REG/base:1" "docker://$REG/again/base:1"
+	registry_stop
+	run --separate-stderr rg-rm --min-age 0s < "$BATS_TEST_TMPDIR/plan"
+	assert_success
+	[[ "$stderr" == *"kept "*" marked objects"* ]]
+	assert_equal "$(jq -r 'select(.object == "blob") | .result' <<<"$output" | sort -u)" kept
+	registry_start "$R"
+	pulls again/base:1 team/app:1.0
+	run pulls base:1
+	assert_failure
+}
+
+@test "--min-age keeps young blob data; the rest of the plan is done" {
+	rg-scan "$D" | rg-select base:1 other/base:1 | rg-refs 2>/dev/null > "$BATS_TEST_TMPDIR/plan"
+	run --separate-stderr rg-rm < "$BATS_TEST_TMPDIR/plan"
+	assert_success
+	assert_equal "$(jq -r 'select(.object == "blob") | .why' <<<"$output" | sort -u)" "younger than --min-age"
+	assert_equal "$(jq -r 'select(.object == "tag") | .result' <<<"$output" | sort -u)" deleted
+	assert_equal "$(tail -1 <<<"$output" | jq .bytes)" 0
+}
+
+@test "--prune: repositories left empty leave the catalog; a namespace of others stays" {
+	rg-scan "$D" | rg-select deep/a/b/c team over | rg-select --untagged | rg-refs 2>/dev/null |
+		rg-rm --prune --min-age 0s > "$BATS_TEST_TMPDIR/audit"
+	assert_equal "$(jq -r 'select(.object == "repository") | "\(.repo) \(.result)"' "$BATS_TEST_TMPDIR/audit")" \
+		"$(printf '%s deleted\n' deep/a/b/c over team | LC_ALL=C sort)"
+	[ ! -e "$V2/repositories/deep" ]
+	[ ! -e "$V2/repositories/over" ]
+	[ -d "$V2/repositories/team/app/_manifests" ]
+	[ ! -e "$V2/repositories/team/_manifests" ]
+	[ ! -e "$V2/repositories/team/_layers" ]
+	registry_start "$R"
+	assert_equal "$(curl -fsS "http://$REG/v2/_catalog" | jq -r '.repositories | join(" ")')" \
+		"base multi multi/docker other/base team/app"
+	pulls team/app:1.0 team/app:1.1 base:1
+}
+
+@test "hostile records: bad names, paths out of the root, symbolic links; nothing outside the root is touched" {
+	canary=$BATS_TEST_TMPDIR/canary
+	hex=$(printf 'canary' | sha256sum | cut -d' ' -f1)
+	mkdir -p "$canary/repo/_manifests/tags/x/current" "$canary/repo/_layers/sha256/$hex" "$canary/blob"
+	printf 'sha256:%s' "$hex" > "$canary/repo/_manifests/tags/x/current/link"
+	printf 'sha256:%s' "$hex" > "$canary/repo/_layers/sha256/$hex/link"
+	echo keep > "$canary/blob/data"
+	ln -s "$canary/repo" "$V2/repositories/evil"
+	ln -s "$canary/repo/_layers" "$V2/repositories/team/app/_layers2"
+	rm -rf "$V2/repositories/other/base/_layers"
+	ln -s "$canary/repo/_layers" "$V2/repositories/other/base/_layers"
+	mkdir -p "$V2/blobs/sha256/${hex:0:2}"
+	ln -s "$canary/blob" "$V2/blobs/sha256/${hex:0:2}/$hex"
+	sum=$(tree_sum "$canary")
+	scan=$(rg-scan "$D" 2>/dev/null | head -1)
+	records=(
+		'{"type":"tag","repo":"evil","tag":"x"}'
+		'{"type":"tag","repo":"../../canary/repo","tag":"x"}'
+		'{"type":"tag","repo":"team/app","tag":"../../../x"}'
+		'{"type":"tag","repo":"/etc","tag":"x"}'
+		"{\"type\":\"manifest\",\"repo\":\"team/app\",\"digest\":\"sha256:../../../../canary\"}"
+		"{\"type\":\"blob\",\"digest\":\"sha256:${hex^^}\"}"
+		"{\"type\":\"blob\",\"digest\":\"sha256:$hex\"}"
+		"{\"type\":\"layer\",\"repo\":\"other/base\",\"digest\":\"sha256:$hex\"}"
+		"{\"type\":\"layer\",\"repo\":\"evil\",\"digest\":\"sha256:$hex\"}"
+		'{"type":"upload","repo":"team/app","uuid":"../../../canary"}'
+	)
+	plan=$(for r in "${records[@]}"; do
+		jq -j '[.type, (.repo // ""), (.tag // .uuid // .digest)] | join("\t") + "\n"' <<<"$r"
+	done | sha256sum | cut -d' ' -f1)
+	{
+		echo "$scan"
+		for r in "${records[@]}"; do jq -c '.delete = true' <<<"$r"; done
+		echo "{\"type\":\"refs\",\"plan\":\"sha256:$plan\"}"
+	} > "$BATS_TEST_TMPDIR/hostile"
+	run --separate-stderr rg-rm --min-age 0s < "$BATS_TEST_TMPDIR/hostile"
+	assert_failure 1
+	assert_equal "$(tree_sum "$canary")" "$sum"
+	assert_equal "$(grep -c 'nothing deleted for it' <<<"$stderr")" 6
+	assert_equal "$(jq -r 'select(.type == "rm") | .result' <<<"$output" | sort | uniq -c | awk '{ print $1, $2 }')" \
+		"$(printf '3 failed\n6 invalid\n1 kept')"
+	# the layer link of evil is kept: its tag could not be deleted
+	assert_equal "$(jq -r 'select(.result == "kept") | "\(.repo) \(.object)"' <<<"$output")" "evil layer"
+	assert_equal "$(grep -c "Too many levels of symbolic links" <<<"$stderr")" 3
+	# the symbolic links themselves are still there: not followed, not deleted
+	[ -L "$V2/repositories/evil" ]
+	[ -L "$V2/repositories/other/base/_layers" ]
+}
+
+@test "killed at any moment (SIGKILL): every surviving image still pulls, and running again finishes the job" {
+	cp -a "$D" "$BATS_TEST_TMPDIR/ref"
+	plan() {
+		rg-scan "$1" | rg-select team/app:1.0 over | rg-select --untagged | rg-refs 2>/dev/null
+	}
+	plan "$BATS_TEST_TMPDIR/ref" | rg-rm --min-age 0s > /dev/null
+	final=$(files "$BATS_TEST_TMPDIR/ref")
+	for at in renameat:1 renameat:4 renameat:9 renameat:15 unlinkat:2 unlinkat:11 unlinkat:30; do
+		rm -rf "$D"
+		cp -a "$P" "$D"
+		plan "$D" > "$BATS_TEST_TMPDIR/plan"
+		run strace -f -o /dev/null -e trace="${at%:*}" \
+			-e inject="${at%:*}:signal=KILL:when=${at#*:}" \
+			rg-rm --min-age 0s < "$BATS_TEST_TMPDIR/plan"
+		assert_equal "$at $status" "$at 137"
+		registry_start "$R"
+		pulls $(listed)
+		registry_stop
+		plan "$D" | rg-rm --min-age 0s > /dev/null
+		assert_equal "$(files "$D")" "$final"
+		[ -z "$(ls -A "$V2/.rg-trash")" ]
+	done
+}
+
+@test "the storage root: from the scan record or --root, never two different ones" {
+	rg-scan "$D" | rg-select team:v2 > "$BATS_TEST_TMPDIR/plan"
+	mkdir "$BATS_TEST_TMPDIR/other"
+	run --separate-stderr rg-rm --root "$BATS_TEST_TMPDIR/other" < "$BATS_TEST_TMPDIR/plan"
+	assert_failure 2
+	assert_equal "$stderr" "rg-rm: --root $BATS_TEST_TMPDIR/other is not the storage the stream was scanned from ($V2)"
+	tail -n +2 "$BATS_TEST_TMPDIR/plan" > "$BATS_TEST_TMPDIR/noscan"
+	run --separate-stderr rg-rm < "$BATS_TEST_TMPDIR/noscan"
+	assert_failure 2
+	assert_equal "$stderr" "rg-rm: no storage root: the stream has no scan record; give --root"
+	[ -e "$V2/repositories/team/_manifests/tags/v2/current/link" ]
+	run --separate-stderr rg-rm --root "$D" < "$BATS_TEST_TMPDIR/noscan"
+	assert_success
+	[ ! -e "$V2/repositories/team/_manifests/tags/v2" ]
+}
+
+@test "errors: usage, bad durations, malformed input, a closed pipe, a full device; --help" {
+	run --separate-stderr rg-rm --max-age 3x
+	assert_failure 2
+	assert_equal "$stderr" "rg-rm: --max-age: 3x: not a duration such as 90d, 12h, 2w"
+	run --separate-stderr rg-rm extra
+	assert_failure 2
+	[[ "$stderr" == "usage: rg-rm "* ]]
+	run --separate-stderr rg-rm <<<'{"type":"scan",'
+	assert_failure 2
+	[[ "$stderr" == "rg-rm: <stdin>:1: invalid JSON: "* ]]
+	rg-scan "$D" | rg-select team:v2 > "$BATS_TEST_TMPDIR/plan"
+	run --separate-stderr bash -c "rg-rm -n < '$BATS_TEST_TMPDIR/plan' > /dev/full"
+	assert_failure 2
+	[[ "$stderr" == *"rg-rm: stdout: No space left on device"* ]]
+	run bash -c "rg-rm -n < '$BATS_TEST_TMPDIR/plan' | head -c 0"
+	run rg-rm --help
+	assert_success
+	assert_output --partial "usage: rg-rm"
+	run rg-rm --version
+	assert_output --regexp '^rg-rm [0-9]'
+	# empty input: nothing to do
+	run --separate-stderr rg-rm < /dev/null
+	assert_success
+	assert_equal "$(jq -c '[.type, .tags, .blobs]' <<<"$output")" '["rm-total",0,0]'
+}
