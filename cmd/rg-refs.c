@@ -113,7 +113,8 @@ gather(char *line, size_t len, const char *where, void *arg)
 		warn("spool");
 		return -1;
 	}
-	if (scanned(line, len, &f, &b, NULL, NULL) == 0) {
+	if (scanned(line, len, &f, &b, NULL, NULL) == 0 &&
+	    strcmp(f.type, "scan-end") != 0) {	/* its "complete" needs a parse */
 		rg_graph_add_fields(&f, where);
 		return 0;
 	}

@@ -6,14 +6,16 @@
  * keeps the registry consistent at every step: tags, then manifests
  * (indexes before their children; tag index entries, then the revision
  * link), layer links, blobs, uploads, and with --prune the repositories
- * left empty.  Each object is renamed into a trash directory in one step
- * and removed there (common/beneath.c), every path built from validated
- * names and opened below the root without following symbolic links.
- * Before deleting it checks the storage again: what was pushed or linked
- * since the scan is kept.  Writes a record per object to stdout, a
- * summary to stderr.  Memory: the marked records (a digest, a name and a
- * few numbers each), the repositories, and the digests linked since the
- * scan.
+ * left empty.  common/sweep.c deletes each object: it checks the storage
+ * again (what was pushed or linked since the scan stays), and renames the
+ * object into a trash directory in one step before removing it there
+ * (common/beneath.c), every path built from validated names and opened
+ * below the root without following symbolic links.  What one object
+ * keeps, it keeps for what it needs: a kept tag or manifest keeps its
+ * repository's manifests and layer links, a kept manifest every blob.
+ * Writes a record per object to stdout, a summary to stderr.  Memory: the
+ * marked records (a digest, a name and a few numbers each), the
+ * repositories, and the digests linked since the scan.
  */
 #include <err.h>
 #include <errno.h>
@@ -45,24 +47,20 @@ struct repo {
 	struct rg_digest key;	/* sha256 of the name */
 	char *name;
 	uint32_t tags, mans, tags_done, mans_done;	/* in the stream; deleted */
-	int changed;		/* links written since the scan, or a tag kept */
-	struct rg_digest *current;	/* what its tags point at now */
-	size_t ncurrent;
-	int read_current;
+	int changed;		/* written since the scan, or an object kept */
 };
 
-static struct rg_strset tags_done;	/* "repo:tag" of the tags deleted */
+static struct rg_sweep sw;
 static const char *hold_blobs;		/* why no blob may go, or NULL */
 static struct item *items;
 static size_t nitems, capitems;
-static struct rg_dtab repos, fresh;	/* fresh: digests linked since the scan */
-static int dry_run, prune, verbose, status, approved, fresh_manifests;
+static struct rg_dtab repos;
+static int dry_run, prune, verbose, status, approved, saw_end, complete;
 static long long max_age = 3600, min_age = 3600;
 static char *root_opt, *root_stream, *plan_stream;
 static time_t scan_time = -1, now;
 static unsigned long refs_line, last_line, nmarked;
 static struct rg_plan plan;
-static int v2fd = -1, trashfd = -1;
 static unsigned long done[NKINDS], kept[NKINDS];
 static long long bytes;
 
@@ -168,6 +166,11 @@ on_record(json_t *rec, const char *line, size_t len, const char *where, void *ar
 			    "rg-rm deletes from storage", where, s);
 		return 0;
 	}
+	if (type != NULL && strcmp(type, "scan-end") == 0) {
+		saw_end = 1;
+		complete = json_is_true(json_object_get(rec, "complete"));
+		return 0;
+	}
 	if (type != NULL && strcmp(type, "refs") == 0) {
 		refs_line = last_line;
 		if ((s = rg_str(rec, "plan")) == NULL || (plan_stream = strdup(s)) == NULL)
@@ -231,23 +234,25 @@ report(const struct item *it, const char *result, const char *why)
 	json_decref(rec);
 }
 
-/*
- * Remove path, or say it would; the audit record either way.  0 when it
- * is gone (or would be), -1 when it failed.
- */
+/* The outcome of one object: counted, and its audit record. */
 static int
-apply(const struct item *it, const char *path)
+outcome(const struct item *it, int r)
 {
-	int r = dry_run ? 0 : rg_trash_remove(v2fd, trashfd, path);
-
-	if (r == -1) {
-		warn("%s/%s", root_stream, path);
+	switch (r) {
+	case RG_SW_FAILED:
+		warnx("%s/%s", sw.root, sw.why);
 		status = RG_EXIT_PARTIAL;
-		report(it, "failed", strerror(errno));
+		report(it, "failed", sw.why);
 		return -1;
-	}
-	if (r == 1) {
-		report(it, "gone", "already deleted");
+	case RG_SW_KEPT:
+		kept[it->kind]++;
+		if (verbose)
+			warnx("<stdin>:%lu: %s kept: %s", it->line,
+			    kind_name[it->kind], sw.why);
+		report(it, "kept", sw.why);
+		return -1;
+	case RG_SW_GONE:
+		report(it, "gone", sw.why);
 		return 0;
 	}
 	done[it->kind]++;
@@ -257,143 +262,39 @@ apply(const struct item *it, const char *path)
 	return 0;
 }
 
-static void
+static int
 keep(const struct item *it, const char *why)
 {
-	kept[it->kind]++;
-	if (verbose)
-		warnx("%s:%lu: %s kept: %s", "<stdin>", it->line, kind_name[it->kind], why);
-	report(it, "kept", why);
+	sw.why = why;
+	return outcome(it, RG_SW_KEPT);
 }
 
-static int
-since_scan(const struct timespec *t)
-{
-	return scan_time >= 0 && t->tv_sec >= scan_time;
-}
-
-#define PATH_BUF	(RG_REPO_MAX + RG_TAG_MAX + 2 * RG_HEX_LEN + 96)
-
+/*
+ * A tag, a manifest or an upload that stays keeps what it needs: its
+ * repository's manifests and layer links, and with a manifest, every blob
+ * (what it references is not known here).
+ */
 static void
 rm_tag(const struct item *it)
 {
-	char dir[PATH_BUF], link[PATH_BUF + 16], name[PATH_BUF];
 	struct repo *r = REPO(it->repo);
-	struct timespec mtime;
-	struct rg_digest d;
-	int st, was = r->changed;
 
-	snprintf(dir, sizeof(dir), "repositories/%s/_manifests/tags/%s", r->name,
-	    it->key);
-	snprintf(link, sizeof(link), "%s/current/link", dir);
-	snprintf(name, sizeof(name), "%s:%s", r->name, it->key);
-	r->changed = 1;		/* unless it goes, its manifests stay */
-	if ((st = rg_beneath_link(v2fd, link, &d, &mtime)) == RG_LINK_IOERR) {
-		warn("%s/%s", root_stream, link);
-		status = RG_EXIT_PARTIAL;
-		return report(it, "failed", strerror(errno));
-	}
-	if (st == RG_LINK_OK && ((it->has_digest && memcmp(&d, &it->d,
-	    sizeof(d)) != 0) || since_scan(&mtime)))
-		return keep(it, "tag pushed since the scan");
-	if (apply(it, dir) == -1)
-		return;
-	r->changed = was;
-	r->tags_done++;
-	if (rg_strset_add(&tags_done, name) == -1)
-		err(RG_EXIT_FATAL, NULL);
-}
-
-/* List the directory at path below the root: its fd, or -1 (errno). */
-static int
-list_dir(const char *path, struct rg_dir *l)
-{
-	int fd, dfd, e;
-
-	if ((fd = rg_beneath_open(v2fd, path, O_RDONLY | O_DIRECTORY)) == -1)
-		return -1;
-	dfd = rg_dir_list(fd, ".", l);
-	e = errno;
-	close(fd);
-	errno = e;
-	return dfd;
-}
-
-/* Do the tags of repository r point at d now?  Read once per repository. */
-static int
-tagged(struct repo *r, const struct rg_digest *d)
-{
-	char path[PATH_BUF];
-	struct rg_digest cur;
-	struct rg_dir l;
-	size_t i;
-	int fd;
-
-	if (!r->read_current) {
-		r->read_current = 1;
-		snprintf(path, sizeof(path), "repositories/%s/_manifests/tags", r->name);
-		if ((fd = list_dir(path, &l)) != -1) {
-			for (i = 0; i < l.n; i++) {
-				snprintf(path, sizeof(path), "%s:%s", r->name, l.v[i].name);
-				if (rg_strset_has(&tags_done, path))
-					continue;	/* a dry run's: as if gone */
-				snprintf(path, sizeof(path), "repositories/%s/_manifests/"
-				    "tags/%s/current/link", r->name, l.v[i].name);
-				if (!rg_tag_valid(l.v[i].name) ||
-				    rg_beneath_link(v2fd, path, &cur, NULL) != RG_LINK_OK)
-					continue;
-				if ((r->current = realloc(r->current, (r->ncurrent + 1) *
-				    sizeof(*r->current))) == NULL)
-					err(RG_EXIT_FATAL, NULL);
-				r->current[r->ncurrent++] = cur;
-			}
-			close(fd);
-			rg_dir_free(&l);
-		}
-	}
-	for (i = 0; i < r->ncurrent; i++)
-		if (memcmp(&r->current[i], d, sizeof(*d)) == 0)
-			return 1;
-	return 0;
+	if (outcome(it, rg_sweep_tag(&sw, r->name, it->key,
+	    it->has_digest ? &it->d : NULL)) == 0)
+		r->tags_done++;
+	else
+		r->changed = 1;
 }
 
 static void
 rm_manifest(const struct item *it)
 {
-	char path[PATH_BUF], hex[RG_HEX_LEN + 1];
 	struct repo *r = REPO(it->repo);
-	const char *why;
-	struct rg_dir l;
-	size_t i;
-	int fd;
+	int res;
 
-	/* what it references stays with it: its layer links, and every blob */
-	if ((why = r->changed ? "repository changed since the scan" :
-	    tagged(r, &it->d) ? "a tag points at it" : NULL) != NULL) {
-		r->changed = 1;
-		hold_blobs = "a manifest of the plan was kept";
-		return keep(it, why);
-	}
-	rg_digest_hex(&it->d, hex);
-	/* the tags' history first, the manifest last: a rerun finds it again */
-	snprintf(path, sizeof(path), "repositories/%s/_manifests/tags", r->name);
-	if (!dry_run && (fd = list_dir(path, &l)) != -1) {
-		for (i = 0; i < l.n; i++) {
-			if (!rg_tag_valid(l.v[i].name))
-				continue;
-			snprintf(path, sizeof(path), "repositories/%s/_manifests/"
-			    "tags/%s/index/sha256/%s", r->name, l.v[i].name, hex);
-			if (rg_trash_remove(v2fd, trashfd, path) == -1) {
-				warn("%s/%s", root_stream, path);
-				status = RG_EXIT_PARTIAL;
-			}
-		}
-		close(fd);
-		rg_dir_free(&l);
-	}
-	snprintf(path, sizeof(path), "repositories/%s/_manifests/revisions/sha256/%s",
-	    r->name, hex);
-	if (apply(it, path) == 0)
+	res = r->changed ? keep(it, "repository changed since the scan") :
+	    outcome(it, rg_sweep_manifest(&sw, r->name, &it->d));
+	if (res == 0)
 		r->mans_done++;
 	else {
 		r->changed = 1;
@@ -404,213 +305,50 @@ rm_manifest(const struct item *it)
 static void
 rm_layer(const struct item *it)
 {
-	char path[PATH_BUF], hex[RG_HEX_LEN + 1];
 	struct repo *r = REPO(it->repo);
 
 	if (r->changed)
-		return keep(it, "repository changed since the scan");
-	rg_digest_hex(&it->d, hex);
-	snprintf(path, sizeof(path), "repositories/%s/_layers/sha256/%s", r->name, hex);
-	apply(it, path);
+		keep(it, "repository changed since the scan");
+	else
+		outcome(it, rg_sweep_layer(&sw, r->name, &it->d));
 }
 
 static void
 rm_blob(const struct item *it)
 {
-	char path[PATH_BUF], hex[RG_HEX_LEN + 1];
-	struct stat st;
-
-	if (fresh_manifests)
-		return keep(it, "manifests pushed since the scan");
-	if (hold_blobs != NULL)
-		return keep(it, hold_blobs);
-	if (rg_dtab_index(&fresh, &it->d, 0) != -1)
-		return keep(it, "linked since the scan");
-	rg_digest_hex(&it->d, hex);
-	snprintf(path, sizeof(path), "blobs/sha256/%.2s/%s/data", hex, hex);
-	if (rg_beneath_stat(v2fd, path, &st) == 0 && st.st_mtime > now - min_age)
-		return keep(it, "younger than --min-age");
-	snprintf(path, sizeof(path), "blobs/sha256/%.2s/%s", hex, hex);
-	apply(it, path);
-}
-
-/* Is anything in the directory at path written at or after t? */
-static int
-written_since(const char *path, time_t t)
-{
-	struct rg_dir l;
-	struct stat st;
-	size_t i;
-	int fd, r = 0;
-
-	if ((fd = list_dir(path, &l)) == -1)
-		return 0;
-	for (i = 0; i < l.n && !r; i++)
-		r = fstatat(fd, l.v[i].name, &st, AT_SYMLINK_NOFOLLOW) == 0 &&
-		    st.st_mtime >= t;
-	close(fd);
-	rg_dir_free(&l);
-	return r;
+	if (sw.fresh_manifests)
+		keep(it, "manifests pushed since the scan");
+	else if (hold_blobs != NULL)
+		keep(it, hold_blobs);
+	else
+		outcome(it, rg_sweep_blob(&sw, &it->d));
 }
 
 static void
-rm_upload(const struct item *it)
-{
-	char path[PATH_BUF];
-
-	snprintf(path, sizeof(path), "repositories/%s/_uploads/%s",
-	    REPO(it->repo)->name, it->key);
-	if (written_since(path, scan_time >= 0 && scan_time < now - min_age ?
-	    scan_time : now - min_age))
-		return keep(it, "written since the scan, or younger than --min-age");
-	apply(it, path);
-}
-
-/*
- * Links written since the scan: the digests they name are kept, and the
- * repositories they are in are left alone.  Walks repositories/ below the
- * root, never through a symbolic link.
- */
-static void
-fresh_repo(const char *repo)
+changed(void *arg, const char *name)
 {
 	struct rg_digest k;
 	long r;
 
-	rg_digest_of(repo, strlen(repo), &k);
+	(void)arg;
+	rg_digest_of(name, strlen(name), &k);
 	if ((r = rg_dtab_index(&repos, &k, 0)) != -1)
 		REPO(r)->changed = 1;
 }
 
-/* the entries of dir (below repos/repo) whose <entry>/suffix is new */
+/* --prune: the repositories whose tags and manifests all went, or had none */
 static void
-fresh_links(const char *repo, const char *dir, const char *suffix, int manifests)
+prune_repo(uint32_t i)
 {
-	char path[PATH_BUF];
-	struct rg_digest d;
-	struct rg_dir l;
-	struct stat st;
-	size_t i;
-	int fd;
-
-	snprintf(path, sizeof(path), "repositories/%s/%s", repo, dir);
-	if ((fd = list_dir(path, &l)) == -1)
-		return;
-	for (i = 0; i < l.n; i++) {
-		snprintf(path, sizeof(path), "%s/%s", l.v[i].name, suffix);
-		if (fstatat(fd, path, &st, AT_SYMLINK_NOFOLLOW) != 0 ||
-		    st.st_mtime < scan_time)
-			continue;
-		if (rg_hex_parse(l.v[i].name, strlen(l.v[i].name), &d) == 0 &&
-		    rg_dtab_index(&fresh, &d, 1) == -1)
-			err(RG_EXIT_FATAL, NULL);
-		fresh_manifests |= manifests;
-		fresh_repo(repo);
-	}
-	close(fd);
-	rg_dir_free(&l);
-}
-
-static void
-fresh_walk(const char *name)
-{
-	char path[PATH_BUF], sub[RG_REPO_MAX + 2];
-	struct rg_dir l;
-	size_t i;
-	int fd, repo = 0;
-
-	snprintf(path, sizeof(path), "repositories%s%s", *name ? "/" : "", name);
-	if ((fd = list_dir(path, &l)) == -1)
-		return;
-	for (i = 0; i < l.n; i++) {
-		const char *e = l.v[i].name;
-
-		if (!rg_entry_is_dir(fd, &l.v[i]))
-			continue;
-		if (e[0] == '_') {
-			repo = 1;
-			continue;
-		}
-		if (!rg_component_valid(e, strlen(e)) || snprintf(sub, sizeof(sub),
-		    "%s%s%s", name, *name ? "/" : "", e) >= (int)sizeof(sub))
-			continue;
-		fresh_walk(sub);
-	}
-	close(fd);
-	rg_dir_free(&l);
-	if (!repo || !*name)
-		return;
-	fresh_links(name, "_layers/sha256", "link", 0);
-	fresh_links(name, "_manifests/revisions/sha256", "link", 1);
-	fresh_links(name, "_manifests/tags", "current/link", 1);
-	snprintf(path, sizeof(path), "repositories/%s/_uploads", name);
-	if (written_since(path, scan_time))
-		fresh_repo(name);
-}
-
-/*
- * --prune: a repository whose tags and manifests are all gone loses its
- * _manifests, _layers and _uploads, and so leaves the catalog; then its
- * directory and the namespaces above it go while they are empty.  A
- * directory that holds other repositories stays.
- */
-static void
-prune_repo(struct repo *r)
-{
-	static const char *parts[] = { "_manifests", "_layers", "_uploads" };
-	char path[PATH_BUF], *slash;
-	struct rg_dir l;
-	size_t i, n;
-	int fd, res;
+	struct repo *r = REPO(i);
 	struct item it;
 
 	memset(&it, 0, sizeof(it));
 	it.kind = K_REPO;
 	it.valid = 1;
-	it.repo = (uint32_t)(r - REPO(0));
-	if (r->changed || r->tags != r->tags_done || r->mans != r->mans_done)
-		return;
-	if (!dry_run) {
-		/* what is on disk decides: nothing tagged, no revision left */
-		snprintf(path, sizeof(path), "repositories/%s/_manifests/tags", r->name);
-		if ((fd = list_dir(path, &l)) != -1) {
-			n = l.n;
-			close(fd);
-			rg_dir_free(&l);
-			if (n > 0)
-				return keep(&it, "it has tags");
-		}
-		snprintf(path, sizeof(path), "repositories/%s/_manifests/revisions/sha256",
-		    r->name);
-		if ((fd = list_dir(path, &l)) != -1) {
-			for (i = 0, n = 0; i < l.n; i++) {
-				struct stat st;
-
-				snprintf(path, sizeof(path), "%s/link", l.v[i].name);
-				n += fstatat(fd, path, &st, AT_SYMLINK_NOFOLLOW) == 0;
-			}
-			close(fd);
-			rg_dir_free(&l);
-			if (n > 0)
-				return keep(&it, "it has manifests");
-		}
-		for (i = 0; i < sizeof(parts) / sizeof(parts[0]); i++) {
-			snprintf(path, sizeof(path), "repositories/%s/%s", r->name, parts[i]);
-			if ((res = rg_trash_remove(v2fd, trashfd, path)) == -1) {
-				warn("%s/%s", root_stream, path);
-				status = RG_EXIT_PARTIAL;
-				return report(&it, "failed", strerror(errno));
-			}
-		}
-		snprintf(path, sizeof(path), "repositories/%s", r->name);
-		/* the namespaces above it, while empty; never repositories/ */
-		while (rg_beneath_rmdir(v2fd, path) == 0 &&
-		    (slash = strrchr(path, '/')) != NULL &&
-		    slash > path + strlen("repositories"))
-			*slash = '\0';
-	}
-	done[K_REPO]++;
-	report(&it, dry_run ? "would-delete" : "deleted", NULL);
+	it.repo = i;
+	if (!r->changed && r->tags == r->tags_done && r->mans == r->mans_done)
+		outcome(&it, rg_sweep_prune(&sw, r->name));
 }
 
 static void
@@ -621,7 +359,7 @@ usage(FILE *f, int code)
 	exit(code);
 }
 
-/* Is the storage at v2path the one of fd?  Same device and inode. */
+/* Is the storage at path the one of fd?  Same device and inode. */
 static int
 same_dir(int fd, const char *path)
 {
@@ -634,27 +372,20 @@ same_dir(int fd, const char *path)
 static void
 open_storage(void)
 {
-	char *v2path = NULL;
-
 	if (root_opt == NULL && root_stream == NULL)
 		errx(RG_EXIT_FATAL, "no storage root: the stream has no scan record; "
 		    "give --root");
-	if ((v2fd = rg_open_root(root_opt ? root_opt : root_stream, &v2path)) == -1)
+	if (rg_sweep_open(&sw, root_opt ? root_opt : root_stream, dry_run) != 0) {
+		if (sw.why != NULL)
+			err(RG_EXIT_FATAL, "%s/.rg-trash: %s", sw.root, sw.why);
 		exit(RG_EXIT_FATAL);
-	if (root_opt != NULL && root_stream != NULL && !same_dir(v2fd, root_stream))
+	}
+	if (root_opt != NULL && root_stream != NULL && !same_dir(sw.v2fd, root_stream))
 		errx(RG_EXIT_FATAL, "--root %s is not the storage the stream was "
 		    "scanned from (%s)", root_opt, root_stream);
-	if (root_stream == NULL)
-		root_stream = v2path;
-	else
-		free(v2path);
-	if (dry_run)
-		return;
-	if ((trashfd = rg_trash_open(v2fd, 1)) == -1)
-		err(RG_EXIT_FATAL, "%s/.rg-trash", root_stream);
-	if (rg_trash_empty(trashfd) == -1)
-		err(RG_EXIT_FATAL, "%s/.rg-trash: cannot empty the trash of an "
-		    "earlier run", root_stream);
+	sw.scan_time = scan_time;
+	sw.min_age = min_age;
+	sw.now = now;
 }
 
 /* Marks other than tags need rg-refs' pass and a fresh scan. */
@@ -662,6 +393,7 @@ static void
 check_approval(void)
 {
 	char mine[RG_DIGEST_STRLEN + 1];
+	const char *why;
 	size_t i;
 	unsigned long refused = 0;
 
@@ -674,20 +406,24 @@ check_approval(void)
 		errx(RG_EXIT_FATAL, "the scan is %lld seconds old (--max-age %lld): "
 		    "pushes since may have made its garbage live again; scan again",
 		    (long long)(now - scan_time), max_age);
+	if (root_stream != NULL && !saw_end)
+		errx(RG_EXIT_FATAL, "the stream ends before rg-scan's scan-end "
+		    "record: it was cut short; nothing deleted");
 	approved = refs_line != 0 && scan_time >= 0;
+	why = refs_line == 0 ? "the stream has not passed rg-refs" :
+	    scan_time < 0 ? "the stream has no scan record" : NULL;
 	for (i = 0; i < nitems; i++)
 		if (items[i].bad != NULL)
 			report(&items[i], "invalid", items[i].bad);
-		else if (items[i].kind != K_TAG && !approved) {
-			report(&items[i], "refused", refs_line == 0 ?
-			    "the stream has not passed rg-refs" : "no scan record");
+		else if ((items[i].kind != K_TAG && !approved) ||
+		    (items[i].kind == K_BLOB && !complete)) {
+			report(&items[i], "refused", why ? why : "the scan was incomplete");
 			items[i].valid = 0;
 			refused++;
 		}
 	if (refused > 0) {
-		warnx("%lu manifests, layer links, blobs or uploads not deleted: %s "
-		    "(only tags can be deleted without it)", refused, refs_line == 0 ?
-		    "the stream has not passed rg-refs" : "the stream has no scan record");
+		warnx("%lu manifests, layer links, blobs or uploads not deleted: %s",
+		    refused, why ? why : "the scan could not read all of the storage");
 		status = RG_EXIT_PARTIAL;
 	}
 }
@@ -704,7 +440,7 @@ run(void)
 		else if (items[i].valid)
 			others = 1;
 	if (others || prune)
-		fresh_walk("");
+		rg_sweep_fresh(&sw, changed, NULL);
 	for (pass = 0; pass < 2; pass++)	/* indexes before their children */
 		for (i = 0; i < nitems; i++)
 			if (items[i].valid && items[i].kind == K_MANIFEST &&
@@ -718,9 +454,10 @@ run(void)
 			rm_blob(&items[i]);
 	for (i = 0; i < nitems; i++)
 		if (items[i].valid && items[i].kind == K_UPLOAD)
-			rm_upload(&items[i]);
+			outcome(&items[i], rg_sweep_upload(&sw,
+			    REPO(items[i].repo)->name, items[i].key));
 	for (i = 0; prune && i < repos.n; i++)
-		prune_repo(REPO(i));
+		prune_repo((uint32_t)i);
 }
 
 static void
@@ -733,7 +470,7 @@ summary(void)
 	for (i = 0; i < NKINDS; i++)
 		k += kept[i];
 	rec = rg_record_new("rm-total", NULL);
-	json_object_set_new(rec, "root", json_string(root_stream));
+	json_object_set_new(rec, "root", json_string(sw.root ? sw.root : root_stream));
 	json_object_set_new(rec, "dry_run", json_boolean(dry_run));
 	rg_set_time(rec, "time", now);
 	for (i = 0; i < NKINDS; i++)
@@ -812,7 +549,6 @@ main(int argc, char *argv[])
 	if (optind != argc)
 		usage(stderr, RG_EXIT_FATAL);
 	if (rg_dtab_init(&repos, sizeof(struct repo), sizeof(struct rg_digest)) != 0 ||
-	    rg_dtab_init(&fresh, sizeof(struct rg_digest), sizeof(struct rg_digest)) != 0 ||
 	    rg_plan_init(&plan) != 0)
 		err(RG_EXIT_FATAL, NULL);
 

@@ -392,6 +392,7 @@ main(int argc, char *argv[])
 	struct rg_buf out = { 0 };
 	pthread_t blobs;
 	int c, rfd, threaded;
+	json_t *end;
 
 	while ((c = getopt_long(argc, argv, "r:hV", longopts, NULL)) != -1) {
 		switch (c) {
@@ -439,6 +440,11 @@ main(int argc, char *argv[])
 		pthread_join(blobs, NULL);
 	else
 		walk_blobs(NULL);
+	/* the last record: a stream without it was cut short */
+	end = rg_record_new("scan-end", NULL);
+	json_object_set_new(end, "complete", json_boolean(!repo_status && !blob_status));
+	out_record(&out, end);
+	out_flush(&out, 1);
 	rg_buf_free(&out);
 	if (rg_stdout_close() != 0)
 		return RG_EXIT_FATAL;

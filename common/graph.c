@@ -53,6 +53,7 @@ static uint32_t *blob_stamp, *blob_holders, *man_stamp;	/* --usage */
 static uint32_t *refpool;
 static size_t nrefs, caprefs;
 static int status, partial, broken, nblob_records, keep_tags;
+static int saw_scan, saw_end, incomplete;
 
 struct tagref {
 	uint32_t repo, man;	/* man index */
@@ -221,8 +222,14 @@ rg_graph_add_fields(const struct rg_rec *f, const char *where)
 		nblob_records++;
 		return;
 	}
-	if (strcmp(f->type, "scan") == 0 && f->repo_filter)
-		partial = 1;
+	if (strcmp(f->type, "scan") == 0) {
+		saw_scan = 1;
+		partial |= f->repo_filter;
+	}
+	if (strcmp(f->type, "scan-end") == 0) {
+		saw_end = 1;
+		incomplete |= !f->complete;
+	}
 	if (f->repo == NULL)
 		return;
 	if ((strcmp(f->type, "tag") == 0 || strcmp(f->type, "manifest") == 0 ||
@@ -280,6 +287,7 @@ rg_rec_fields(const json_t *rec, struct rg_rec *f)
 	f->marked = json_is_true(json_object_get(rec, "delete"));
 	f->error = json_object_get(rec, "error") != NULL;
 	f->repo_filter = json_object_get(rec, "repo_filter") != NULL;
+	f->complete = json_is_true(json_object_get(rec, "complete"));
 	rg_jlist_json(&f->blobs, json_object_get(rec, "blobs"));
 	rg_jlist_json(&f->manifests, json_object_get(rec, "manifests"));
 	rg_jlist_json(&f->foreign, json_object_get(rec, "foreign"));
@@ -457,9 +465,10 @@ rg_graph_judge(const struct rg_rec *f, const json_t *rec, const char **why,
 	if (strcmp(type, "blob") == 0) {
 		if ((b = blob_id(f->digest)) == NO_REF)
 			return -1;
-		if ((BLOB(b)->flags & B_LIVE) || partial || broken)
+		if ((BLOB(b)->flags & B_LIVE) || partial || incomplete || broken)
 			return (*why = BLOB(b)->flags & B_LIVE ? "referenced" :
-			    partial ? "partial-scan" : "broken-manifest"), 0;
+			    partial ? "partial-scan" : incomplete ? "incomplete-scan" :
+			    "broken-manifest"), 0;
 		*why = BLOB(b)->flags & B_REF ? "unreferenced" : "orphan";
 		return 1;
 	}
@@ -521,6 +530,14 @@ rg_graph_solve(void)
 	if (partial)
 		warnx("the scan covers only some repositories (repo_filter): "
 		    "no blob is marked");
+	if (saw_scan && !saw_end) {
+		warnx("the stream ends before rg-scan's scan-end record: it was "
+		    "cut short; no blob is marked");
+		incomplete = 1;
+		status = RG_EXIT_PARTIAL;
+	} else if (incomplete)
+		warnx("rg-scan could not read all of the storage (scan-end: "
+		    "\"complete\": false): no blob is marked");
 }
 
 /* 1 when something was reported that makes the run a partial failure. */

@@ -201,6 +201,7 @@ struct rg_rec {
 	const char *type, *repo, *digest, *tag, *subject;
 	long long size;
 	int marked, error, repo_filter;		/* error, repo_filter: there */
+	int complete;			/* scan-end: "complete" is true */
 	struct rg_jlist blobs, manifests, foreign;
 };
 
@@ -271,6 +272,39 @@ int	rg_beneath_rmdir(int dirfd, const char *path);
 int	rg_trash_open(int v2fd, int create);
 int	rg_trash_remove(int v2fd, int trashfd, const char *path);
 int	rg_trash_empty(int trashfd);
+
+/* sweep.c: deleting registry objects from storage, one at a time, for rg-rm */
+#define RG_SWEEP_PATH	(RG_REPO_MAX + RG_TAG_MAX + 2 * RG_HEX_LEN + 96)
+enum { RG_SW_DONE, RG_SW_GONE, RG_SW_KEPT, RG_SW_FAILED };
+
+struct rg_sweep {
+	int v2fd, trashfd, dry_run;
+	char *root;			/* the v2 directory, for messages */
+	time_t scan_time, now;		/* scan_time -1: unknown */
+	long long min_age;
+	int fresh_manifests;		/* a revision or tag written since the scan */
+	struct rg_dtab fresh;		/* digests linked since the scan */
+	struct rg_strset gone_tags;	/* "repo:tag", deleted (or would be) */
+	char *current_repo;		/* what its tags point at now: */
+	struct rg_digest *current;
+	size_t ncurrent;
+	const char *why;		/* why the last object was kept or failed */
+	char err[RG_SWEEP_PATH + 160];
+};
+
+typedef void rg_changed_fn(void *arg, const char *repo);
+
+int	rg_sweep_open(struct rg_sweep *s, const char *root, int dry_run);
+int	rg_sweep_tag(struct rg_sweep *s, const char *repo, const char *tag,
+	    const struct rg_digest *expect);
+int	rg_sweep_manifest(struct rg_sweep *s, const char *repo,
+	    const struct rg_digest *d);
+int	rg_sweep_layer(struct rg_sweep *s, const char *repo,
+	    const struct rg_digest *d);
+int	rg_sweep_blob(struct rg_sweep *s, const struct rg_digest *d);
+int	rg_sweep_upload(struct rg_sweep *s, const char *repo, const char *uuid);
+void	rg_sweep_fresh(struct rg_sweep *s, rg_changed_fn *fn, void *arg);
+int	rg_sweep_prune(struct rg_sweep *s, const char *repo);
 
 typedef void rg_link_fn(void *arg, const struct rg_digest *d,
 	    const struct timespec *mtime);

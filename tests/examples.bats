@@ -18,8 +18,118 @@ setup() {
 }
 
 @test "examples pass shellcheck" {
-	run shellcheck "$EX"/*
+	run shellcheck $(grep -l '^#!/bin/sh' "$EX"/*)
 	assert_success
+	[ "$(grep -l '^#!/bin/sh' "$EX"/* | wc -l)" -ge 8 ]
+}
+
+# copy: a copy of the fixture's storage, a second older than now (rg-rm
+# keeps what was written in the second of its scan)
+copy() {
+	cp -a "$REG_DATA" "$BATS_TEST_TMPDIR/copy"
+	C=$BATS_TEST_TMPDIR/copy
+	CR=$C/docker/registry/v2/repositories
+	sleep 1
+}
+
+# serve_copy: the registry, on the copy
+serve_copy() {
+	mkdir -p "$BATS_TEST_TMPDIR/r"
+	mv "$C" "$BATS_TEST_TMPDIR/r/data"
+	REG_PID= registry_start "$BATS_TEST_TMPDIR/r"
+	C=$BATS_TEST_TMPDIR/r/data
+}
+
+pulls() {
+	local ref
+	for ref in "$@"; do
+		rm -rf "$BATS_TEST_TMPDIR/pull"
+		skopeo copy -q --all --src-tls-verify=false "docker://$REG/$ref" "oci:$BATS_TEST_TMPDIR/pull:x"
+	done
+}
+
+@test "examples/delete-repo: a whole repository, untagged manifests too; shared layers stay" {
+	copy
+	sum=$(cd "$C" && find . -printf '%p %s %T@\n' | sort | sha256sum)
+	run "$EX/delete-repo" -n over "$C"
+	assert_success
+	assert_equal "$(cd "$C" && find . -printf '%p %s %T@\n' | sort | sha256sum)" "$sum"
+	RG_MIN_AGE=0s run --separate-stderr "$EX/delete-repo" over "$C"
+	assert_success
+	assert_equal "$(jq -r 'select(.type == "rm") | .object' <<<"$output" | sort | uniq -c | awk '{ print $2 }' | paste -sd' ')" \
+		"blob layer manifest repository tag"
+	[ ! -e "$CR/over" ]
+	gc "$C" --dry-run > "$BATS_TEST_TMPDIR/gc"
+	assert_equal "$(grep -c 'eligible for deletion: ' "$BATS_TEST_TMPDIR/gc")" 0
+	registry_stop
+	serve_copy
+	run curl -fsS "http://$REG/v2/_catalog"
+	refute_output --partial '"over"'
+	pulls team/app:1.0 team/app:1.1	# they share layers with over's images
+	registry_stop
+	registry_start "$BATS_FILE_TMPDIR/reg"
+}
+
+@test "examples/delete-tag: one tag; another tag on the same image keeps it" {
+	copy
+	RG_MIN_AGE=0s run --separate-stderr "$EX/delete-tag" team/app:1.1 "$C"
+	assert_success
+	assert_equal "$(jq -r 'select(.type == "rm") | "\(.object) \(.result)"' <<<"$output")" "tag deleted"
+	[ ! -e "$CR/team/app/_manifests/tags/1.1" ]
+	[ -e "$CR/team/app/_manifests/tags/stable/current/link" ]
+}
+
+@test "examples/keep-last: the newest N matching tags kept, the rest between two dates deleted" {
+	copy
+	RG_MIN_AGE=0s run --separate-stderr "$EX/keep-last" '^team/app$' '^1\.' 1 \
+		2021-01-15T00:00:00Z 2021-03-15T00:00:00Z "$C"
+	assert_success
+	# 1.1 (2021-03-01) is the newest; 1.0 (2021-02-01) goes, and its signature with it
+	assert_equal "$(jq -r 'select(.type == "rm" and .object == "tag") | .tag' <<<"$output" | sort | paste -sd' ')" \
+		"1.0 sig-1.0"
+	[ -e "$CR/team/app/_manifests/tags/1.1/current/link" ]
+	run "$EX/keep-last" only-four-args a 1 2021-01-01T00:00:00Z
+	assert_failure 2
+}
+
+@test "examples/sweep-untagged: the images left by tags pushed over go; multi-arch images stay whole" {
+	copy
+	RG_MIN_AGE=0s run --separate-stderr "$EX/sweep-untagged" "$C"
+	assert_success
+	assert_equal "$(jq -r 'select(.type == "rm" and .object == "manifest") | .repo' <<<"$output" | paste -sd' ')" "over over"
+	registry_stop
+	serve_copy
+	pulls multi:1 multi/docker:1 over:latest
+	registry_stop
+	registry_start "$BATS_FILE_TMPDIR/reg"
+}
+
+@test "examples/nightly, from cron and from a systemd timer; examples/last-run reports what it did" {
+	copy
+	# the cron line: five time fields, a user, then the command
+	line=$(grep -v '^#' "$EX/rg.cron")
+	[[ "$line" =~ ^[0-9*]+\ [0-9*]+\ \*\ \*\ \*[[:space:]]+root[[:space:]]+RG_ROOT=[^\ ]+\ RG_LOG=[^\ ]+\ /usr/local/bin/rg-nightly$ ]]
+	# the systemd units, checked by systemd itself, with the script where it is here
+	mkdir "$BATS_TEST_TMPDIR/units"
+	sed "s|/usr/local/bin/rg-nightly|$EX/nightly|" "$EX/rg-cleanup.service" > "$BATS_TEST_TMPDIR/units/rg-cleanup.service"
+	cp "$EX/rg-cleanup.timer" "$BATS_TEST_TMPDIR/units/"
+	run systemd-analyze verify "$BATS_TEST_TMPDIR/units/rg-cleanup.service" "$BATS_TEST_TMPDIR/units/rg-cleanup.timer"
+	assert_success
+	assert_equal "$(sed -n 's/^ExecStart=//p' "$EX/rg-cleanup.service")" /usr/local/bin/rg-nightly
+	# the run itself, as both would start it
+	RG_ROOT=$C RG_LOG=$BATS_TEST_TMPDIR/log RG_KEEP=1 RG_MIN_AGE=0s run "$EX/nightly"
+	assert_success
+	assert_output ""
+	audit=$BATS_TEST_TMPDIR/log/$(date -u +%F).jsonl
+	assert_equal "$(tail -1 "$audit" | jq -c '[.type, .tags]')" '["rm-total",3]'
+	grep -q 'rg nightly: exit 0$' "$BATS_TEST_TMPDIR/log/rg.log"
+	# team/app keeps stable; over keeps latest
+	[ -e "$CR/team/app/_manifests/tags/stable" ] && [ ! -e "$CR/team/app/_manifests/tags/1.0" ]
+	run "$EX/last-run" "$audit"
+	assert_success
+	# 1.0 and 1.1, and sig-1.0 with 1.0 (its subject); 1.1's image stays with stable
+	assert_line --regexp '^team/app	[0-9]+ layers, 2 manifests, 3 tags	0 bytes$'
+	assert_line --regexp '^total: 3 tags, 4 manifests, [0-9]+ blobs, [0-9]+ bytes$'
 }
 
 @test "examples/oldest-tags: the N oldest tags by push time" {
@@ -46,14 +156,17 @@ setup() {
 	assert_line "$expected"$'\t1 tags\tmulti'
 }
 
-@test "make demo's script: starts a registry, pushes, reports, cleans up" {
+@test "make demo's script: a throwaway registry, a report, the cleanup as a dry run then for real, every tag pulled after" {
 	run "$BATS_TEST_DIRNAME/demo" "$RG_BIN"
 	assert_success
 	assert_line --regexp '^  8 repositories, 11 tags, 16 manifests, [0-9]+ blobs holding'
 	assert_line --regexp '^over +1 +3 +2  2021-04-01T00:00:00Z$'
 	[[ "$(sed -n '/^marks:$/{n;p;}' <<<"$output")" =~ ^\ \ team/app:1\.0\ \ created\ 2021-02-01T00:00:00Z\ \ [0-9]+\ bytes$ ]]
-	assert_equal "$(sed -n '/^marks:$/,/^$/p' <<<"$output" | wc -l)" 3
-	assert_line --regexp '^  rg-refs: to delete: 2 tags, 4 manifests, [0-9]+ layer links, [0-9]+ blobs \([0-9]+ bytes\), 0 uploads \(0 bytes\)$'
+	assert_line --regexp '^  rg-rm: would delete: 2 tags, 4 manifests, [0-9]+ layer links, [0-9]+ blobs, 0 uploads \([0-9]+ bytes\), 0 repositories \(dry run: nothing changed\)$'
+	assert_line --regexp '^  rg-rm: deleted: 2 tags, 4 manifests, [0-9]+ layer links, [0-9]+ blobs, 0 uploads \([0-9]+ bytes\), 0 repositories$'
+	assert_line --regexp '^Storage: [0-9]+ bytes before, [0-9]+ after: [0-9]+ bytes freed \([1-9][0-9]* of them blob data\)\.$'
+	assert_equal "$(grep -c '^  pulled ' <<<"$output")" 9
+	refute_line --partial "kept"
 	work=$(sed -n 's|^Starting docker-registry on 127.0.0.1 with storage in \(.*\)/reg/data \.\.\.$|\1|p' <<<"$output")
 	[ -n "$work" ]
 	[ ! -e "$work" ]

@@ -168,6 +168,20 @@ deleted() {
 	[[ "$stderr" == "rg-refs: the scan covers only some repositories (repo_filter): no blob is marked"* ]]
 }
 
+@test "a stream cut short, or a scan that could not read everything: no blob is marked" {
+	expected=$(rg-refs < "$S" 2>/dev/null | deleted blob)
+	[ -n "$expected" ]
+	run --separate-stderr bash -c "grep -v '\"type\":\"scan-end\"' '$S' | rg-refs"
+	assert_failure 1
+	assert_equal "$(deleted blob <<<"$output")" ""
+	[[ "$stderr" == "rg-refs: the stream ends before rg-scan's scan-end record: it was cut short; no blob is marked"* ]]
+	run --separate-stderr bash -c "sed 's/\"complete\":true/\"complete\":false/' '$S' | rg-refs"
+	assert_success
+	assert_equal "$(deleted blob <<<"$output")" ""
+	assert_equal "$(jq -r 'select(.type == "blob" and .kept) | .kept' <<<"$output" | sort -u)" ""
+	[[ "$stderr" == "rg-refs: rg-scan could not read all of the storage (scan-end: \"complete\": false): no blob is marked"* ]]
+}
+
 @test "a blob marked by hand but still referenced is unmarked" {
 	d=$(pushed multi:1)
 	run bash -c "jq -c --arg d '$d' 'if .type == \"blob\" and .digest == \$d then .delete = true else . end' '$S' | rg-refs 2>/dev/null"

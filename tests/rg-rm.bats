@@ -161,6 +161,10 @@ files() {
 	assert_output ""
 	[[ "$stderr" == "rg-rm: <stdin>:"*": the marks do not match rg-refs' plan: the stream was changed after rg-refs; nothing deleted" ]]
 	assert_equal "$(tree_sum "$D")" "$sum"
+	# a stream cut short: rg-scan's last record missing
+	grep -v '"type":"scan-end"' "$BATS_TEST_TMPDIR/scan" | rg-select team:v2 |
+		{ run --separate-stderr rg-rm; assert_failure 2
+		assert_equal "$stderr" "rg-rm: the stream ends before rg-scan's scan-end record: it was cut short; nothing deleted"; }
 	# a record after the refs record
 	{ cat "$BATS_TEST_TMPDIR/edited"; echo '{"type":"tag","repo":"team","tag":"v2","delete":true}'; } |
 		{ run --separate-stderr rg-rm; assert_failure 2; }
@@ -246,6 +250,7 @@ files() {
 	{
 		echo "$scan"
 		for r in "${records[@]}"; do jq -c '.delete = true' <<<"$r"; done
+		echo '{"type":"scan-end","complete":true}'
 		echo "{\"type\":\"refs\",\"plan\":\"sha256:$plan\"}"
 	} > "$BATS_TEST_TMPDIR/hostile"
 	run --separate-stderr rg-rm --min-age 0s < "$BATS_TEST_TMPDIR/hostile"

@@ -186,14 +186,15 @@ copy_storage() {
 	mkdir "$BATS_TEST_TMPDIR/empty"
 	run rg-scan "$BATS_TEST_TMPDIR/empty"
 	assert_success
-	assert_equal "$(jq -r .type <<<"$output")" scan
+	assert_equal "$(jq -r .type <<<"$output")" "$(printf 'scan\nscan-end')"
+	assert_equal "$(tail -1 <<<"$output")" '{"type":"scan-end","complete":true}'
 }
 
 @test "empty storage of a registry that was started and saw a push deleted" {
 	mkdir -p "$BATS_TEST_TMPDIR/e/docker/registry/v2/repositories" "$BATS_TEST_TMPDIR/e/docker/registry/v2/blobs"
 	run rg-scan "$BATS_TEST_TMPDIR/e"
 	assert_success
-	assert_equal "$(jq -r .type <<<"$output")" scan
+	assert_equal "$(jq -r .type <<<"$output")" "$(printf 'scan\nscan-end')"
 }
 
 @test "missing ROOT: exit 2, message names it, nothing on stdout" {
@@ -309,6 +310,8 @@ copy_storage() {
 	assert_equal "$stderr" "rg-scan: $d/data/docker/registry/v2/repositories/over: Permission denied"
 	assert_equal "$(jq -c 'select(.type == "tag")' <<<"$output" | wc -l)" \
 		"$(( $(wc -l < "$BATS_FILE_TMPDIR/pushed") - 1 ))"
+	# the last record says the scan is not whole: rg-refs then marks no blob
+	assert_equal "$(tail -1 <<<"$output")" '{"type":"scan-end","complete":false}'
 }
 
 @test "names the registry would not write are reported and skipped" {
