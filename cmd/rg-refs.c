@@ -101,24 +101,49 @@ take(json_t *rec, const char *line, size_t len, const char *where, void *arg)
 	return 0;
 }
 
+/*
+ * The spool: each line after a header that says which entry of the graph
+ * it is (a ticket), so that pass 2 judges blobs, manifests and layer links
+ * by index, without reading them again.
+ */
+struct head {
+	uint32_t kind, idx, flags, len;
+	uint64_t line;
+};
+
+enum { F_MARKED = 1, F_MARKS = 2, F_NOTED = 4 };
+
 /* pass 1: spool the stream, and take it in; parse only what jscan cannot read */
 static int
 gather(char *line, size_t len, const char *where, void *arg)
 {
+	const char *colon = strrchr(where, ':');
+	struct rg_ticket tk = { RG_TK_NONE, 0 };
+	struct head h;
 	struct rg_rec f;
 	struct fbuf b;
+	int r = 0, marks, noted;
 
-	if (arg != NULL && (fwrite(line, 1, len, arg) != len ||
-	    putc('\n', arg) == EOF)) {
+	if (scanned(line, len, &f, &b, &marks, &noted) == 0 &&
+	    strcmp(f.type, "scan-end") != 0)	/* its "complete" needs a parse */
+		rg_graph_add_fields(&f, where, &tk);
+	else
+		r = rg_parse_line(line, len, where, take, NULL);
+	if (arg == NULL)
+		return r;
+	memset(&h, 0, sizeof(h));
+	h.kind = tk.kind;
+	h.idx = tk.idx;
+	h.flags = tk.kind == RG_TK_NONE ? 0 : (f.marked ? F_MARKED : 0) |
+	    (marks ? F_MARKS : 0) | (noted ? F_NOTED : 0);
+	h.len = (uint32_t)len;
+	h.line = colon ? strtoull(colon + 1, NULL, 10) : 0;
+	if (len > UINT32_MAX || fwrite(&h, sizeof(h), 1, arg) != 1 ||
+	    fwrite(line, 1, len, arg) != len) {
 		warn("spool");
 		return -1;
 	}
-	if (scanned(line, len, &f, &b, NULL, NULL) == 0 &&
-	    strcmp(f.type, "scan-end") != 0) {	/* its "complete" needs a parse */
-		rg_graph_add_fields(&f, where);
-		return 0;
-	}
-	return rg_parse_line(line, len, where, take, NULL);
+	return r;
 }
 
 static void
@@ -286,6 +311,70 @@ judge_line(char *line, size_t len, const char *where, void *arg)
 	return rg_parse_line(line, len, where, verdict, arg);
 }
 
+/* A spooled line of a ticket: judged by index; the others as judge_line does. */
+static int
+judge_spooled(const struct head *h, char *line, struct tally *t)
+{
+	static const char *type[] = { NULL, "blob", "manifest", "layer" };
+	struct rg_ticket tk = { h->kind, h->idx };
+	char add[80], digest[RG_DIGEST_STRLEN + 1], where[32];
+	const char *why, *repo;
+	int64_t size;
+	int v = -2, r;
+
+	if (h->kind != RG_TK_NONE && h->kind <= RG_TK_LAYER) {
+		v = rg_graph_judge_ticket(&tk, &why);
+		if (v == -1 || (v == 0 && !(h->flags & F_MARKED)))
+			return rg_write_line(line, h->len);
+		if (v == 1 && (!(h->flags & F_MARKS) ||
+		    ((h->flags & F_MARKED) && !(h->flags & F_NOTED)))) {
+			snprintf(add, sizeof(add), "%s\"reason\":\"%s\"",
+			    h->flags & F_MARKS ? "" : "\"delete\":true,", why);
+			if ((r = rg_write_with(line, h->len, add)) <= 0) {
+				repo = rg_graph_ticket_key(&tk, digest, &size);
+				rg_plan_add_fields(&t->plan, type[h->kind], repo, digest);
+				count(t, type[h->kind], size);
+				return r;
+			}
+		}
+	}
+	snprintf(where, sizeof(where), "<stdin>:%llu", (unsigned long long)h->line);
+	if (v == -2)
+		return judge_line(line, h->len, where, t);
+	return rg_parse_line(line, h->len, where, verdict, t);
+}
+
+/* Read the spool back, a header and a line at a time. */
+static int
+replay(FILE *spool, struct tally *t)
+{
+	char *line = NULL;
+	size_t cap = 0;
+	struct head h;
+	int r = 0;
+
+	while (r == 0 && fread(&h, sizeof(h), 1, spool) == 1) {
+		if (h.len + 1 > cap) {
+			cap = h.len + 1 > 2 * cap ? h.len + 1 : 2 * cap;
+			if ((line = realloc(line, cap)) == NULL)
+				err(RG_EXIT_FATAL, NULL);
+		}
+		if (fread(line, 1, h.len, spool) != h.len) {
+			warnx("spool: cut short");
+			r = -1;
+			break;
+		}
+		line[h.len] = '\0';
+		r = judge_spooled(&h, line, t);
+	}
+	if (r == 0 && ferror(spool)) {
+		warn("spool");
+		r = -1;
+	}
+	free(line);
+	return r;
+}
+
 int
 main(int argc, char *argv[])
 {
@@ -349,7 +438,7 @@ main(int argc, char *argv[])
 	if (rg_plan_init(&t.plan) != 0)
 		errx(RG_EXIT_FATAL, "sha256: cannot start");
 	rewind(spool);
-	if (rg_lines(fileno(spool), "spool", judge_line, &t) != 0)
+	if (replay(spool, &t) != 0)
 		_exit(RG_EXIT_FATAL);
 	rg_plan_final(&t.plan, plan);
 	rec = rg_record_new("refs", NULL);

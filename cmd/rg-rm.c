@@ -196,9 +196,10 @@ on_record(json_t *rec, const char *line, size_t len, const char *where, void *ar
 static int
 on_line(char *line, size_t len, const char *where, void *arg)
 {
+	const char *colon = strrchr(where, ':');
 	struct rg_jscan j;
 
-	last_line++;
+	last_line = colon ? strtoul(colon + 1, NULL, 10) : last_line + 1;
 	if (rg_jscan(line, len, &j) == 0 && !j.escaped && !j.delete &&
 	    refs_line == 0 && (rg_jscan_is(&j, RG_JS_TYPE, "blob") ||
 	    rg_jscan_is(&j, RG_JS_TYPE, "layer")))

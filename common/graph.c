@@ -203,9 +203,12 @@ add_tag(uint32_t repo, uint32_t man, const char *name)
 		err(RG_EXIT_FATAL, NULL);
 }
 
-/* Take in one record of the stream. */
+/*
+ * Take in one record of the stream; *t (when not NULL) says which entry
+ * it is, so that it can be judged again without its fields.
+ */
 void
-rg_graph_add_fields(const struct rg_rec *f, const char *where)
+rg_graph_add_fields(const struct rg_rec *f, const char *where, struct rg_ticket *t)
 {
 	char buf[RG_DIGEST_STRLEN + 1];
 	struct rg_jlist foreign;
@@ -214,12 +217,18 @@ rg_graph_add_fields(const struct rg_rec *f, const char *where)
 	const char *d;
 	long i;
 
+	if (t != NULL)
+		t->kind = RG_TK_NONE;
 	if (f->type == NULL)
 		return;
 	if (strcmp(f->type, "blob") == 0 && (b = blob_id(f->digest)) != NO_REF) {
 		BLOB(b)->flags |= B_PRESENT;
 		BLOB(b)->size = f->size > 0 ? (uint64_t)f->size : 0;
 		nblob_records++;
+		if (t != NULL && f->repo == NULL) {
+			t->kind = RG_TK_BLOB;
+			t->idx = b;
+		}
 		return;
 	}
 	if (strcmp(f->type, "scan") == 0) {
@@ -256,6 +265,10 @@ rg_graph_add_fields(const struct rg_rec *f, const char *where)
 		m->flags |= M_SEEN | (f->marked ? M_MARKED : 0);
 		if (f->error)
 			m->flags |= M_BROKEN;
+		if (t != NULL) {
+			t->kind = RG_TK_MANIFEST;
+			t->idx = (uint32_t)i;
+		}
 		m->subject = blob_id(f->subject);
 		m->refs = (uint32_t)nrefs;
 		m->nblobs = add_refs(f->blobs);
@@ -271,6 +284,10 @@ rg_graph_add_fields(const struct rg_rec *f, const char *where)
 			err(RG_EXIT_FATAL, NULL);
 		if (REPO(r)->first_link == 0)
 			REPO(r)->first_link = (uint32_t)i + 1;
+		if (t != NULL) {
+			t->kind = RG_TK_LAYER;
+			t->idx = (uint32_t)i;
+		}
 	}
 }
 
@@ -299,7 +316,7 @@ rg_graph_add(const json_t *rec, const char *where)
 	struct rg_rec f;
 
 	rg_rec_fields(rec, &f);
-	rg_graph_add_fields(&f, where);
+	rg_graph_add_fields(&f, where, NULL);
 }
 
 /* reachability */
@@ -446,6 +463,40 @@ seen(uint32_t repo, uint32_t blob)
 	return i != -1 && (MAN(i)->flags & M_SEEN);
 }
 
+static int
+judge_blob(uint32_t b, const char **why)
+{
+	if ((BLOB(b)->flags & B_LIVE) || partial || incomplete || broken)
+		return (*why = BLOB(b)->flags & B_LIVE ? "referenced" :
+		    partial ? "partial-scan" : incomplete ? "incomplete-scan" :
+		    "broken-manifest"), 0;
+	*why = BLOB(b)->flags & B_REF ? "unreferenced" : "orphan";
+	return 1;
+}
+
+static int
+judge_manifest(long i, const char **why)
+{
+	struct man *m = MAN(i);
+
+	if (m->flags & M_ALIVE) {
+		*why = m->flags & M_VIA_CHILD ? "child-of-surviving-index" :
+		    m->flags & M_VIA_SUBJECT ? "referrer-of-surviving" : "needed";
+		return 0;
+	}
+	*why = m->flags & M_MARKED ? "selected" : m->flags & M_REFERRER ?
+	    "referrer-of-deleted" : "untagged-by-tag-deletion";
+	return 1;
+}
+
+static int
+judge_layer(long i, const char **why)
+{
+	if (LINK(i)->live)
+		return (*why = LINK(i)->live == 2 ? "last-layer-link" : "referenced"), 0;
+	return (*why = "unreferenced"), 1;
+}
+
 /*
  * The verdict on a record: 1 delete it (*why the reason), 0 keep it (*why
  * the reason, for when it was marked), -1 nothing to say.  Uploads marked,
@@ -457,7 +508,6 @@ rg_graph_judge(const struct rg_rec *f, const json_t *rec, const char **why,
 {
 	const char *type = f->type, *repo = f->repo;
 	uint32_t r, b, s;
-	struct man *m;
 	struct lkey k;
 	time_t t;
 	long i;
@@ -465,12 +515,7 @@ rg_graph_judge(const struct rg_rec *f, const json_t *rec, const char **why,
 	if (strcmp(type, "blob") == 0) {
 		if ((b = blob_id(f->digest)) == NO_REF)
 			return -1;
-		if ((BLOB(b)->flags & B_LIVE) || partial || incomplete || broken)
-			return (*why = BLOB(b)->flags & B_LIVE ? "referenced" :
-			    partial ? "partial-scan" : incomplete ? "incomplete-scan" :
-			    "broken-manifest"), 0;
-		*why = BLOB(b)->flags & B_REF ? "unreferenced" : "orphan";
-		return 1;
+		return judge_blob(b, why);
 	}
 	if (strcmp(type, "upload") == 0) {
 		if (f->marked)
@@ -495,29 +540,51 @@ rg_graph_judge(const struct rg_rec *f, const json_t *rec, const char **why,
 			return -1;	/* it points at no manifest: broken, left alone */
 		return alive(r, b) ? -1 : (*why = "manifest-deleted", 1);
 	}
-	if (strcmp(type, "manifest") == 0) {
-		if ((i = man_find(r, b, 0)) == -1)
-			return -1;
-		m = MAN(i);
-		if (m->flags & M_ALIVE) {
-			*why = m->flags & M_VIA_CHILD ? "child-of-surviving-index" :
-			    m->flags & M_VIA_SUBJECT ? "referrer-of-surviving" :
-			    "needed";
-			return 0;
-		}
-		*why = m->flags & M_MARKED ? "selected" : m->flags & M_REFERRER ?
-		    "referrer-of-deleted" : "untagged-by-tag-deletion";
-		return 1;
-	}
+	if (strcmp(type, "manifest") == 0)
+		return (i = man_find(r, b, 0)) == -1 ? -1 : judge_manifest(i, why);
 	if (strcmp(type, "layer") == 0) {
 		k.repo = r;
 		k.blob = b;
-		if ((i = rg_dtab_index(&links, &k, 0)) != -1 && LINK(i)->live)
-			return (*why = LINK(i)->live == 2 ? "last-layer-link" :
-			    "referenced"), 0;
-		return (*why = "unreferenced"), 1;
+		if ((i = rg_dtab_index(&links, &k, 0)) == -1)
+			return (*why = "unreferenced"), 1;
+		return judge_layer(i, why);
 	}
 	return -1;
+}
+
+/* The verdict on the record of a ticket, as rg_graph_judge. */
+int
+rg_graph_judge_ticket(const struct rg_ticket *t, const char **why)
+{
+	switch (t->kind) {
+	case RG_TK_BLOB:
+		return judge_blob(t->idx, why);
+	case RG_TK_MANIFEST:
+		return judge_manifest(t->idx, why);
+	case RG_TK_LAYER:
+		return judge_layer(t->idx, why);
+	}
+	return -1;
+}
+
+/* The plan's key of a ticket's record: its repository (NULL for a blob) and digest. */
+const char *
+rg_graph_ticket_key(const struct rg_ticket *t, char digest[RG_DIGEST_STRLEN + 1],
+    int64_t *size)
+{
+	*size = 0;
+	switch (t->kind) {
+	case RG_TK_BLOB:
+		rg_digest_format(&BLOB(t->idx)->d, digest);
+		*size = (int64_t)BLOB(t->idx)->size;
+		return NULL;
+	case RG_TK_MANIFEST:
+		rg_digest_format(&MAN(t->idx)->k.d, digest);
+		return repo_name(MAN(t->idx)->k.repo);
+	default:
+		rg_digest_format(&BLOB(LINK(t->idx)->k.blob)->d, digest);
+		return repo_name(LINK(t->idx)->k.repo);
+	}
 }
 
 

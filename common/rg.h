@@ -207,7 +207,18 @@ struct rg_rec {
 
 int	rg_graph_init(int with_tags);
 void	rg_rec_fields(const json_t *rec, struct rg_rec *f);
-void	rg_graph_add_fields(const struct rg_rec *f, const char *where);
+/* which entry of the graph a record is, to judge it again by index */
+enum { RG_TK_NONE, RG_TK_BLOB, RG_TK_MANIFEST, RG_TK_LAYER };
+
+struct rg_ticket {
+	uint32_t kind, idx;
+};
+
+void	rg_graph_add_fields(const struct rg_rec *f, const char *where,
+	    struct rg_ticket *t);
+int	rg_graph_judge_ticket(const struct rg_ticket *t, const char **why);
+const char *rg_graph_ticket_key(const struct rg_ticket *t,
+	    char digest[RG_DIGEST_STRLEN + 1], int64_t *size);
 void	rg_graph_usage(int with_tags, rg_usage_fn *fn, void *arg);
 void	rg_graph_add(const json_t *rec, const char *where);
 void	rg_graph_solve(void);

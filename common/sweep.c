@@ -372,6 +372,7 @@ rg_sweep_prune(struct rg_sweep *s, const char *repo)
 	static const char *parts[] = { "_manifests", "_layers", "_uploads" };
 	char path[PATH_BUF], *slash;
 	size_t i;
+	int r, removed = 0;
 
 	if (s->dry_run)
 		return RG_SW_DONE;
@@ -383,13 +384,15 @@ rg_sweep_prune(struct rg_sweep *s, const char *repo)
 		return kept(s, "it has manifests");
 	for (i = 0; i < sizeof(parts) / sizeof(parts[0]); i++) {
 		snprintf(path, sizeof(path), "repositories/%s/%s", repo, parts[i]);
-		if (rg_trash_remove(s->v2fd, s->trashfd, path) == -1)
+		if ((r = rg_trash_remove(s->v2fd, s->trashfd, path)) == -1)
 			return failed(s, path);
+		removed += r == 0;
 	}
 	snprintf(path, sizeof(path), "repositories/%s", repo);
 	while (rg_beneath_rmdir(s->v2fd, path) == 0 &&
 	    (slash = strrchr(path, '/')) != NULL &&
 	    slash > path + strlen("repositories"))
 		*slash = '\0';
-	return RG_SW_DONE;
+	s->why = removed ? NULL : "already deleted";
+	return removed ? RG_SW_DONE : RG_SW_GONE;
 }

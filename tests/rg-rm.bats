@@ -194,9 +194,13 @@ files() {
 
 @test "--min-age keeps young blob data; the rest of the plan is done" {
 	rg-scan "$D" | rg-select base:1 other/base:1 | rg-refs 2>/dev/null > "$BATS_TEST_TMPDIR/plan"
-	run --separate-stderr rg-rm < "$BATS_TEST_TMPDIR/plan"
+	run --separate-stderr rg-rm -v < "$BATS_TEST_TMPDIR/plan"
 	assert_success
 	assert_equal "$(jq -r 'select(.object == "blob") | .why' <<<"$output" | sort -u)" "younger than --min-age"
+	# -v names each, at its line of the stream
+	first=$(grep -m1 'blob kept' <<<"$stderr")
+	[[ "$first" =~ ^rg-rm:\ \<stdin\>:([0-9]+):\ blob\ kept:\ younger\ than\ --min-age$ ]]
+	assert_equal "$(sed -n "${BASH_REMATCH[1]}p" "$BATS_TEST_TMPDIR/plan" | jq -r '[.type, .delete] | @tsv')" "$(printf 'blob\ttrue')"
 	assert_equal "$(jq -r 'select(.object == "tag") | .result' <<<"$output" | sort -u)" deleted
 	assert_equal "$(tail -1 <<<"$output" | jq .bytes)" 0
 }
