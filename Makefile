@@ -18,7 +18,7 @@ MAN5 = man/rg-records.5
 MAN7 = man/rg.7
 
 # what each tool links, beyond libcommon.a
-LIBS_rg-scan = jansson libpcre2-8
+LIBS_rg-scan = jansson libpcre2-8 libcurl libcrypto
 LIBS_rg-select = jansson libpcre2-8
 LIBS_rg-refs = jansson libcrypto
 LIBS_rg-rm = jansson libcrypto

@@ -15,6 +15,10 @@
  * Memory: the tags, manifests and layer links of one repository at a time,
  * a fixed-size cache of image configs, and one blob directory's names.
  * Nothing grows with the number of blobs or repositories.
+ *
+ * Given a URL it reads the registry's HTTP API instead (common/apiscan.c):
+ * --jobs threads, a repository at a time each; then it holds the names of
+ * all repositories, and per thread one repository and a config cache.
  */
 #include <sys/stat.h>
 
@@ -47,11 +51,59 @@ static pthread_mutex_t out_lock = PTHREAD_MUTEX_INITIALIZER;
 static struct rg_configs configs;	/* used by the repositories thread only */
 static int repo_status, blob_status;
 
+static struct rg_api_opts api = { .jobs = 4, .page = 1000 };
+
 static void
 usage(FILE *f, int status)
 {
-	fprintf(f, "usage: rg-scan [-r regex] [root]\n");
+	fprintf(f, "usage: rg-scan [-r regex] [root]\n"
+	    "       rg-scan [-k] [-j jobs] [-r regex] [-u user] [--cacert file]\n"
+	    "               [--cert file --key file] [--page-size n] url\n");
 	exit(status);
+}
+
+static void
+write_records(void *arg, struct rg_buf *b)
+{
+	(void)arg;
+	pthread_mutex_lock(&out_lock);
+	if (rg_buf_write(b, stdout) == -1 || fflush(stdout) == EOF) {
+		warn("stdout");
+		_exit(RG_EXIT_FATAL);
+	}
+	pthread_mutex_unlock(&out_lock);
+}
+
+/* rg-scan URL: the HTTP API */
+static int
+scan_api(const char *url)
+{
+	struct rg_buf out = { 0 };
+	json_t *rec, *end;
+	int st;
+
+	if (rg_http_global_init() != 0)
+		errx(RG_EXIT_FATAL, "libcurl: cannot start");
+	if (rg_api_credentials(url, &api.http) != 0)
+		return RG_EXIT_FATAL;
+	api.url = url;
+	api.filter = repo_re;
+	api.write = write_records;
+	api.progress = isatty(STDERR_FILENO);
+	rec = rg_scan_record("api", url, repo_pattern);
+	if (rg_buf_record(&out, rec) == -1)
+		err(RG_EXIT_FATAL, NULL);
+	write_records(NULL, &out);
+	st = rg_api_scan(&api);
+	end = rg_record_new("scan-end", NULL);
+	json_object_set_new(end, "complete", json_boolean(st == 0));
+	if (rg_buf_record(&out, end) == -1)
+		err(RG_EXIT_FATAL, NULL);
+	write_records(NULL, &out);
+	rg_buf_free(&out);
+	if (rg_stdout_close() != 0)
+		return RG_EXIT_FATAL;
+	return st;
 }
 
 /* Hand a buffer of whole records to stdout, once it is worth a write. */
@@ -384,18 +436,50 @@ main(int argc, char *argv[])
 {
 	static const struct option longopts[] = {
 		{ "repo", required_argument, NULL, 'r' },
+		{ "jobs", required_argument, NULL, 'j' },
+		{ "user", required_argument, NULL, 'u' },
+		{ "insecure", no_argument, NULL, 'k' },
+		{ "cacert", required_argument, NULL, 'C' },
+		{ "cert", required_argument, NULL, 'E' },
+		{ "key", required_argument, NULL, 'K' },
+		{ "page-size", required_argument, NULL, 'P' },
 		{ "help", no_argument, NULL, 'h' },
 		{ "version", no_argument, NULL, 'V' },
 		{ NULL, 0, NULL, 0 }
 	};
-	char name[RG_REPO_MAX + 2] = "", *v2path;
+	char name[RG_REPO_MAX + 2] = "", *v2path, *end_num;
 	struct rg_buf out = { 0 };
 	pthread_t blobs;
 	int c, rfd, threaded;
 	json_t *end;
+	long n;
 
-	while ((c = getopt_long(argc, argv, "r:hV", longopts, NULL)) != -1) {
+	while ((c = getopt_long(argc, argv, "j:kr:u:hV", longopts, NULL)) != -1) {
 		switch (c) {
+		case 'j':
+		case 'P':
+			if ((n = strtol(optarg, &end_num, 10)) < 1 || n > (c == 'j' ? 64 : 1000) ||
+			    *end_num != '\0')
+				errx(RG_EXIT_FATAL, "%s: %s: not a number from 1 to %d",
+				    c == 'j' ? "--jobs" : "--page-size", optarg,
+				    c == 'j' ? 64 : 1000);
+			*(c == 'j' ? &api.jobs : &api.page) = (int)n;
+			break;
+		case 'u':
+			api.http.user = optarg;
+			break;
+		case 'k':
+			api.http.insecure = 1;
+			break;
+		case 'C':
+			api.http.cacert = optarg;
+			break;
+		case 'E':
+			api.http.cert = optarg;
+			break;
+		case 'K':
+			api.http.key = optarg;
+			break;
 		case 'r':
 			repo_pattern = optarg;
 			if ((repo_re = rg_regex_new("--repo", optarg)) == NULL)
@@ -415,6 +499,9 @@ main(int argc, char *argv[])
 	argv += optind;
 	if (argc > 1)
 		usage(stderr, RG_EXIT_FATAL);
+	if (argc == 1 && (strncmp(argv[0], "http://", 7) == 0 ||
+	    strncmp(argv[0], "https://", 8) == 0))
+		return scan_api(argv[0]);
 	root_arg = argc == 1 ? argv[0] : getenv("REGISTRY_DATA_DIR");
 	if (root_arg == NULL || *root_arg == '\0')
 		root_arg = "/var/lib/registry";

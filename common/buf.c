@@ -35,6 +35,13 @@ buf_append(const char *p, size_t size, void *arg)
 	return 0;
 }
 
+/* Append n bytes; -1 when out of memory. */
+int
+rg_buf_add(struct rg_buf *b, const void *p, size_t n)
+{
+	return buf_append(p, n, b);
+}
+
 /* Append rec as one line and release it; -1 when out of memory. */
 int
 rg_buf_record(struct rg_buf *b, json_t *rec)

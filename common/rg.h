@@ -101,6 +101,7 @@ struct rg_buf {
 	size_t len, cap;
 };
 
+int	rg_buf_add(struct rg_buf *b, const void *p, size_t n);
 int	rg_buf_record(struct rg_buf *b, json_t *rec);
 int	rg_buf_write(struct rg_buf *b, FILE *out);
 int	rg_buf_printf(struct rg_buf *b, const char *fmt, ...)
@@ -340,6 +341,52 @@ struct rg_configs {
 struct rg_image;
 int	rg_image_read(int v2fd, const char *root, const char *repo,
 	    struct rg_image *m, struct rg_configs *cache);
+
+/* http.c: GET from a registry's HTTP API (libcurl), auth, retries */
+struct rg_http_opts {
+	const char *user, *password;	/* Basic, and for the token realm */
+	const char *cacert, *cert, *key;
+	int insecure;
+};
+
+struct rg_http {
+	void *curl;			/* CURL *, kept alive */
+	char *base;			/* https://host:port */
+	const struct rg_http_opts *opts;
+	struct token *tokens;		/* Bearer tokens by scope */
+	size_t ntokens, last;		/* last: the one used last, plus one */
+	int basic;			/* the registry asked for Basic */
+};
+
+struct rg_http_resp {
+	char digest[128], link[1024], challenge[1024], retry_after[32];
+	char content_type[256], error[256];
+};
+
+int	rg_http_global_init(void);
+int	rg_http_init(struct rg_http *h, const char *base,
+	    const struct rg_http_opts *o);
+long	rg_http_get(struct rg_http *h, const char *path, const char *accept,
+	    struct rg_buf *body, struct rg_http_resp *r);
+void	rg_http_free(struct rg_http *h);
+
+/* apiscan.c: rg-scan through the HTTP API */
+struct rg_regex;
+typedef void rg_write_fn(void *arg, struct rg_buf *records);
+
+struct rg_api_opts {
+	const char *url;
+	struct rg_http_opts http;
+	int jobs, page, progress;
+	struct rg_regex *filter;	/* repositories, or NULL */
+	rg_write_fn *write;		/* whole records, a repository at a time */
+	void *arg;
+};
+
+int	rg_api_scan(const struct rg_api_opts *o);
+
+/* auth.c: credentials and certificates for a registry URL, as Docker finds them */
+int	rg_api_credentials(const char *url, struct rg_http_opts *o);
 
 /* regex.c: PCRE2 patterns given to options */
 struct rg_regex;

@@ -4,9 +4,12 @@
 # (helpers.bash), the demo and the benchmark.
 
 # registry_start DIR: serve DIR/data on 127.0.0.1; sets REG (host:port),
-# REG_PID, REG_DATA (the rootdirectory) and REG_CONFIG.
+# REG_PID, REG_DATA (the rootdirectory) and REG_CONFIG.  $REG_AUTH and
+# $REG_TLS, when set, are YAML for config.yml's auth section and http.tls
+# (then it serves https).
 registry_start() {
-	local dir=$1 port try i
+	local dir=$1 port try i scheme=http code
+	[ -z "${REG_TLS:-}" ] || scheme=https
 	mkdir -p "$dir/data"
 	for try in 1 2 3 4 5 6 7 8 9 10; do
 		port=$((20000 + RANDOM % 12000))	# below the ephemeral range
@@ -17,12 +20,14 @@ registry_start() {
 		  filesystem: {rootdirectory: $dir/data}
 		  delete: {enabled: true}
 		  maintenance: {uploadpurging: {enabled: false}}
-		http: {addr: 127.0.0.1:$port}
+		http: {addr: 127.0.0.1:$port${REG_TLS:+, tls: $REG_TLS}}
+		${REG_AUTH:+auth: $REG_AUTH}
 		EOF
 		docker-registry serve "$dir/config.yml" >"$dir/registry.log" 2>&1 3>&- &
 		REG_PID=$!
 		for i in $(seq 50); do
-			if curl -fsS "http://127.0.0.1:$port/v2/" >/dev/null 2>&1; then
+			code=$(curl -ks -o /dev/null -w '%{http_code}' "$scheme://127.0.0.1:$port/v2/" 2>/dev/null || true)
+			if [ "$code" = 200 ] || [ "$code" = 401 ]; then
 				REG=127.0.0.1:$port REG_DATA=$dir/data REG_CONFIG=$dir/config.yml
 				export REG REG_PID REG_DATA REG_CONFIG
 				return 0

@@ -214,7 +214,9 @@ copy_storage() {
 }
 
 @test "usage errors: exit 2 and the synopsis; --help on stdout, exit 0" {
-	usage="usage: rg-scan [-r regex] [root]"
+	usage="usage: rg-scan [-r regex] [root]
+       rg-scan [-k] [-j jobs] [-r regex] [-u user] [--cacert file]
+               [--cert file --key file] [--page-size n] url"
 	run --separate-stderr rg-scan --bogus
 	assert_equal "$status" 2
 	assert_equal "$output" ""

@@ -1,0 +1,439 @@
+/*
+ * apiscan.c: rg-scan of a registry through its HTTP API (distribution /
+ * OCI distribution-spec).  The catalog is read page by page, then
+ * `jobs` threads, each with its own kept-alive connection, take the
+ * repositories one at a time: the tags (following Link pages), every
+ * tagged manifest by tag, index children and referrers by digest, and each
+ * image config once per digest for created and platform.  A manifest's
+ * digest is the registry's Docker-Content-Digest, checked against the body
+ * with SHA-256.  The records are those of a storage scan, less what only
+ * storage knows: no layer, upload or blob records, no untagged manifests
+ * but index children and referrers, no push times.
+ */
+#include <err.h>
+#include <pthread.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <curl/curl.h>
+
+#include "rg.h"
+
+#define ACCEPT	RG_MT_OCI_INDEX ", " RG_MT_OCI ", " RG_MT_DOCKER_LIST ", " \
+		RG_MT_DOCKER ", " RG_MT_SCHEMA1_SIGNED ", " RG_MT_SCHEMA1
+#define REFERRERS_TYPE	"application/vnd.oci.image.index.v1+json"
+
+struct scan {
+	const struct rg_api_opts *o;
+	char **repos;
+	size_t nrepos, next, done, ntags, requests;
+	pthread_mutex_t lock;
+	int status, no_referrers;
+	time_t started, shown;
+};
+
+struct worker {
+	struct scan *s;
+	struct rg_http h;
+	struct rg_buf out, body;
+	struct rg_configs *configs;
+};
+
+static void
+fail(struct scan *s, const char *what, const char *path, long code,
+    const struct rg_http_resp *r)
+{
+	pthread_mutex_lock(&s->lock);
+	if (code < 0)
+		warnx("%s%s: %s: %s", s->o->url, path, what, r->error);
+	else
+		warnx("%s%s: %s: HTTP %ld", s->o->url, path, what, code);
+	s->status = RG_EXIT_PARTIAL;
+	pthread_mutex_unlock(&s->lock);
+}
+
+/* The path of a Link: <...>; rel="next" header, or NULL. */
+static const char *
+next_page(char *link)
+{
+	char *a = strchr(link, '<'), *b;
+
+	if (a == NULL || (b = strchr(a, '>')) == NULL || strstr(b, "next") == NULL)
+		return NULL;
+	*b = '\0';
+	if (strncmp(a + 1, "http", 4) == 0)	/* absolute: keep the path */
+		return (a = strstr(a + 1, "/v2/")) != NULL ? a : NULL;
+	return a + 1;
+}
+
+/* GET path, counted; its status */
+static long
+get(struct worker *w, const char *path, const char *accept, struct rg_http_resp *r)
+{
+	long code = rg_http_get(&w->h, path, accept, &w->body, r);
+
+	pthread_mutex_lock(&w->s->lock);
+	w->s->requests++;
+	pthread_mutex_unlock(&w->s->lock);
+	return code;
+}
+
+/* An image's config, once per digest: created and platform. */
+static void
+config(struct worker *w, const char *repo, struct rg_image *m)
+{
+	struct rg_config *c = &w->configs->v[rg_digest_hash(&m->m.config) &
+	    (RG_CONFIG_CACHE - 1)];
+	char path[RG_REPO_MAX + RG_DIGEST_STRLEN + 32], ds[RG_DIGEST_STRLEN + 1];
+	struct rg_http_resp r;
+	long code;
+
+	if (!c->used || memcmp(&c->digest, &m->m.config, sizeof(c->digest)) != 0) {
+		json_decref(c->platform);
+		memset(c, 0, sizeof(*c));
+		c->used = 1;
+		c->digest = m->m.config;
+		rg_digest_format(&m->m.config, ds);
+		snprintf(path, sizeof(path), "/v2/%s/blobs/%s", repo, ds);
+		if ((code = get(w, path, NULL, &r)) != 200)
+			fail(w->s, "image config", path, code, &r);
+		else if (rg_config_parse(w->body.p, w->body.len, &c->created,
+		    &c->has_created, &c->platform) != 0)
+			fail(w->s, "image config: not a JSON object", path, 200, &r);
+	}
+	m->created = c->created;
+	m->has_created = c->has_created;
+	m->platform = json_incref(c->platform);
+}
+
+/*
+ * The manifest ref (a tag or a digest) of repo, into the repository's
+ * images; NULL when it could not be had (reported).
+ */
+static struct rg_image *
+manifest(struct worker *w, const char *repo, const char *ref, struct rg_images *imgs)
+{
+	char path[RG_REPO_MAX + RG_TAG_MAX + RG_DIGEST_STRLEN + 32], perr[128];
+	struct rg_digest got, said;
+	struct rg_http_resp r;
+	struct rg_image *m;
+	long code;
+
+	snprintf(path, sizeof(path), "/v2/%s/manifests/%s", repo, ref);
+	if ((code = get(w, path, ACCEPT, &r)) != 200) {
+		fail(w->s, "manifest", path, code, &r);
+		return NULL;
+	}
+	rg_digest_of(w->body.p, w->body.len, &got);
+	if (r.digest[0] != '\0') {
+		if (rg_digest_parse(r.digest, strlen(r.digest), &said) != 0) {
+			fail(w->s, "manifest: Docker-Content-Digest is not sha256", path, 200, &r);
+			return NULL;
+		}
+		/* a signed schema 1 manifest's digest is of its payload alone */
+		if (memcmp(&got, &said, sizeof(got)) != 0 &&
+		    strstr(r.content_type, "prettyjws") == NULL) {
+			fail(w->s, "manifest: the body does not match "
+			    "Docker-Content-Digest", path, 200, &r);
+			return NULL;
+		}
+		got = said;
+	}
+	if ((m = rg_images_find(imgs, &got)) != NULL)
+		return m;
+	if ((m = rg_images_add(imgs, &got)) == NULL)
+		err(RG_EXIT_FATAL, NULL);
+	rg_images_sort(imgs);		/* found by bsearch; a repository's few */
+	m = rg_images_find(imgs, &got);
+	m->size = (int64_t)w->body.len;
+	if (rg_manifest_parse(w->body.p, w->body.len, &m->m, perr, sizeof(perr)) != 0) {
+		m->error = strdup(perr);
+		fail(w->s, "manifest does not parse", path, 200, &r);
+		return m;
+	}
+	m->ok = 1;
+	if (m->m.has_created) {		/* schema 1 */
+		m->created = m->m.created;
+		m->has_created = 1;
+		m->platform = json_incref(m->m.platform);
+	} else if (m->m.has_config && m->m.config_type != NULL &&
+	    (strcmp(m->m.config_type, RG_MT_DOCKER_CONFIG) == 0 ||
+	    strcmp(m->m.config_type, RG_MT_OCI_CONFIG) == 0))
+		config(w, repo, m);
+	return m;
+}
+
+/* Children of indexes, and referrers where the registry lists them, by digest. */
+static void
+by_digest(struct worker *w, const char *repo, struct rg_images *imgs)
+{
+	char ds[RG_DIGEST_STRLEN + 1], path[RG_REPO_MAX + RG_DIGEST_STRLEN + 32];
+	struct rg_digest *todo = NULL, *kids = NULL, d;
+	size_t ntodo = 0, nkids, i, k;
+	struct rg_http_resp r;
+	struct rg_image *m;
+	json_t *idx, *v;
+	long code;
+
+	/* images move as others are added: they are known by digest */
+#define PUSH(dg) do { \
+	if ((todo = realloc(todo, (ntodo + 1) * sizeof(*todo))) == NULL) \
+		err(RG_EXIT_FATAL, NULL); \
+	todo[ntodo++] = (dg); \
+} while (0)
+	for (i = 0; i < imgs->n; i++)
+		PUSH(imgs->v[i].digest);
+	for (k = 0; k < ntodo; k++) {
+		if ((m = rg_images_find(imgs, &todo[k])) == NULL)
+			continue;
+		nkids = m->ok ? m->m.children.n : 0;
+		if ((kids = realloc(kids, (nkids + 1) * sizeof(*kids))) == NULL)
+			err(RG_EXIT_FATAL, NULL);
+		for (i = 0; i < nkids; i++)
+			kids[i] = m->m.children.v[i].digest;
+		for (i = 0; i < nkids; i++) {
+			if (rg_images_find(imgs, &kids[i]) != NULL)
+				continue;
+			rg_digest_format(&kids[i], ds);
+			if (manifest(w, repo, ds, imgs) != NULL)
+				PUSH(kids[i]);
+		}
+		if (w->s->no_referrers)
+			continue;
+		rg_digest_format(&todo[k], ds);
+		snprintf(path, sizeof(path), "/v2/%s/referrers/%s", repo, ds);
+		code = get(w, path, REFERRERS_TYPE, &r);
+		if (code != 200 || (idx = json_loadb(w->body.p, w->body.len, 0,
+		    NULL)) == NULL) {
+			if (code == 404 || code == 200)
+				w->s->no_referrers = 1;	/* distribution 2.8: not there */
+			continue;
+		}
+		json_array_foreach(json_object_get(idx, "manifests"), i, v) {
+			const char *s = rg_str(v, "digest");
+
+			if (s != NULL && rg_digest_parse(s, strlen(s), &d) == 0 &&
+			    rg_images_find(imgs, &d) == NULL &&
+			    manifest(w, repo, s, imgs) != NULL)
+				PUSH(d);
+		}
+		json_decref(idx);
+	}
+#undef PUSH
+	free(todo);
+	free(kids);
+}
+
+static int
+by_name(const void *a, const void *b)
+{
+	return strcmp(*(char *const *)a, *(char *const *)b);
+}
+
+/* One repository: its records, into w->out. */
+static void
+repository(struct worker *w, const char *repo)
+{
+	char path[RG_REPO_MAX + 1200];
+	struct rg_images imgs = { 0 };
+	struct rg_http_resp r;
+	const char *next, *t;
+	char **tags = NULL;
+	struct rg_digest *of = NULL;	/* what each tag points at */
+	struct rg_image *m;
+	size_t ntags = 0, i;
+	json_t *j, *v, *rec;
+	long code;
+
+	snprintf(path, sizeof(path), "/v2/%s/tags/list?n=%d", repo, w->s->o->page);
+	for (;;) {
+		if ((code = get(w, path, "application/json", &r)) != 200 ||
+		    (j = json_loadb(w->body.p, w->body.len, 0, NULL)) == NULL) {
+			fail(w->s, "tags", path, code, &r);
+			break;
+		}
+		json_array_foreach(json_object_get(j, "tags"), i, v) {
+			if ((t = json_string_value(v)) == NULL || !rg_tag_valid(t)) {
+				fail(w->s, "not a valid tag name, ignored", path, 200, &r);
+				continue;
+			}
+			if ((tags = realloc(tags, (ntags + 1) * sizeof(*tags))) == NULL ||
+			    (tags[ntags++] = strdup(t)) == NULL)
+				err(RG_EXIT_FATAL, NULL);
+		}
+		json_decref(j);
+		if ((next = next_page(r.link)) == NULL)
+			break;
+		snprintf(path, sizeof(path), "%s", next);
+	}
+	qsort(tags, ntags, sizeof(*tags), by_name);
+	if (ntags > 0 && (of = calloc(ntags, sizeof(*of))) == NULL)
+		err(RG_EXIT_FATAL, NULL);
+	for (i = 0; i < ntags; i++)
+		if ((m = manifest(w, repo, tags[i], &imgs)) != NULL) {
+			json_array_append_new(m->tags, json_string(tags[i]));
+			of[i] = m->digest;
+		}
+	by_digest(w, repo, &imgs);
+	rg_images_created(&imgs);
+
+	if (rg_buf_record(&w->out, rg_record_new("repo", repo)) == -1)
+		err(RG_EXIT_FATAL, NULL);
+	for (i = 0; i < ntags; i++) {
+		if ((m = rg_images_find(&imgs, &of[i])) == NULL)
+			continue;	/* could not be read: reported */
+		rec = rg_record_new("tag", repo);
+		json_object_set_new(rec, "tag", json_string(tags[i]));
+		rg_set_digest(rec, "digest", &m->digest);
+		if (m->ok) {
+			json_object_set_new(rec, "media_type", json_string(m->m.media_type));
+			if (m->has_created)
+				rg_set_time(rec, "created", m->created);
+			json_object_set_new(rec, "size", json_integer(rg_image_size(&imgs, m)));
+		}
+		if (rg_buf_record(&w->out, rec) == -1)
+			err(RG_EXIT_FATAL, NULL);
+	}
+	for (i = 0; i < imgs.n; i++)
+		if (rg_buf_record(&w->out, rg_image_record(&imgs, &imgs.v[i], repo)) == -1)
+			err(RG_EXIT_FATAL, NULL);
+	for (i = 0; i < ntags; i++)
+		free(tags[i]);
+	free(tags);
+	free(of);
+	rg_images_free(&imgs);
+}
+
+/* progress on stderr, at most once a second, when it is a terminal */
+static void
+progress(struct scan *s, int last)
+{
+	time_t now = time(NULL);
+
+	if (!s->o->progress || (!last && now == s->shown))
+		return;
+	s->shown = now;
+	fprintf(stderr, "\rrg-scan: %zu/%zu repositories, %zu requests, %.0f/s%s",
+	    s->done, s->nrepos, s->requests, (double)s->requests /
+	    (double)(now > s->started ? now - s->started : 1), last ? "\n" : "");
+}
+
+static void *
+work(void *arg)
+{
+	struct worker *w = arg;
+	struct scan *s = w->s;
+	size_t i;
+
+	for (;;) {
+		pthread_mutex_lock(&s->lock);
+		i = s->next < s->nrepos ? s->next++ : SIZE_MAX;
+		pthread_mutex_unlock(&s->lock);
+		if (i == SIZE_MAX)
+			return NULL;
+		repository(w, s->repos[i]);
+		pthread_mutex_lock(&s->lock);
+		s->done++;
+		progress(s, 0);
+		pthread_mutex_unlock(&s->lock);
+		s->o->write(s->o->arg, &w->out);
+	}
+}
+
+/* The catalog, every page; -1 (reported) when it cannot be read at all. */
+static int
+catalog(struct scan *s, struct worker *w)
+{
+	char path[1200];
+	struct rg_http_resp r;
+	const char *next, *name;
+	json_t *j, *v;
+	size_t i;
+	long code;
+
+	snprintf(path, sizeof(path), "/v2/_catalog?n=%d", s->o->page);
+	for (;;) {
+		if ((code = get(w, path, "application/json", &r)) != 200 ||
+		    (j = json_loadb(w->body.p, w->body.len, 0, NULL)) == NULL) {
+			fail(s, "catalog", path, code, &r);
+			return -1;
+		}
+		json_array_foreach(json_object_get(j, "repositories"), i, v) {
+			if ((name = json_string_value(v)) == NULL || !rg_repo_valid(name)) {
+				fail(s, "not a valid repository name, ignored", path, 200, &r);
+				continue;
+			}
+			if (s->o->filter != NULL && !rg_regex_match(s->o->filter, name))
+				continue;
+			if ((s->repos = realloc(s->repos, (s->nrepos + 1) *
+			    sizeof(*s->repos))) == NULL ||
+			    (s->repos[s->nrepos++] = strdup(name)) == NULL)
+				err(RG_EXIT_FATAL, NULL);
+		}
+		json_decref(j);
+		if ((next = next_page(r.link)) == NULL)
+			break;
+		snprintf(path, sizeof(path), "%s", next);
+	}
+	qsort(s->repos, s->nrepos, sizeof(*s->repos), by_name);
+	return 0;
+}
+
+/*
+ * Scan the registry at o->url: the records of each repository are handed
+ * to o->write, a repository at a time.  Returns 0, 1 when some of it
+ * could not be read (each reported), 2 when nothing could.
+ */
+int
+rg_api_scan(const struct rg_api_opts *o)
+{
+	struct scan s;
+	struct worker *w;
+	pthread_t *t;
+	size_t k;
+	int i, n, jobs = o->jobs > 0 ? o->jobs : 1;
+
+	memset(&s, 0, sizeof(s));
+	s.o = o;
+	s.started = time(NULL);
+	pthread_mutex_init(&s.lock, NULL);
+	if ((w = calloc((size_t)jobs, sizeof(*w))) == NULL ||
+	    (t = calloc((size_t)jobs, sizeof(*t))) == NULL)
+		err(RG_EXIT_FATAL, NULL);
+	for (n = jobs, i = 0; i < jobs; i++) {
+		w[i].s = &s;
+		if (rg_http_init(&w[i].h, o->url, &o->http) != 0 ||
+		    (w[i].configs = calloc(1, sizeof(*w[i].configs))) == NULL)
+			err(RG_EXIT_FATAL, NULL);
+	}
+	if (catalog(&s, &w[0]) != 0) {
+		s.status = RG_EXIT_FATAL;
+		jobs = 0;
+	}
+	for (i = 1; i < jobs; i++)
+		if (pthread_create(&t[i], NULL, work, &w[i]) != 0)
+			err(RG_EXIT_FATAL, "thread");
+	if (jobs > 0)
+		work(&w[0]);
+	for (i = 1; i < jobs; i++)
+		pthread_join(t[i], NULL);
+	if (jobs > 0)
+		progress(&s, 1);
+	for (i = 0; i < n; i++) {
+		rg_http_free(&w[i].h);
+		rg_buf_free(&w[i].out);
+		rg_buf_free(&w[i].body);
+		for (k = 0; k < RG_CONFIG_CACHE; k++)
+			json_decref(w[i].configs->v[k].platform);
+		free(w[i].configs);
+	}
+	for (i = 0; (size_t)i < s.nrepos; i++)
+		free(s.repos[i]);
+	free(s.repos);
+	free(w);
+	free(t);
+	pthread_mutex_destroy(&s.lock);
+	return s.status;
+}

@@ -1,0 +1,324 @@
+/*
+ * http.c: GET from a registry's HTTP API with libcurl, one connection
+ * per rg_http (kept alive).  Answers a 401 challenge: Basic with the
+ * credentials given, or the Bearer token flow (realm, service, scope),
+ * with tokens kept per scope until they expire.  Retries 429, 5xx and
+ * connection errors with exponential backoff, honouring Retry-After.
+ * TLS is verified unless insecure is set.  Credentials are never printed.
+ */
+#include <ctype.h>
+#include <err.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <curl/curl.h>
+
+#include "rg.h"
+
+#define TRIES		5
+#define BODY_MAX	(64L * 1024 * 1024)	/* a manifest or a token, not a layer */
+
+struct token {
+	char *scope, *value;
+	time_t expires;
+};
+
+static size_t
+on_body(char *p, size_t size, size_t n, void *arg)
+{
+	struct rg_buf *b = arg;
+
+	if (b->len + size * n > BODY_MAX || rg_buf_add(b, p, size * n) == -1)
+		return 0;
+	return size * n;
+}
+
+/* header: name matched without case; value trimmed, into a fixed buffer */
+static void
+header_value(const char *line, size_t n, const char *name, char *out, size_t size)
+{
+	size_t k = strlen(name), v;
+
+	if (n <= k || strncasecmp(line, name, k) != 0 || line[k] != ':')
+		return;
+	line += k + 1;
+	n -= k + 1;
+	while (n > 0 && (*line == ' ' || *line == '\t'))
+		line++, n--;
+	while (n > 0 && isspace((unsigned char)line[n - 1]))
+		n--;
+	v = n < size - 1 ? n : size - 1;
+	memcpy(out, line, v);
+	out[v] = '\0';
+}
+
+static size_t
+on_header(char *p, size_t size, size_t n, void *arg)
+{
+	struct rg_http_resp *r = arg;
+	size_t len = size * n;
+
+	if (len >= 5 && strncmp(p, "HTTP/", 5) == 0)	/* a new response */
+		r->digest[0] = r->link[0] = r->challenge[0] = r->retry_after[0] =
+		    r->content_type[0] = '\0';
+	header_value(p, len, "Docker-Content-Digest", r->digest, sizeof(r->digest));
+	header_value(p, len, "Link", r->link, sizeof(r->link));
+	header_value(p, len, "WWW-Authenticate", r->challenge, sizeof(r->challenge));
+	header_value(p, len, "Retry-After", r->retry_after, sizeof(r->retry_after));
+	header_value(p, len, "Content-Type", r->content_type, sizeof(r->content_type));
+	return len;
+}
+
+int
+rg_http_init(struct rg_http *h, const char *base, const struct rg_http_opts *o)
+{
+	memset(h, 0, sizeof(*h));
+	h->opts = o;
+	if ((h->base = strdup(base)) == NULL || (h->curl = curl_easy_init()) == NULL)
+		return -1;
+	while (*h->base && h->base[strlen(h->base) - 1] == '/')
+		h->base[strlen(h->base) - 1] = '\0';
+	return 0;
+}
+
+void
+rg_http_free(struct rg_http *h)
+{
+	struct token *t = h->tokens;
+	size_t i;
+
+	for (i = 0; i < h->ntokens; i++) {
+		free(t[i].scope);
+		free(t[i].value);
+	}
+	free(h->tokens);
+	free(h->base);
+	if (h->curl != NULL)
+		curl_easy_cleanup(h->curl);
+	memset(h, 0, sizeof(*h));
+}
+
+/* one parameter of a challenge: key="value" */
+static int
+param(const char *ch, const char *key, char *out, size_t size)
+{
+	const char *p = ch, *end;
+	size_t k = strlen(key), n;
+
+	while ((p = strstr(p, key)) != NULL) {
+		if ((p == ch || p[-1] == ' ' || p[-1] == ',') && p[k] == '=' &&
+		    p[k + 1] == '"' && (end = strchr(p + k + 2, '"')) != NULL) {
+			n = (size_t)(end - (p + k + 2));
+			if (n >= size)
+				return -1;
+			memcpy(out, p + k + 2, n);
+			out[n] = '\0';
+			return 0;
+		}
+		p += k;
+	}
+	return -1;
+}
+
+static void
+set_common(struct rg_http *h, CURL *c)
+{
+	const struct rg_http_opts *o = h->opts;
+
+	curl_easy_setopt(c, CURLOPT_NOSIGNAL, 1L);
+	curl_easy_setopt(c, CURLOPT_CONNECTTIMEOUT, 30L);
+	curl_easy_setopt(c, CURLOPT_LOW_SPEED_LIMIT, 1L);
+	curl_easy_setopt(c, CURLOPT_LOW_SPEED_TIME, 60L);
+	curl_easy_setopt(c, CURLOPT_USERAGENT, "rg/" RG_VERSION);
+	curl_easy_setopt(c, CURLOPT_PROTOCOLS_STR, "http,https");
+	if (o->cacert != NULL)
+		curl_easy_setopt(c, CURLOPT_CAINFO, o->cacert);
+	if (o->cert != NULL)
+		curl_easy_setopt(c, CURLOPT_SSLCERT, o->cert);
+	if (o->key != NULL)
+		curl_easy_setopt(c, CURLOPT_SSLKEY, o->key);
+	if (o->insecure) {
+		curl_easy_setopt(c, CURLOPT_SSL_VERIFYPEER, 0L);
+		curl_easy_setopt(c, CURLOPT_SSL_VERIFYHOST, 0L);
+	}
+}
+
+/* A token for the challenge's scope: cached, or asked of its realm. */
+static const char *
+token(struct rg_http *h, const char *challenge)
+{
+	char realm[1024], service[256], scope[512], url[2048];
+	struct rg_http_resp r;
+	struct rg_buf body = { 0 };
+	struct token *t;
+	json_t *j;
+	const char *v;
+	char *es, *esc;
+	json_int_t exp;
+	long code = 0;
+	size_t i;
+
+	if (param(challenge, "realm", realm, sizeof(realm)) != 0)
+		return NULL;
+	if (param(challenge, "service", service, sizeof(service)) != 0)
+		service[0] = '\0';
+	if (param(challenge, "scope", scope, sizeof(scope)) != 0)
+		scope[0] = '\0';
+	for (i = 0; i < h->ntokens; i++)
+		if (strcmp(h->tokens[i].scope, scope) == 0 &&
+		    h->tokens[i].expires > time(NULL) + 5) {
+			h->last = i + 1;
+			return h->tokens[i].value;
+		}
+	es = curl_easy_escape(h->curl, service, 0);
+	esc = curl_easy_escape(h->curl, scope, 0);
+	snprintf(url, sizeof(url), "%s%sservice=%s%s%s", realm,
+	    strchr(realm, '?') ? "&" : "?", es ? es : "", *scope ? "&scope=" : "",
+	    *scope ? (esc ? esc : "") : "");
+	curl_free(es);
+	curl_free(esc);
+	curl_easy_reset(h->curl);
+	set_common(h, h->curl);
+	memset(&r, 0, sizeof(r));
+	curl_easy_setopt(h->curl, CURLOPT_URL, url);
+	curl_easy_setopt(h->curl, CURLOPT_WRITEFUNCTION, on_body);
+	curl_easy_setopt(h->curl, CURLOPT_WRITEDATA, &body);
+	if (h->opts->user != NULL) {
+		curl_easy_setopt(h->curl, CURLOPT_USERNAME, h->opts->user);
+		curl_easy_setopt(h->curl, CURLOPT_PASSWORD,
+		    h->opts->password ? h->opts->password : "");
+	}
+	if (curl_easy_perform(h->curl) != CURLE_OK ||
+	    curl_easy_getinfo(h->curl, CURLINFO_RESPONSE_CODE, &code) != CURLE_OK ||
+	    code != 200 || (j = json_loadb(body.p, body.len, 0, NULL)) == NULL) {
+		rg_buf_free(&body);
+		return NULL;
+	}
+	rg_buf_free(&body);
+	if ((v = rg_str(j, "token")) == NULL)
+		v = rg_str(j, "access_token");
+	if (v == NULL || (t = realloc(h->tokens, (h->ntokens + 1) *
+	    sizeof(*t))) == NULL) {
+		json_decref(j);
+		return NULL;
+	}
+	h->tokens = t;
+	t = &t[h->ntokens];
+	t->scope = strdup(scope);
+	t->value = strdup(v);
+	exp = json_integer_value(json_object_get(j, "expires_in"));
+	t->expires = time(NULL) + (exp > 0 && exp < 86400 * 365 ? (time_t)exp : 60);
+	json_decref(j);
+	if (t->scope == NULL || t->value == NULL)
+		return NULL;
+	h->last = ++h->ntokens;
+	return t->value;
+}
+
+/* seconds to wait before try n (from 1), or what Retry-After asks */
+static unsigned
+backoff(int n, const char *retry_after)
+{
+	long s = *retry_after ? strtol(retry_after, NULL, 10) : 0;
+
+	if (s > 0 && s <= 300)
+		return (unsigned)s;
+	return n >= 5 ? 8 : 1u << (n - 1) > 8 ? 8 : 1u << (n - 1);
+}
+
+/*
+ * GET base + path with an Accept header (or none); the body in *body
+ * (emptied first), the answer's headers of note in *r.  Returns the HTTP
+ * status, or -1 with r->error saying why no answer came.
+ */
+long
+rg_http_get(struct rg_http *h, const char *path, const char *accept,
+    struct rg_buf *body, struct rg_http_resp *r)
+{
+	char url[4096], hdr[1200], *bearer;
+	const char *tok = NULL;
+	struct curl_slist *headers;
+	CURLcode cc;
+	long code = -1;
+	int try, auth = 0;
+
+	snprintf(url, sizeof(url), "%s%s", h->base, path);
+	/* the token of the last request, at once: the next is most often for the same scope */
+	if (h->last > 0 && h->tokens[h->last - 1].expires > time(NULL) + 5)
+		tok = h->tokens[h->last - 1].value;
+	for (try = 1; try <= TRIES; try++) {
+		body->len = 0;
+		memset(r, 0, sizeof(*r));
+		curl_easy_reset(h->curl);
+		set_common(h, h->curl);
+		headers = NULL;
+		if (accept != NULL) {
+			snprintf(hdr, sizeof(hdr), "Accept: %s", accept);
+			headers = curl_slist_append(headers, hdr);
+		}
+		if (tok != NULL) {	/* a JWT can be long: x5c holds a certificate */
+			if ((bearer = malloc(strlen(tok) + 32)) == NULL) {
+				curl_slist_free_all(headers);
+				snprintf(r->error, sizeof(r->error), "out of memory");
+				return -1;
+			}
+			sprintf(bearer, "Authorization: Bearer %s", tok);
+			headers = curl_slist_append(headers, bearer);
+			free(bearer);
+		} else if ((auth || h->basic) && h->opts->user != NULL) {
+			curl_easy_setopt(h->curl, CURLOPT_USERNAME, h->opts->user);
+			curl_easy_setopt(h->curl, CURLOPT_PASSWORD,
+			    h->opts->password ? h->opts->password : "");
+		}
+		curl_easy_setopt(h->curl, CURLOPT_URL, url);
+		curl_easy_setopt(h->curl, CURLOPT_HTTPHEADER, headers);
+		curl_easy_setopt(h->curl, CURLOPT_WRITEFUNCTION, on_body);
+		curl_easy_setopt(h->curl, CURLOPT_WRITEDATA, body);
+		curl_easy_setopt(h->curl, CURLOPT_HEADERFUNCTION, on_header);
+		curl_easy_setopt(h->curl, CURLOPT_HEADERDATA, r);
+		cc = curl_easy_perform(h->curl);
+		curl_slist_free_all(headers);
+		if (cc != CURLE_OK) {
+			snprintf(r->error, sizeof(r->error), "%s", curl_easy_strerror(cc));
+			code = -1;
+			if (cc == CURLE_PEER_FAILED_VERIFICATION ||
+			    cc == CURLE_SSL_CACERT_BADFILE || cc == CURLE_SSL_CERTPROBLEM ||
+			    cc == CURLE_UNSUPPORTED_PROTOCOL || cc == CURLE_URL_MALFORMAT ||
+			    cc == CURLE_WRITE_ERROR)
+				return -1;	/* trying again will not help */
+		} else {
+			curl_easy_getinfo(h->curl, CURLINFO_RESPONSE_CODE, &code);
+			if (code == 401 && !auth && strncasecmp(r->challenge, "Bearer ", 7) == 0) {
+				/* a token for another scope, or none yet */
+				auth = 1;
+				if ((tok = token(h, r->challenge)) == NULL) {
+					snprintf(r->error, sizeof(r->error),
+					    "no token from the registry's auth server");
+					return 401;
+				}
+				try--;
+				continue;
+			}
+			if (code == 401 && !auth && !h->basic && h->opts->user != NULL) {
+				auth = h->basic = 1;	/* and from now on, at once */
+				try--;
+				continue;
+			}
+			if (code != 429 && code < 500)
+				return code;
+			snprintf(r->error, sizeof(r->error), "HTTP %ld", code);
+		}
+		if (try < TRIES)
+			sleep(backoff(try, r->retry_after));
+	}
+	return code;
+}
+
+/* Once per process, before any thread makes an rg_http. */
+int
+rg_http_global_init(void)
+{
+	return curl_global_init(CURL_GLOBAL_DEFAULT) == CURLE_OK ? 0 : -1;
+}
