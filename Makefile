@@ -10,7 +10,7 @@ BUILD ?= build
 CC ?= cc
 CFLAGS ?= -O2 -g
 override CFLAGS += -std=c11 -D_GNU_SOURCE -Wall -Wextra -Icommon -pthread \
-	$(shell pkg-config --cflags jansson libpcre2-8 libcrypto)
+	$(shell pkg-config --cflags jansson libpcre2-8 libcrypto libcurl)
 
 TOOLS = rg-scan rg-select rg-refs rg-rm
 MAN1 = $(TOOLS:%=man/%.1)
@@ -18,7 +18,8 @@ MAN5 = man/rg-records.5
 MAN7 = man/rg.7
 
 # what each tool links, beyond libcommon.a
-LIBS_rg-scan = jansson libpcre2-8 libcurl libcrypto
+# (rg-scan opens libcurl itself, when it scans a URL: common/http.c)
+LIBS_rg-scan = jansson libpcre2-8 libcrypto
 LIBS_rg-select = jansson libpcre2-8
 LIBS_rg-refs = jansson libcrypto
 LIBS_rg-rm = jansson libcrypto

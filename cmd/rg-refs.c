@@ -10,8 +10,9 @@
  * and keeps only digests (32 raw bytes, in open-addressing tables) and
  * numbers; the second reads the spool back and writes each record with
  * its verdict (common/graph.c holds the rules).  Lines are read with
- * jscan, not parsed, unless they use escapes; a verdict is added to the
- * line as it came.  Memory: digests and table indices, never the records
+ * jscan, not parsed, unless they use escapes; each is spooled with the
+ * table entry it is, so that pass 2 judges blobs, manifests and layer
+ * links by index; a verdict is added to the line as it came.  Memory: digests and table indices, never the records
  * (make bench measures it per blob or manifest).
  */
 #include <err.h>

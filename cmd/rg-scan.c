@@ -83,7 +83,7 @@ scan_api(const char *url)
 	int st;
 
 	if (rg_http_global_init() != 0)
-		errx(RG_EXIT_FATAL, "libcurl: cannot start");
+		return RG_EXIT_FATAL;
 	if (rg_api_credentials(url, &api.http) != 0)
 		return RG_EXIT_FATAL;
 	api.url = url;

@@ -17,8 +17,6 @@
 #include <time.h>
 #include <unistd.h>
 
-#include <curl/curl.h>
-
 #include "rg.h"
 
 #define ACCEPT	RG_MT_OCI_INDEX ", " RG_MT_OCI ", " RG_MT_DOCKER_LIST ", " \

@@ -13,9 +13,46 @@
 #include <time.h>
 #include <unistd.h>
 
+#include <dlfcn.h>
+
 #include <curl/curl.h>
 
+#undef curl_easy_setopt		/* curl.h's checking macros: the calls are ours */
+#undef curl_easy_getinfo
+
 #include "rg.h"
+
+/*
+ * libcurl is opened when a URL is scanned, not linked: its dependencies
+ * would otherwise double rg-scan's memory on every storage scan.
+ */
+static struct {
+	CURLcode (*global_init)(long);
+	CURL *(*easy_init)(void);
+	void (*easy_cleanup)(CURL *);
+	void (*easy_reset)(CURL *);
+	CURLcode (*easy_setopt)(CURL *, CURLoption, ...);
+	CURLcode (*easy_perform)(CURL *);
+	CURLcode (*easy_getinfo)(CURL *, CURLINFO, ...);
+	const char *(*easy_strerror)(CURLcode);
+	char *(*easy_escape)(CURL *, const char *, int);
+	void (*free)(void *);
+	struct curl_slist *(*slist_append)(struct curl_slist *, const char *);
+	void (*slist_free_all)(struct curl_slist *);
+} cu;
+
+#define curl_global_init	cu.global_init
+#define curl_easy_init		cu.easy_init
+#define curl_easy_cleanup	cu.easy_cleanup
+#define curl_easy_reset		cu.easy_reset
+#define curl_easy_setopt	cu.easy_setopt
+#define curl_easy_perform	cu.easy_perform
+#define curl_easy_getinfo	cu.easy_getinfo
+#define curl_easy_strerror	cu.easy_strerror
+#define curl_easy_escape	cu.easy_escape
+#define curl_free		cu.free
+#define curl_slist_append	cu.slist_append
+#define curl_slist_free_all	cu.slist_free_all
 
 #define TRIES		5
 #define BODY_MAX	(64L * 1024 * 1024)	/* a manifest or a token, not a layer */
@@ -316,9 +353,36 @@ rg_http_get(struct rg_http *h, const char *path, const char *accept,
 	return code;
 }
 
-/* Once per process, before any thread makes an rg_http. */
+/* Once per process, before any thread makes an rg_http; -1 (reported) when libcurl cannot be had. */
 int
 rg_http_global_init(void)
 {
-	return curl_global_init(CURL_GLOBAL_DEFAULT) == CURLE_OK ? 0 : -1;
+	static const char *names[] = { "curl_global_init", "curl_easy_init",
+	    "curl_easy_cleanup", "curl_easy_reset", "curl_easy_setopt",
+	    "curl_easy_perform", "curl_easy_getinfo", "curl_easy_strerror",
+	    "curl_easy_escape", "curl_free", "curl_slist_append",
+	    "curl_slist_free_all" };
+	void **fn[] = { (void **)&cu.global_init, (void **)&cu.easy_init,
+	    (void **)&cu.easy_cleanup, (void **)&cu.easy_reset,
+	    (void **)&cu.easy_setopt, (void **)&cu.easy_perform,
+	    (void **)&cu.easy_getinfo, (void **)&cu.easy_strerror,
+	    (void **)&cu.easy_escape, (void **)&cu.free,
+	    (void **)&cu.slist_append, (void **)&cu.slist_free_all };
+	void *lib;
+	size_t i;
+
+	if ((lib = dlopen("libcurl.so.4", RTLD_NOW | RTLD_LOCAL)) == NULL) {
+		warnx("%s", dlerror());
+		return -1;
+	}
+	for (i = 0; i < sizeof(names) / sizeof(names[0]); i++)
+		if ((*fn[i] = dlsym(lib, names[i])) == NULL) {	/* POSIX's idiom */
+			warnx("libcurl.so.4: %s: %s", names[i], dlerror());
+			return -1;
+		}
+	if (cu.global_init(CURL_GLOBAL_DEFAULT) != CURLE_OK) {
+		warnx("libcurl: cannot start");
+		return -1;
+	}
+	return 0;
 }
