@@ -101,9 +101,7 @@ config(struct worker *w, const char *repo, struct rg_image *m)
 		    &c->has_created, &c->platform) != 0)
 			fail(w->s, "image config: not a JSON object", path, 200, &r);
 	}
-	m->created = c->created;
-	m->has_created = c->has_created;
-	m->platform = json_incref(c->platform);
+	rg_image_config(m, c);
 }
 
 /*
@@ -151,14 +149,7 @@ manifest(struct worker *w, const char *repo, const char *ref, struct rg_images *
 		fail(w->s, "manifest does not parse", path, 200, &r);
 		return m;
 	}
-	m->ok = 1;
-	if (m->m.has_created) {		/* schema 1 */
-		m->created = m->m.created;
-		m->has_created = 1;
-		m->platform = json_incref(m->m.platform);
-	} else if (m->m.has_config && m->m.config_type != NULL &&
-	    (strcmp(m->m.config_type, RG_MT_DOCKER_CONFIG) == 0 ||
-	    strcmp(m->m.config_type, RG_MT_OCI_CONFIG) == 0))
+	if (rg_image_parsed(m))
 		config(w, repo, m);
 	return m;
 }

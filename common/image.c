@@ -30,6 +30,34 @@ rg_images_add(struct rg_images *s, const struct rg_digest *d)
 	return v;
 }
 
+/*
+ * The manifest of m parsed: a schema 1 manifest carries its created and
+ * platform itself, an image has them in its config.  1 when the config
+ * must be read for them (then rg_image_config).
+ */
+int
+rg_image_parsed(struct rg_image *m)
+{
+	m->ok = 1;
+	if (m->m.has_created) {
+		m->created = m->m.created;
+		m->has_created = 1;
+		m->platform = json_incref(m->m.platform);
+		return 0;
+	}
+	return m->m.has_config && m->m.config_type != NULL &&
+	    (strcmp(m->m.config_type, RG_MT_DOCKER_CONFIG) == 0 ||
+	    strcmp(m->m.config_type, RG_MT_OCI_CONFIG) == 0);
+}
+
+void
+rg_image_config(struct rg_image *m, const struct rg_config *c)
+{
+	m->created = c->created;
+	m->has_created = c->has_created;
+	m->platform = json_incref(c->platform);
+}
+
 void
 rg_images_sort(struct rg_images *s)
 {

@@ -462,6 +462,8 @@ struct rg_images {
 };
 
 struct rg_image *rg_images_add(struct rg_images *s, const struct rg_digest *d);
+int	rg_image_parsed(struct rg_image *m);
+void	rg_image_config(struct rg_image *m, const struct rg_config *c);
 void	rg_images_sort(struct rg_images *s);
 struct rg_image *rg_images_find(struct rg_images *s, const struct rg_digest *d);
 void	rg_images_created(struct rg_images *s);

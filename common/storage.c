@@ -301,18 +301,9 @@ rg_image_read(int v2fd, const char *root, const char *repo,
 		return -1;
 	}
 	free(buf);
-	m->ok = 1;
-	if (m->m.has_created) {		/* schema 1 */
-		m->created = m->m.created;
-		m->has_created = 1;
-		m->platform = json_incref(m->m.platform);
-	} else if (m->m.has_config && m->m.config_type != NULL &&
-	    (strcmp(m->m.config_type, RG_MT_DOCKER_CONFIG) == 0 ||
-	    strcmp(m->m.config_type, RG_MT_OCI_CONFIG) == 0)) {
+	if (rg_image_parsed(m)) {
 		c = config_get(v2fd, root, repo, &m->m.config, cache, &bad);
-		m->created = c->created;
-		m->has_created = c->has_created;
-		m->platform = json_incref(c->platform);
+		rg_image_config(m, c);
 		return bad ? -1 : 0;
 	}
 	return 0;
