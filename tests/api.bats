@@ -112,6 +112,30 @@ storage_view() {
 	[[ "$stderr" != *wrong* ]]
 }
 
+@test "credentials from a docker-credential helper (credsStore, credHelpers): the server on its stdin" {
+	t=$BATS_TEST_TMPDIR
+	htpasswd -Bbn alice 's3cret pass' > "$t/htpasswd"
+	REG_AUTH="{htpasswd: {realm: rg-test, path: $t/htpasswd}}" registry_start "$R"
+	mkdir "$t/bin" "$t/.docker"
+	cat > "$t/bin/docker-credential-rgtest" <<-'EOF'
+	#!/bin/sh
+	# the helper protocol: "get" its only argument, the server on stdin
+	[ "$#" = 1 ] && [ "$1" = get ] || exit 1
+	read -r server || true
+	echo "$server" >> "$HELPER_LOG"
+	printf '{"ServerURL":"%s","Username":"alice","Secret":"s3cret pass"}\n' "$server"
+	EOF
+	chmod +x "$t/bin/docker-credential-rgtest"
+	for cfg in '{"credsStore": "rgtest"}' "{\"credHelpers\": {\"$REG\": \"rgtest\"}}"; do
+		echo "$cfg" > "$t/.docker/config.json"
+		: > "$t/helper.log"
+		run env PATH="$t/bin:$PATH" HOME="$t" HELPER_LOG="$t/helper.log" rg-scan "http://$REG"
+		assert_success
+		assert_equal "$(jq -c 'select(.type == "tag")' <<<"$output" | wc -l)" 11
+		assert_equal "$(cat "$t/helper.log")" "$REG"
+	done
+}
+
 @test "token auth: the Bearer flow from the registry's challenge; a token per scope, asked again once expired" {
 	t=$BATS_TEST_TMPDIR
 	openssl req -x509 -newkey rsa:2048 -nodes -days 2 -subj /CN=rg-token \
@@ -147,7 +171,7 @@ storage_view() {
 	done
 }
 
-@test "TLS: a self-signed certificate is refused; --cacert, certs.d, --insecure" {
+@test "TLS: a self-signed certificate is refused; --cacert, certs.d, --insecure; client certificates" {
 	t=$BATS_TEST_TMPDIR
 	openssl req -x509 -newkey rsa:2048 -nodes -days 2 -subj /CN=rg-test-ca \
 		-keyout "$t/ca.key" -out "$t/ca.crt" 2>/dev/null
@@ -169,6 +193,22 @@ storage_view() {
 	assert_success
 	run env RG_CERTS_DIR="$t/none" rg-scan -k "https://$REG"
 	assert_success
+	registry_stop
+	# a registry that asks for a client certificate: --cert and --key, or certs.d
+	openssl req -newkey rsa:2048 -nodes -subj /CN=rg-client \
+		-keyout "$t/client.key" -out "$t/client.csr" 2>/dev/null
+	openssl x509 -req -in "$t/client.csr" -CA "$t/ca.crt" -CAkey "$t/ca.key" \
+		-CAcreateserial -days 2 -out "$t/client.cert" 2>/dev/null
+	REG_TLS="{certificate: $t/server.crt, key: $t/server.key, clientcas: [$t/ca.crt]}" registry_start "$R"
+	run env RG_CERTS_DIR="$t/none" rg-scan --cacert "$t/ca.crt" --cert "$t/client.cert" \
+		--key "$t/client.key" "https://$REG"
+	assert_success
+	assert_equal "$(jq -c 'select(.type == "tag")' <<<"$output" | wc -l)" 11
+	mkdir -p "$t/certs2.d/$REG"
+	cp "$t/ca.crt" "$t/client.cert" "$t/client.key" "$t/certs2.d/$REG/"
+	run env RG_CERTS_DIR="$t/certs2.d" rg-scan "https://$REG"
+	assert_success
+	assert_equal "$(jq -c 'select(.type == "tag")' <<<"$output" | wc -l)" 11
 }
 
 @test "429 and 500 answers are tried again (Retry-After honoured): the same records" {

@@ -8,7 +8,7 @@
 # $REG_TLS, when set, are YAML for config.yml's auth section and http.tls
 # (then it serves https).
 registry_start() {
-	local dir=$1 port try i scheme=http code
+	local dir=$1 port try i scheme=http code rc
 	[ -z "${REG_TLS:-}" ] || scheme=https
 	mkdir -p "$dir/data"
 	for try in 1 2 3 4 5 6 7 8 9 10; do
@@ -26,8 +26,10 @@ registry_start() {
 		docker-registry serve "$dir/config.yml" >"$dir/registry.log" 2>&1 3>&- &
 		REG_PID=$!
 		for i in $(seq 50); do
-			code=$(curl -ks -o /dev/null -w '%{http_code}' "$scheme://127.0.0.1:$port/v2/" 2>/dev/null || true)
-			if [ "$code" = 200 ] || [ "$code" = 401 ]; then
+			rc=0
+			code=$(curl -ks -o /dev/null -w '%{http_code}' "$scheme://127.0.0.1:$port/v2/" 2>/dev/null) || rc=$?
+			# 35, 56: TLS answered, wanting a client certificate
+			if [ "$code" = 200 ] || [ "$code" = 401 ] || [ "$rc" = 35 ] || [ "$rc" = 56 ]; then
 				REG=127.0.0.1:$port REG_DATA=$dir/data REG_CONFIG=$dir/config.yml
 				export REG REG_PID REG_DATA REG_CONFIG
 				return 0
