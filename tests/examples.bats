@@ -5,10 +5,10 @@ setup_file() {
 	load helpers
 	registry_start "$BATS_FILE_TMPDIR/reg"
 	push_mix "$BATS_FILE_TMPDIR"
+	registry_stop	# the tests read its storage, or serve a copy of it
 }
 
-teardown_file() {
-	load helpers
+teardown() {
 	registry_stop
 }
 
@@ -36,7 +36,7 @@ copy() {
 serve_copy() {
 	mkdir -p "$BATS_TEST_TMPDIR/r"
 	mv "$C" "$BATS_TEST_TMPDIR/r/data"
-	REG_PID= registry_start "$BATS_TEST_TMPDIR/r"
+	registry_start "$BATS_TEST_TMPDIR/r"
 	C=$BATS_TEST_TMPDIR/r/data
 }
 
@@ -61,13 +61,10 @@ pulls() {
 	[ ! -e "$CR/over" ]
 	gc "$C" --dry-run > "$BATS_TEST_TMPDIR/gc"
 	assert_equal "$(grep -c 'eligible for deletion: ' "$BATS_TEST_TMPDIR/gc")" 0
-	registry_stop
 	serve_copy
 	run curl -fsS "http://$REG/v2/_catalog"
 	refute_output --partial '"over"'
 	pulls team/app:1.0 team/app:1.1	# they share layers with over's images
-	registry_stop
-	registry_start "$BATS_FILE_TMPDIR/reg"
 }
 
 @test "examples/delete-tag: one tag; another tag on the same image keeps it" {
@@ -97,11 +94,8 @@ pulls() {
 	RG_MIN_AGE=0s run --separate-stderr "$EX/sweep-untagged" "$C"
 	assert_success
 	assert_equal "$(jq -r 'select(.type == "rm" and .object == "manifest") | .repo' <<<"$output" | paste -sd' ')" "over over"
-	registry_stop
 	serve_copy
 	pulls multi:1 multi/docker:1 over:latest
-	registry_stop
-	registry_start "$BATS_FILE_TMPDIR/reg"
 }
 
 @test "examples/nightly, from cron and from a systemd timer; examples/last-run reports what it did" {

@@ -84,9 +84,7 @@ deleted() {
 @test "the registry's collector breaks a multi-arch image; rg's plan keeps all it needs" {
 	cp -a "$REG_DATA" "$BATS_TEST_TMPDIR/data"
 	gc "$BATS_TEST_TMPDIR/data" --delete-untagged > /dev/null
-	REG_PID= registry_start "$BATS_TEST_TMPDIR/r2" 2>/dev/null || true
-	rm -rf "$BATS_TEST_TMPDIR/r2/data"
-	registry_stop
+	mkdir "$BATS_TEST_TMPDIR/r2"
 	mv "$BATS_TEST_TMPDIR/data" "$BATS_TEST_TMPDIR/r2/data"
 	registry_start "$BATS_TEST_TMPDIR/r2"
 	run skopeo copy -q --all --src-tls-verify=false "docker://$REG/multi:1" "oci:$BATS_TEST_TMPDIR/pulled:x"
