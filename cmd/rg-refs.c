@@ -27,54 +27,6 @@ static long long uploads_older = -1;
 static int verbose, usage_mode, usage_tags;
 static time_t now;
 
-/* The fields of a scanned line, when they need no parse: in bufs. */
-struct fbuf {
-	char type[16], repo[RG_REPO_MAX + 1], digest[RG_DIGEST_STRLEN + 1],
-	    tag[RG_TAG_MAX + 1], subject[RG_DIGEST_STRLEN + 1];
-};
-
-/*
- * The fields of a line, scanned; -1 when it must be parsed (not an object,
- * escapes, values too long to be valid).  *noted: it has "reason" or
- * "kept", *marks: that or "delete".
- */
-static int
-scanned(char *line, size_t len, struct rg_rec *f, struct fbuf *b, int *marks,
-    int *noted)
-{
-	struct rg_jscan j;
-
-	if (rg_jscan(line, len, &j) != 0 || j.escaped ||
-	    rg_jscan_copy(&j, RG_JS_TYPE, b->type, sizeof(b->type)) != 0)
-		return -1;
-	f->type = b->type;
-	f->repo = rg_jscan_copy(&j, RG_JS_REPO, b->repo, sizeof(b->repo)) == 0 ?
-	    b->repo : NULL;
-	f->digest = rg_jscan_copy(&j, RG_JS_DIGEST, b->digest, sizeof(b->digest)) == 0 ?
-	    b->digest : NULL;
-	f->tag = rg_jscan_copy(&j, RG_JS_TAG, b->tag, sizeof(b->tag)) == 0 ?
-	    b->tag : NULL;
-	f->subject = rg_jscan_copy(&j, RG_JS_SUBJECT, b->subject,
-	    sizeof(b->subject)) == 0 ? b->subject : NULL;
-	if ((j.f[RG_JS_REPO].s != NULL && f->repo == NULL) ||
-	    (j.f[RG_JS_DIGEST].s != NULL && f->digest == NULL) ||
-	    (j.f[RG_JS_TAG].s != NULL && f->tag == NULL) ||
-	    (j.f[RG_JS_SUBJECT].s != NULL && f->subject == NULL))
-		return -1;	/* too long to be valid: let the parse say */
-	f->size = j.size;
-	f->marked = j.delete;
-	f->error = j.f[RG_JS_ERROR].s != NULL;
-	f->repo_filter = j.f[RG_JS_REPO_FILTER].s != NULL;
-	rg_jlist_field(&f->blobs, &j, RG_JS_BLOBS);
-	rg_jlist_field(&f->manifests, &j, RG_JS_MANIFESTS);
-	rg_jlist_field(&f->foreign, &j, RG_JS_FOREIGN);
-	if (marks != NULL)
-		*marks = j.marks;
-	if (noted != NULL)
-		*noted = j.noted;
-	return 0;
-}
-
 static unsigned long unreadable;
 
 /* the types rg-rm deletes, whose marks rg-refs' plan must cover */
@@ -122,10 +74,10 @@ gather(char *line, size_t len, const char *where, void *arg)
 	struct rg_ticket tk = { RG_TK_NONE, 0 };
 	struct head h;
 	struct rg_rec f;
-	struct fbuf b;
+	struct rg_recbuf b;
 	int r = 0, marks, noted;
 
-	if (scanned(line, len, &f, &b, &marks, &noted) == 0 &&
+	if (rg_rec_scan(line, len, &f, &b, &marks, &noted) == 0 &&
 	    strcmp(f.type, "scan-end") != 0)	/* its "complete" needs a parse */
 		rg_graph_add_fields(&f, where, &tk);
 	else
@@ -287,10 +239,10 @@ judge_line(char *line, size_t len, const char *where, void *arg)
 	const char *why;
 	char add[80];
 	struct rg_rec f;
-	struct fbuf b;
+	struct rg_recbuf b;
 	int v, r, marks, noted;
 
-	if (scanned(line, len, &f, &b, &marks, &noted) == 0 &&
+	if (rg_rec_scan(line, len, &f, &b, &marks, &noted) == 0 &&
 	    (is(f.type, "blob", "layer", "tag") || is(f.type, "manifest", "repo", "scan"))) {
 		v = is(f.type, "repo", "scan", "scan") ? -1 :
 		    rg_graph_judge(&f, NULL, &why, uploads_older, now);

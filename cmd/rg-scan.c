@@ -62,50 +62,6 @@ usage(FILE *f, int status)
 	exit(status);
 }
 
-static void
-write_records(void *arg, struct rg_buf *b)
-{
-	(void)arg;
-	pthread_mutex_lock(&out_lock);
-	if (rg_buf_write(b, stdout) == -1 || fflush(stdout) == EOF) {
-		warn("stdout");
-		_exit(RG_EXIT_FATAL);
-	}
-	pthread_mutex_unlock(&out_lock);
-}
-
-/* rg-scan URL: the HTTP API */
-static int
-scan_api(const char *url)
-{
-	struct rg_buf out = { 0 };
-	json_t *rec, *end;
-	int st;
-
-	if (rg_http_global_init() != 0)
-		return RG_EXIT_FATAL;
-	if (rg_api_credentials(url, &api.http) != 0)
-		return RG_EXIT_FATAL;
-	api.url = url;
-	api.filter = repo_re;
-	api.write = write_records;
-	api.progress = isatty(STDERR_FILENO);
-	rec = rg_scan_record("api", url, repo_pattern);
-	if (rg_buf_record(&out, rec) == -1)
-		err(RG_EXIT_FATAL, NULL);
-	write_records(NULL, &out);
-	st = rg_api_scan(&api);
-	end = rg_record_new("scan-end", NULL);
-	json_object_set_new(end, "complete", json_boolean(st == 0));
-	if (rg_buf_record(&out, end) == -1)
-		err(RG_EXIT_FATAL, NULL);
-	write_records(NULL, &out);
-	rg_buf_free(&out);
-	if (rg_stdout_close() != 0)
-		return RG_EXIT_FATAL;
-	return st;
-}
-
 /* Hand a buffer of whole records to stdout, once it is worth a write. */
 static void
 out_flush(struct rg_buf *o, int force)
@@ -125,6 +81,29 @@ out_record(struct rg_buf *o, json_t *rec)
 {
 	if (rec == NULL || rg_buf_record(o, rec) == -1)
 		err(RG_EXIT_FATAL, NULL);
+}
+
+static void
+write_records(void *arg, struct rg_buf *b)
+{
+	(void)arg;
+	out_flush(b, 1);
+}
+
+/* rg-scan URL: the HTTP API */
+static int
+scan_api(const char *url)
+{
+	int st;
+
+	api.url = url;
+	api.filter = repo_re;
+	api.write = write_records;
+	api.progress = isatty(STDERR_FILENO);
+	st = rg_api_scan(&api, repo_pattern);
+	if (rg_stdout_close() != 0)
+		return RG_EXIT_FATAL;
+	return st;
 }
 
 /* one repository */
@@ -451,7 +430,6 @@ main(int argc, char *argv[])
 	struct rg_buf out = { 0 };
 	pthread_t blobs;
 	int c, rfd, threaded;
-	json_t *end;
 	long n;
 
 	while ((c = getopt_long(argc, argv, "j:kr:u:hV", longopts, NULL)) != -1) {
@@ -528,9 +506,7 @@ main(int argc, char *argv[])
 	else
 		walk_blobs(NULL);
 	/* the last record: a stream without it was cut short */
-	end = rg_record_new("scan-end", NULL);
-	json_object_set_new(end, "complete", json_boolean(!repo_status && !blob_status));
-	out_record(&out, end);
+	out_record(&out, rg_scan_end_record(!repo_status && !blob_status));
 	out_flush(&out, 1);
 	rg_buf_free(&out);
 	if (rg_stdout_close() != 0)

@@ -215,6 +215,8 @@ by_digest(struct worker *w, const char *repo, struct rg_images *imgs)
 	free(kids);
 }
 
+static int scan(const struct rg_api_opts *o);
+
 static int
 by_name(const void *a, const void *b)
 {
@@ -371,12 +373,33 @@ catalog(struct scan *s, struct worker *w)
 }
 
 /*
- * Scan the registry at o->url: the records of each repository are handed
- * to o->write, a repository at a time.  Returns 0, 1 when some of it
- * could not be read (each reported), 2 when nothing could.
+ * Scan the registry at o->url, with the credentials and certificates found
+ * for it (o->http is filled in): the scan record, the records of each
+ * repository a repository at a time, and the scan-end record are handed to
+ * o->write.  Returns 0, 1 when some of it could not be read (each
+ * reported), 2 when nothing could.
  */
 int
-rg_api_scan(const struct rg_api_opts *o)
+rg_api_scan(struct rg_api_opts *o, const char *repo_pattern)
+{
+	struct rg_buf rec = { 0 };
+	int st;
+
+	if (rg_http_global_init() != 0 || rg_api_credentials(o->url, &o->http) != 0)
+		return RG_EXIT_FATAL;
+	if (rg_buf_record(&rec, rg_scan_record("api", o->url, repo_pattern)) == -1)
+		err(RG_EXIT_FATAL, NULL);
+	o->write(o->arg, &rec);
+	st = scan(o);
+	if (rg_buf_record(&rec, rg_scan_end_record(st == 0)) == -1)
+		err(RG_EXIT_FATAL, NULL);
+	o->write(o->arg, &rec);
+	rg_buf_free(&rec);
+	return st;
+}
+
+static int
+scan(const struct rg_api_opts *o)
 {
 	struct scan s;
 	struct worker *w;

@@ -310,6 +310,49 @@ rg_rec_fields(const json_t *rec, struct rg_rec *f)
 	rg_jlist_json(&f->foreign, json_object_get(rec, "foreign"));
 }
 
+/*
+ * The fields rg-refs reads, from a line scanned (rg_jscan), the strings
+ * copied into *b; -1 when it must be parsed (not an object, escapes,
+ * values too long to be valid).  *noted: it has "reason" or "kept",
+ * *marks: that or "delete".
+ */
+int
+rg_rec_scan(const char *line, size_t len, struct rg_rec *f, struct rg_recbuf *b,
+    int *marks, int *noted)
+{
+	struct rg_jscan j;
+
+	if (rg_jscan(line, len, &j) != 0 || j.escaped ||
+	    rg_jscan_copy(&j, RG_JS_TYPE, b->type, sizeof(b->type)) != 0)
+		return -1;
+	f->type = b->type;
+	f->repo = rg_jscan_copy(&j, RG_JS_REPO, b->repo, sizeof(b->repo)) == 0 ?
+	    b->repo : NULL;
+	f->digest = rg_jscan_copy(&j, RG_JS_DIGEST, b->digest, sizeof(b->digest)) == 0 ?
+	    b->digest : NULL;
+	f->tag = rg_jscan_copy(&j, RG_JS_TAG, b->tag, sizeof(b->tag)) == 0 ?
+	    b->tag : NULL;
+	f->subject = rg_jscan_copy(&j, RG_JS_SUBJECT, b->subject,
+	    sizeof(b->subject)) == 0 ? b->subject : NULL;
+	if ((j.f[RG_JS_REPO].s != NULL && f->repo == NULL) ||
+	    (j.f[RG_JS_DIGEST].s != NULL && f->digest == NULL) ||
+	    (j.f[RG_JS_TAG].s != NULL && f->tag == NULL) ||
+	    (j.f[RG_JS_SUBJECT].s != NULL && f->subject == NULL))
+		return -1;	/* too long to be valid: let the parse say */
+	f->size = j.size;
+	f->marked = j.delete;
+	f->error = j.f[RG_JS_ERROR].s != NULL;
+	f->repo_filter = j.f[RG_JS_REPO_FILTER].s != NULL;
+	rg_jlist_field(&f->blobs, &j, RG_JS_BLOBS);
+	rg_jlist_field(&f->manifests, &j, RG_JS_MANIFESTS);
+	rg_jlist_field(&f->foreign, &j, RG_JS_FOREIGN);
+	if (marks != NULL)
+		*marks = j.marks;
+	if (noted != NULL)
+		*noted = j.noted;
+	return 0;
+}
+
 void
 rg_graph_add(const json_t *rec, const char *where)
 {

@@ -94,6 +94,7 @@ void	rg_set_digest(json_t *rec, const char *key, const struct rg_digest *d);
 void	rg_set_time(json_t *rec, const char *key, time_t t);
 json_t *rg_scan_record(const char *source, const char *root,
 	    const char *repo_filter);
+json_t *rg_scan_end_record(int complete);
 
 /* buf.c: whole records gathered in memory, written a buffer at a time */
 struct rg_buf {
@@ -207,7 +208,15 @@ struct rg_rec {
 };
 
 int	rg_graph_init(int with_tags);
+/* the strings of an rg_rec read from a line without a parse */
+struct rg_recbuf {
+	char type[16], repo[RG_REPO_MAX + 1], digest[RG_DIGEST_STRLEN + 1],
+	    tag[RG_TAG_MAX + 1], subject[RG_DIGEST_STRLEN + 1];
+};
+
 void	rg_rec_fields(const json_t *rec, struct rg_rec *f);
+int	rg_rec_scan(const char *line, size_t len, struct rg_rec *f,
+	    struct rg_recbuf *b, int *marks, int *noted);
 /* which entry of the graph a record is, to judge it again by index */
 enum { RG_TK_NONE, RG_TK_BLOB, RG_TK_MANIFEST, RG_TK_LAYER };
 
@@ -383,7 +392,7 @@ struct rg_api_opts {
 	void *arg;
 };
 
-int	rg_api_scan(const struct rg_api_opts *o);
+int	rg_api_scan(struct rg_api_opts *o, const char *repo_pattern);
 
 /* auth.c: credentials and certificates for a registry URL, as Docker finds them */
 int	rg_api_credentials(const char *url, struct rg_http_opts *o);

@@ -270,3 +270,14 @@ rg_scan_record(const char *source, const char *root, const char *repo_filter)
 		json_object_set_new(rec, "repo_filter", json_string(repo_filter));
 	return rec;
 }
+
+/* The last record of a scan: a stream without it was cut short. */
+json_t *
+rg_scan_end_record(int complete)
+{
+	json_t *rec = rg_record_new("scan-end", NULL);
+
+	if (rec != NULL)
+		json_object_set_new(rec, "complete", json_boolean(complete));
+	return rec;
+}
