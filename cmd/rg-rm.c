@@ -138,12 +138,28 @@ take_marked(const json_t *rec, int kind, const char *where)
 		err(RG_EXIT_FATAL, NULL);
 }
 
+/* The repositories of the stream, and their tags and manifests: for --prune. */
+static void
+repo_seen(const char *type, const char *repo)
+{
+	int kind = kind_of(type);
+	uint32_t r;
+
+	if (type == NULL || repo == NULL || !rg_repo_valid(repo) || (kind != K_TAG &&
+	    kind != K_MANIFEST && strcmp(type, "repo") != 0))
+		return;
+	r = repo_id(repo);		/* apart: it may move the table */
+	if (kind == K_TAG)
+		REPO(r)->tags++;
+	else if (kind == K_MANIFEST)
+		REPO(r)->mans++;
+}
+
 static int
 on_record(json_t *rec, const char *line, size_t len, const char *where, void *arg)
 {
 	const char *type = rg_str(rec, "type"), *s;
 	int kind = kind_of(type);
-	uint32_t r;
 
 	(void)line;
 	(void)len;
@@ -177,33 +193,28 @@ on_record(json_t *rec, const char *line, size_t len, const char *where, void *ar
 			errx(RG_EXIT_FATAL, "%s: refs record without a plan", where);
 		return 0;
 	}
-	if ((kind == K_TAG || kind == K_MANIFEST) && (s = rg_str(rec, "repo")) != NULL &&
-	    rg_repo_valid(s)) {
-		r = repo_id(s);		/* apart: it may move the table */
-		if (kind == K_TAG)
-			REPO(r)->tags++;
-		else
-			REPO(r)->mans++;
-	} else if (type != NULL && strcmp(type, "repo") == 0 &&
-	    (s = rg_str(rec, "repo")) != NULL && rg_repo_valid(s))
-		repo_id(s);
+	repo_seen(type, rg_str(rec, "repo"));
 	if (kind >= 0 && json_is_true(json_object_get(rec, "delete")))
 		take_marked(rec, kind, where);
 	return 0;
 }
 
-/* Most records need no parse: unmarked blobs and layer links. */
+/* Most records need no parse: the unmarked blobs, layer links, tags, manifests and repositories. */
 static int
 on_line(char *line, size_t len, const char *where, void *arg)
 {
 	const char *colon = strrchr(where, ':');
-	struct rg_jscan j;
+	struct rg_recbuf b;
+	struct rg_rec f;
 
 	last_line = colon ? strtoul(colon + 1, NULL, 10) : last_line + 1;
-	if (rg_jscan(line, len, &j) == 0 && !j.escaped && !j.delete &&
-	    refs_line == 0 && (rg_jscan_is(&j, RG_JS_TYPE, "blob") ||
-	    rg_jscan_is(&j, RG_JS_TYPE, "layer")))
+	if (refs_line == 0 && rg_rec_scan(line, len, &f, &b, NULL, NULL) == 0 &&
+	    !f.marked && (kind_of(f.type) == K_BLOB || kind_of(f.type) == K_LAYER ||
+	    kind_of(f.type) == K_TAG || kind_of(f.type) == K_MANIFEST ||
+	    strcmp(f.type, "repo") == 0)) {
+		repo_seen(f.type, f.repo);
 		return 0;
+	}
 	return rg_parse_line(line, len, where, on_record, arg);
 }
 
