@@ -48,9 +48,14 @@ struct repo {
 	char *name;
 	uint32_t tags, mans, tags_done, mans_done;	/* in the stream; deleted */
 	int changed;		/* written since the scan, or an object kept */
+	struct rg_digest keep;	/* API scans: the unmarked (tag, digest) pairs, */
+	uint32_t nkeep;		/* as a sum that does not depend on their order */
 };
 
 static struct rg_sweep sw;
+static struct rg_apirm ar;		/* a scan of a URL: through the API */
+static struct rg_http_opts http_opts;
+static int api;
 static const char *hold_blobs;		/* why no blob may go, or NULL */
 static struct item *items;
 static size_t nitems, capitems;
@@ -138,11 +143,34 @@ take_marked(const json_t *rec, int kind, const char *where)
 		err(RG_EXIT_FATAL, NULL);
 }
 
-/* The repositories of the stream, and their tags and manifests: for --prune. */
+/* (tag, digest) added to a sum of such pairs: equal sums, equal sets */
 static void
-repo_seen(const char *type, const char *repo)
+tagset_add(struct rg_digest *sum, uint32_t *n, const char *tag,
+    const struct rg_digest *d)
+{
+	char buf[RG_TAG_MAX + 2 + sizeof(d->b)];
+	struct rg_digest h;
+	size_t len = strlen(tag), i;
+
+	memcpy(buf, tag, len);
+	buf[len] = '\n';
+	memcpy(buf + len + 1, d->b, sizeof(d->b));
+	rg_digest_of(buf, len + 1 + sizeof(d->b), &h);
+	for (i = 0; i < sizeof(h.b); i++)
+		sum->b[i] ^= h.b[i];
+	++*n;
+}
+
+/*
+ * The repositories of the stream, and their tags and manifests: for
+ * --prune; for an API scan, the tags no mark deletes and where they point.
+ */
+static void
+repo_seen(const char *type, const char *repo, const char *tag,
+    const char *digest, int marked)
 {
 	int kind = kind_of(type);
+	struct rg_digest d;
 	uint32_t r;
 
 	if (type == NULL || repo == NULL || !rg_repo_valid(repo) || (kind != K_TAG &&
@@ -153,6 +181,9 @@ repo_seen(const char *type, const char *repo)
 		REPO(r)->tags++;
 	else if (kind == K_MANIFEST)
 		REPO(r)->mans++;
+	if (api && kind == K_TAG && !marked && tag != NULL && rg_tag_valid(tag) &&
+	    digest != NULL && rg_digest_parse(digest, strlen(digest), &d) == 0)
+		tagset_add(&REPO(r)->keep, &REPO(r)->nkeep, tag, &d);
 }
 
 static int
@@ -177,9 +208,11 @@ on_record(json_t *rec, const char *line, size_t len, const char *where, void *ar
 			errx(RG_EXIT_FATAL, "%s: scan record without a root", where);
 		if (rg_record_time(rec, "time", &scan_time) != 0)
 			errx(RG_EXIT_FATAL, "%s: scan record without a time", where);
-		if ((s = rg_str(rec, "source")) != NULL && strcmp(s, "storage") != 0)
-			errx(RG_EXIT_FATAL, "%s: a scan of %s, not of storage: "
-			    "rg-rm deletes from storage", where, s);
+		if ((s = rg_str(rec, "source")) != NULL && strcmp(s, "api") == 0)
+			api = 1;
+		else if (s != NULL && strcmp(s, "storage") != 0)
+			errx(RG_EXIT_FATAL, "%s: a scan of %s: rg-rm deletes from "
+			    "storage or through the registry's API", where, s);
 		return 0;
 	}
 	if (type != NULL && strcmp(type, "scan-end") == 0) {
@@ -193,7 +226,8 @@ on_record(json_t *rec, const char *line, size_t len, const char *where, void *ar
 			errx(RG_EXIT_FATAL, "%s: refs record without a plan", where);
 		return 0;
 	}
-	repo_seen(type, rg_str(rec, "repo"));
+	repo_seen(type, rg_str(rec, "repo"), rg_str(rec, "tag"), rg_str(rec, "digest"),
+	    json_is_true(json_object_get(rec, "delete")));
 	if (kind >= 0 && json_is_true(json_object_get(rec, "delete")))
 		take_marked(rec, kind, where);
 	return 0;
@@ -212,7 +246,7 @@ on_line(char *line, size_t len, const char *where, void *arg)
 	    !f.marked && (kind_of(f.type) == K_BLOB || kind_of(f.type) == K_LAYER ||
 	    kind_of(f.type) == K_TAG || kind_of(f.type) == K_MANIFEST ||
 	    strcmp(f.type, "repo") == 0)) {
-		repo_seen(f.type, f.repo);
+		repo_seen(f.type, f.repo, f.tag, f.digest, 0);
 		return 0;
 	}
 	return rg_parse_line(line, len, where, on_record, arg);
@@ -252,7 +286,12 @@ outcome(const struct item *it, int r)
 {
 	switch (r) {
 	case RG_SW_FAILED:
-		warnx("%s/%s", sw.root, sw.why);
+		if (api)
+			warnx("%s: %s %s%s%s: %s", ar.url, kind_name[it->kind],
+			    REPO(it->repo)->name, it->key ? ":" : "",
+			    it->key ? it->key : "", sw.why);
+		else
+			warnx("%s/%s", sw.root, sw.why);
 		status = RG_EXIT_PARTIAL;
 		report(it, "failed", sw.why);
 		return -1;
@@ -363,11 +402,233 @@ prune_repo(uint32_t i)
 		outcome(&it, rg_sweep_prune(&sw, r->name));
 }
 
+/*
+ * Through the API.  A repository at a time: its tags now (a HEAD each),
+ * against the scan.  A marked tag that points elsewhere now stays; a
+ * marked manifest stays when a tag that is not going points at it now,
+ * or when any such tag changed since the scan (it may have brought an
+ * index that needs the manifest).  A manifest's DELETE takes its tags
+ * with it; a tag whose manifest stays goes alone (common/apirm.c).
+ */
+struct tagnow {
+	struct rg_digest key;	/* sha256 of the name */
+	size_t item;
+	struct rg_digest now;	/* where it points now, if present */
+	int present;
+};
+
+struct mannow {
+	struct rg_digest key;	/* the manifest's digest */
+	const char *keep;	/* why it stays, or NULL */
+	char why[RG_TAG_MAX + 64];
+	int res;		/* its outcome, for the tags it takes along */
+	char *failed;		/* why its DELETE failed */
+};
+
+struct apirepo {
+	struct rg_dtab tags, mans;
+	struct rg_digest keep;	/* the tags that stay, now: as repo->keep */
+	uint32_t nkeep;
+};
+
+static void
+tag_now(void *arg, const char *tag, const struct rg_digest *d)
+{
+	struct apirepo *c = arg;
+	struct rg_digest k;
+	struct tagnow *t;
+	struct mannow *m;
+	long i;
+
+	rg_digest_of(tag, strlen(tag), &k);
+	if ((i = rg_dtab_index(&c->tags, &k, 0)) != -1) {
+		t = RG_DTAB_AT(&c->tags, i);
+		t->now = *d;
+		t->present = 1;
+		if (rg_digest_cmp(d, &items[t->item].d) == 0)
+			return;		/* as it was, and going */
+	}
+	tagset_add(&c->keep, &c->nkeep, tag, d);
+	if ((i = rg_dtab_index(&c->mans, d, 0)) != -1 &&
+	    (m = RG_DTAB_AT(&c->mans, i))->keep == NULL) {
+		snprintf(m->why, sizeof(m->why), "the tag %s points at it now", tag);
+		m->keep = m->why;
+	}
+}
+
+static struct tagnow *
+tag_of(struct apirepo *c, const struct item *it)
+{
+	struct rg_digest key;
+
+	rg_digest_of(it->key, strlen(it->key), &key);
+	return RG_DTAB_AT(&c->tags, rg_dtab_index(&c->tags, &key, 0));
+}
+
+static struct mannow *
+man_of(struct apirepo *c, const struct rg_digest *d)
+{
+	long i = rg_dtab_index(&c->mans, d, 0);
+
+	return i == -1 ? NULL : RG_DTAB_AT(&c->mans, i);
+}
+
+static int
+api_outcome(const struct item *it, int r)
+{
+	sw.why = ar.why;
+	return outcome(it, r);
+}
+
+/* the marked tags and manifests v[0..n) of one repository */
+static void
+api_repo(const size_t *v, size_t n)
+{
+	struct repo *r = REPO(items[v[0]].repo);
+	struct apirepo c;
+	struct tagnow *t;
+	struct mannow *m;
+	struct item *it;
+	const char *fail = NULL;
+	size_t i, pass;
+	long k;
+	int res;
+
+	memset(&c, 0, sizeof(c));
+	if (rg_dtab_init(&c.tags, sizeof(struct tagnow), sizeof(struct rg_digest)) != 0 ||
+	    rg_dtab_init(&c.mans, sizeof(struct mannow), sizeof(struct rg_digest)) != 0)
+		err(RG_EXIT_FATAL, NULL);
+	for (i = 0; i < n; i++) {
+		it = &items[v[i]];
+		if (it->kind == K_TAG) {
+			struct rg_digest key;
+
+			rg_digest_of(it->key, strlen(it->key), &key);
+			if ((k = rg_dtab_index(&c.tags, &key, 1)) == -1)
+				err(RG_EXIT_FATAL, NULL);
+			((struct tagnow *)RG_DTAB_AT(&c.tags, k))->item = v[i];
+		} else if (rg_dtab_index(&c.mans, &it->d, 1) == -1)
+			err(RG_EXIT_FATAL, NULL);
+	}
+	if (rg_apirm_tags(&ar, r->name, tag_now, &c) != 0 ||
+	    rg_apirm_may_delete(&ar, r->name) != 0)
+		fail = ar.why;
+	if (fail == NULL && (c.nkeep != r->nkeep ||
+	    memcmp(&c.keep, &r->keep, sizeof(c.keep)) != 0))
+		for (k = 0; k < (long)c.mans.n; k++)
+			if ((m = RG_DTAB_AT(&c.mans, k))->keep == NULL)
+				m->keep = "the repository's tags changed since the scan";
+
+	for (i = 0; i < n; i++) {	/* tags whose manifest stays */
+		it = &items[v[i]];
+		if (fail != NULL) {
+			ar.why = fail;
+			api_outcome(it, RG_SW_FAILED);
+			continue;
+		}
+		if (it->kind != K_TAG)
+			continue;
+		t = tag_of(&c, it);
+		m = man_of(&c, &it->d);
+		if (!t->present) {
+			ar.why = "no such tag now";
+			res = RG_SW_GONE;
+		} else if (rg_digest_cmp(&t->now, &it->d) != 0) {
+			ar.why = "pushed since the scan: it points at another manifest now";
+			res = RG_SW_KEPT;
+		} else if (m != NULL && m->keep == NULL)
+			continue;	/* its manifest's DELETE takes it */
+		else
+			res = rg_apirm_tag(&ar, r->name, it->key, &it->d);
+		if (api_outcome(it, res) == 0)
+			r->tags_done++;
+	}
+	for (pass = 0; fail == NULL && pass < 2; pass++)	/* indexes first */
+		for (i = 0; i < n; i++) {
+			it = &items[v[i]];
+			if (it->kind != K_MANIFEST || it->index != !pass)
+				continue;
+			m = man_of(&c, &it->d);
+			if (m->keep != NULL) {
+				ar.why = m->keep;
+				m->res = RG_SW_KEPT;
+			} else
+				m->res = rg_apirm_manifest(&ar, r->name, &it->d);
+			if (m->res == RG_SW_FAILED && (m->failed = strdup(ar.why)) == NULL)
+				err(RG_EXIT_FATAL, NULL);
+			api_outcome(it, m->res);
+		}
+	for (i = 0; fail == NULL && i < n; i++) {	/* tags that went with it */
+		it = &items[v[i]];
+		if (it->kind != K_TAG || !(t = tag_of(&c, it))->present ||
+		    rg_digest_cmp(&t->now, &it->d) != 0 ||
+		    (m = man_of(&c, &it->d)) == NULL || m->keep != NULL)
+			continue;
+		if (m->res == RG_SW_FAILED) {
+			snprintf(sw.err, sizeof(sw.err), "its manifest's DELETE "
+			    "failed: %s", m->failed);
+			ar.why = sw.err;
+		} else if (m->res == RG_SW_GONE)
+			ar.why = "its manifest is gone";
+		api_outcome(it, m->res);
+	}
+	for (k = 0; k < (long)c.mans.n; k++)
+		free(((struct mannow *)RG_DTAB_AT(&c.mans, k))->failed);
+	rg_dtab_free(&c.tags);
+	rg_dtab_free(&c.mans);
+}
+
+static int
+by_repo(const void *a, const void *b)
+{
+	size_t x = *(const size_t *)a, y = *(const size_t *)b;
+
+	if (items[x].repo != items[y].repo)
+		return items[x].repo < items[y].repo ? -1 : 1;
+	return x < y ? -1 : x > y;
+}
+
+static void
+run_api(void)
+{
+	size_t *v, n = 0, i, j;
+
+	if (rg_http_global_init() != 0 ||
+	    rg_api_credentials(root_stream, &http_opts) != 0 ||
+	    rg_apirm_open(&ar, root_stream, &http_opts, dry_run) != 0)
+		errx(RG_EXIT_FATAL, "%s: cannot talk to the registry", root_stream);
+	if ((v = malloc((nitems + 1) * sizeof(*v))) == NULL)
+		err(RG_EXIT_FATAL, NULL);
+	for (i = 0; i < nitems; i++)
+		if (items[i].valid && (items[i].kind == K_TAG ||
+		    items[i].kind == K_MANIFEST))
+			v[n++] = i;
+		else if (items[i].valid) {
+			report(&items[i], "refused", "not through the API: a "
+			    "sweep of the storage deletes it");
+			status = RG_EXIT_PARTIAL;
+		}
+	qsort(v, n, sizeof(*v), by_repo);
+	for (i = 0; i < n; i = j) {
+		for (j = i; j < n && items[v[j]].repo == items[v[i]].repo; j++)
+			;
+		api_repo(v + i, j - i);
+	}
+	if (prune)
+		warnx("--prune: the API cannot delete a repository; "
+		    "a sweep of the storage can");
+	free(v);
+	rg_apirm_close(&ar);
+}
+
 static void
 usage(FILE *f, int code)
 {
 	fprintf(f, "usage: rg-rm [-nv] [--prune] [-r root] [--max-age duration] "
-	    "[--min-age duration]\n");
+	    "[--min-age duration]\n"
+	    "       rg-rm [-knv] [-u user[:password]] [--cacert file] [--cert file] "
+	    "[--key file]\n"
+	    "             [--max-age duration]\n");
 	exit(code);
 }
 
@@ -504,6 +765,11 @@ summary(void)
 		fprintf(stderr, "rg-rm: kept %lu marked objects the storage shows are "
 		    "in use or new since the scan (see \"why\"); run the pipeline "
 		    "again later\n", k);
+	if (api && done[K_MANIFEST] > 0)
+		fprintf(stderr, "rg-rm: through the API the registry only unlinks: "
+		    "the space of these manifests' blobs comes back when its storage "
+		    "is swept (rg-scan | rg-refs | rg-rm on the storage, or the "
+		    "registry's garbage-collect)\n");
 	if (!dry_run && done[K_BLOB] > 0)
 		fprintf(stderr, "rg-rm: blobs were deleted: restart the registry if "
 		    "it caches blob descriptors (storage.cache.blobdescriptor)\n");
@@ -519,6 +785,11 @@ main(int argc, char *argv[])
 		{ "min-age", required_argument, NULL, 'm' },
 		{ "prune", no_argument, NULL, 'p' },
 		{ "verbose", no_argument, NULL, 'v' },
+		{ "user", required_argument, NULL, 'u' },
+		{ "insecure", no_argument, NULL, 'k' },
+		{ "cacert", required_argument, NULL, 'C' },
+		{ "cert", required_argument, NULL, 'E' },
+		{ "key", required_argument, NULL, 'K' },
 		{ "help", no_argument, NULL, 'h' },
 		{ "version", no_argument, NULL, 'V' },
 		{ NULL, 0, NULL, 0 }
@@ -526,7 +797,7 @@ main(int argc, char *argv[])
 	int c;
 
 	now = time(NULL);
-	while ((c = getopt_long(argc, argv, "hnr:vV", longopts, NULL)) != -1) {
+	while ((c = getopt_long(argc, argv, "hknr:u:vV", longopts, NULL)) != -1) {
 		switch (c) {
 		case 'n':
 			dry_run = 1;
@@ -548,6 +819,21 @@ main(int argc, char *argv[])
 		case 'v':
 			verbose = 1;
 			break;
+		case 'u':
+			http_opts.user = optarg;
+			break;
+		case 'k':
+			http_opts.insecure = 1;
+			break;
+		case 'C':
+			http_opts.cacert = optarg;
+			break;
+		case 'E':
+			http_opts.cert = optarg;
+			break;
+		case 'K':
+			http_opts.key = optarg;
+			break;
 		case 'h':
 			usage(stdout, RG_EXIT_OK);
 			break;
@@ -567,7 +853,12 @@ main(int argc, char *argv[])
 	if (rg_lines(STDIN_FILENO, "<stdin>", on_line, NULL) != 0)
 		_exit(RG_EXIT_FATAL);
 	check_approval();
-	if (nitems > 0 || prune) {	/* else there is nothing to look at */
+	if (api && root_opt != NULL)
+		errx(RG_EXIT_FATAL, "--root %s: the stream is a scan of %s through "
+		    "its API", root_opt, root_stream);
+	if (api && nitems > 0)
+		run_api();
+	else if (!api && (nitems > 0 || prune)) {	/* else nothing to look at */
 		open_storage();
 		run();
 	}

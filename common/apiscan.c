@@ -52,20 +52,6 @@ fail(struct scan *s, const char *what, const char *path, long code,
 	pthread_mutex_unlock(&s->lock);
 }
 
-/* The path of a Link: <...>; rel="next" header, or NULL. */
-static const char *
-next_page(char *link)
-{
-	char *a = strchr(link, '<'), *b;
-
-	if (a == NULL || (b = strchr(a, '>')) == NULL || strstr(b, "next") == NULL)
-		return NULL;
-	*b = '\0';
-	if (strncmp(a + 1, "http", 4) == 0)	/* absolute: keep the path */
-		return (a = strstr(a + 1, "/v2/")) != NULL ? a : NULL;
-	return a + 1;
-}
-
 /* GET path, counted; its status */
 static long
 get(struct worker *w, const char *path, const char *accept, struct rg_http_resp *r)
@@ -230,36 +216,25 @@ repository(struct worker *w, const char *repo)
 	char path[RG_REPO_MAX + 1200];
 	struct rg_images imgs = { 0 };
 	struct rg_http_resp r;
-	const char *next, *t;
 	char **tags = NULL;
 	struct rg_digest *of = NULL;	/* what each tag points at */
 	struct rg_image *m;
-	size_t ntags = 0, i;
-	json_t *j, *v, *rec;
+	size_t ntags = 0, i, bad, pages;
+	json_t *rec;
 	long code;
 
-	snprintf(path, sizeof(path), "/v2/%s/tags/list?n=%d", repo, w->s->o->page);
-	for (;;) {
-		if ((code = get(w, path, "application/json", &r)) != 200 ||
-		    (j = json_loadb(w->body.p, w->body.len, 0, NULL)) == NULL) {
-			fail(w->s, "tags", path, code, &r);
-			break;
-		}
-		json_array_foreach(json_object_get(j, "tags"), i, v) {
-			if ((t = json_string_value(v)) == NULL || !rg_tag_valid(t)) {
-				fail(w->s, "not a valid tag name, ignored", path, 200, &r);
-				continue;
-			}
-			if ((tags = realloc(tags, (ntags + 1) * sizeof(*tags))) == NULL ||
-			    (tags[ntags++] = strdup(t)) == NULL)
-				err(RG_EXIT_FATAL, NULL);
-		}
-		json_decref(j);
-		if ((next = next_page(r.link)) == NULL)
-			break;
-		snprintf(path, sizeof(path), "%s", next);
-	}
-	qsort(tags, ntags, sizeof(*tags), by_name);
+	bad = 0;
+	code = rg_api_tags(&w->h, repo, w->s->o->page, &tags, &ntags, &bad,
+	    &pages, &w->body, &r, path, sizeof(path));
+	pthread_mutex_lock(&w->s->lock);
+	w->s->requests += pages;
+	pthread_mutex_unlock(&w->s->lock);
+	if (code != 200)
+		fail(w->s, "tags", path, code, &r);
+	if (bad > 0)
+		fail(w->s, "tags not valid as names, ignored", path, 200, &r);
+	if (ntags > 1)
+		qsort(tags, ntags, sizeof(*tags), by_name);
 	if (ntags > 0 && (of = calloc(ntags, sizeof(*of))) == NULL)
 		err(RG_EXIT_FATAL, NULL);
 	for (i = 0; i < ntags; i++)
@@ -364,11 +339,12 @@ catalog(struct scan *s, struct worker *w)
 				err(RG_EXIT_FATAL, NULL);
 		}
 		json_decref(j);
-		if ((next = next_page(r.link)) == NULL)
+		if ((next = rg_http_next(r.link)) == NULL)
 			break;
 		snprintf(path, sizeof(path), "%s", next);
 	}
-	qsort(s->repos, s->nrepos, sizeof(*s->repos), by_name);
+	if (s->nrepos > 1)
+		qsort(s->repos, s->nrepos, sizeof(*s->repos), by_name);
 	return 0;
 }
 

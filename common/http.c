@@ -1,5 +1,5 @@
 /*
- * http.c: GET from a registry's HTTP API with libcurl, one connection
+ * http.c: requests to a registry's HTTP API with libcurl, one connection
  * per rg_http (kept alive).  Answers a 401 challenge: Basic with the
  * credentials given, or the Bearer token flow (realm, service, scope),
  * with tokens kept per scope until they expire.  Retries 429, 5xx and
@@ -99,12 +99,13 @@ on_header(char *p, size_t size, size_t n, void *arg)
 
 	if (len >= 5 && strncmp(p, "HTTP/", 5) == 0)	/* a new response */
 		r->digest[0] = r->link[0] = r->challenge[0] = r->retry_after[0] =
-		    r->content_type[0] = '\0';
+		    r->content_type[0] = r->location[0] = '\0';
 	header_value(p, len, "Docker-Content-Digest", r->digest, sizeof(r->digest));
 	header_value(p, len, "Link", r->link, sizeof(r->link));
 	header_value(p, len, "WWW-Authenticate", r->challenge, sizeof(r->challenge));
 	header_value(p, len, "Retry-After", r->retry_after, sizeof(r->retry_after));
 	header_value(p, len, "Content-Type", r->content_type, sizeof(r->content_type));
+	header_value(p, len, "Location", r->location, sizeof(r->location));
 	return len;
 }
 
@@ -182,6 +183,48 @@ set_common(struct rg_http *h, CURL *c)
 	}
 }
 
+static int
+by_str(const void *a, const void *b)
+{
+	return strcmp(*(char *const *)a, *(char *const *)b);
+}
+
+/*
+ * A scope's actions in order ("push,pull" is "pull,push"): the registry
+ * names them in no fixed order, and a token is cached by its scope.
+ */
+static void
+scope_canonical(char *scope)
+{
+	char *acts[8], buf[512], *p, *colon, *end, *next, *save;
+	size_t n, i, len, sum;
+
+	for (p = scope; *p; p = next) {
+		end = p + strcspn(p, " ");
+		next = *end ? end + 1 : end;
+		for (colon = end; colon > p && colon[-1] != ':'; colon--)
+			;
+		if (colon == p || (len = (size_t)(end - colon)) >= sizeof(buf))
+			continue;
+		memcpy(buf, colon, len);
+		buf[len] = '\0';
+		for (n = 0, acts[0] = strtok_r(buf, ",", &save); acts[n] != NULL && n < 7; )
+			acts[++n] = strtok_r(NULL, ",", &save);
+		for (i = 0, sum = n - 1; i < n; i++)
+			sum += strlen(acts[i]);
+		if (n < 2 || acts[n] != NULL || sum != len)
+			continue;	/* nothing to order, or not a plain list */
+		qsort(acts, n, sizeof(*acts), by_str);
+		for (i = 0; i < n; i++) {
+			len = strlen(acts[i]);
+			memcpy(colon, acts[i], len);
+			colon += len;
+			if (i + 1 < n)
+				*colon++ = ',';
+		}
+	}
+}
+
 /* A token for the challenge's scope: cached, or asked of its realm. */
 static const char *
 token(struct rg_http *h, const char *challenge)
@@ -203,6 +246,7 @@ token(struct rg_http *h, const char *challenge)
 		service[0] = '\0';
 	if (param(challenge, "scope", scope, sizeof(scope)) != 0)
 		scope[0] = '\0';
+	scope_canonical(scope);
 	for (i = 0; i < h->ntokens; i++)
 		if (strcmp(h->tokens[i].scope, scope) == 0 &&
 		    h->tokens[i].expires > time(NULL) + 5) {
@@ -266,12 +310,15 @@ backoff(int n, const char *retry_after)
 }
 
 /*
- * GET base + path with an Accept header (or none); the body in *body
- * (emptied first), the answer's headers of note in *r.  Returns the HTTP
- * status, or -1 with r->error saying why no answer came.
+ * A request to base + path (or to a URL under base: an upload's
+ * Location): method GET, HEAD, PUT, POST or DELETE, with an Accept
+ * header (or none) and, for PUT and POST, data of content_type.  The
+ * answer's body in *body (emptied first), its headers of note in *r.
+ * Returns the HTTP status, or -1 with r->error saying why no answer came.
  */
 long
-rg_http_get(struct rg_http *h, const char *path, const char *accept,
+rg_http_req(struct rg_http *h, const char *method, const char *path,
+    const char *accept, const char *content_type, const void *data, size_t len,
     struct rg_buf *body, struct rg_http_resp *r)
 {
 	char url[4096], hdr[1200], *bearer;
@@ -281,7 +328,17 @@ rg_http_get(struct rg_http *h, const char *path, const char *accept,
 	long code = -1;
 	int try, auth = 0;
 
-	snprintf(url, sizeof(url), "%s%s", h->base, path);
+	if (strncmp(path, "http", 4) != 0)
+		snprintf(url, sizeof(url), "%s%s", h->base, path);
+	else if (strncmp(path, h->base, strlen(h->base)) == 0 &&
+	    path[strlen(h->base)] == '/')	/* never credentials to another host */
+		snprintf(url, sizeof(url), "%s", path);
+	else {
+		memset(r, 0, sizeof(*r));
+		snprintf(r->error, sizeof(r->error), "the registry sent us to "
+		    "another server: %.160s", path);
+		return -1;
+	}
 	/* the token of the last request, at once: the next is most often for the same scope */
 	if (h->last > 0 && h->tokens[h->last - 1].expires > time(NULL) + 5)
 		tok = h->tokens[h->last - 1].value;
@@ -309,6 +366,18 @@ rg_http_get(struct rg_http *h, const char *path, const char *accept,
 			curl_easy_setopt(h->curl, CURLOPT_PASSWORD,
 			    h->opts->password ? h->opts->password : "");
 		}
+		if (strcmp(method, "HEAD") == 0)
+			curl_easy_setopt(h->curl, CURLOPT_NOBODY, 1L);
+		else if (strcmp(method, "PUT") == 0 || strcmp(method, "POST") == 0) {
+			snprintf(hdr, sizeof(hdr), "Content-Type: %s",
+			    content_type ? content_type : "application/octet-stream");
+			headers = curl_slist_append(headers, hdr);
+			curl_easy_setopt(h->curl, CURLOPT_POSTFIELDS, data ? data : "");
+			curl_easy_setopt(h->curl, CURLOPT_POSTFIELDSIZE_LARGE,
+			    (curl_off_t)len);
+			curl_easy_setopt(h->curl, CURLOPT_CUSTOMREQUEST, method);
+		} else if (strcmp(method, "GET") != 0)
+			curl_easy_setopt(h->curl, CURLOPT_CUSTOMREQUEST, method);
 		curl_easy_setopt(h->curl, CURLOPT_URL, url);
 		curl_easy_setopt(h->curl, CURLOPT_HTTPHEADER, headers);
 		curl_easy_setopt(h->curl, CURLOPT_WRITEFUNCTION, on_body);
@@ -351,6 +420,83 @@ rg_http_get(struct rg_http *h, const char *path, const char *accept,
 			sleep(backoff(try, r->retry_after));
 	}
 	return code;
+}
+
+long
+rg_http_get(struct rg_http *h, const char *path, const char *accept,
+    struct rg_buf *body, struct rg_http_resp *r)
+{
+	return rg_http_req(h, "GET", path, accept, NULL, NULL, 0, body, r);
+}
+
+/* The registry's error code in an answer's body ("UNSUPPORTED", ...), or "". */
+const char *
+rg_http_error_code(const struct rg_buf *body, char *out, size_t size)
+{
+	json_t *j = body->len > 0 ? json_loadb(body->p, body->len, 0, NULL) : NULL;
+	const char *c = rg_str(json_array_get(json_object_get(j, "errors"), 0), "code");
+
+	snprintf(out, size, "%s", c != NULL ? c : "");
+	json_decref(j);
+	return out;
+}
+
+/* The path of a Link: <...>; rel="next" header, or NULL. */
+const char *
+rg_http_next(char *link)
+{
+	char *a = strchr(link, '<'), *b;
+
+	if (a == NULL || (b = strchr(a, '>')) == NULL || strstr(b, "next") == NULL)
+		return NULL;
+	*b = '\0';
+	if (strncmp(a + 1, "http", 4) == 0)	/* absolute: keep the path */
+		return (a = strstr(a + 1, "/v2/")) != NULL ? a : NULL;
+	return a + 1;
+}
+
+/*
+ * The tags of repo, every page (n = page), into *tags (*ntags of them,
+ * each malloc'd); names that are not valid tags are left out and counted
+ * in *bad.  Returns 200, or the failing request's status (-1: no answer,
+ * r->error says why) with its path in failed.  *pages: requests made.
+ */
+long
+rg_api_tags(struct rg_http *h, const char *repo, int page, char ***tags,
+    size_t *ntags, size_t *bad, size_t *pages, struct rg_buf *body,
+    struct rg_http_resp *r, char *failed, size_t size)
+{
+	char path[RG_REPO_MAX + 1200];
+	const char *next, *t;
+	json_t *j, *v;
+	size_t i;
+	long code;
+
+	*pages = 0;
+	snprintf(path, sizeof(path), "/v2/%s/tags/list?n=%d", repo, page);
+	for (;;) {
+		++*pages;
+		if ((code = rg_http_get(h, path, "application/json", body, r)) != 200 ||
+		    (j = json_loadb(body->p, body->len, 0, NULL)) == NULL) {
+			snprintf(failed, size, "%s", path);
+			return code == 200 ? 502 : code;	/* 200, not JSON */
+		}
+		json_array_foreach(json_object_get(j, "tags"), i, v) {
+			if ((t = json_string_value(v)) == NULL || !rg_tag_valid(t)) {
+				++*bad;
+				continue;
+			}
+			if ((*tags = realloc(*tags, (*ntags + 1) * sizeof(**tags))) == NULL ||
+			    ((*tags)[(*ntags)++] = strdup(t)) == NULL)
+				err(RG_EXIT_FATAL, NULL);
+		}
+		json_decref(j);
+		if ((next = rg_http_next(r->link)) == NULL)
+			break;
+		snprintf(path, sizeof(path), "%s", next);
+	}
+	snprintf(failed, size, "%s", path);
+	return 200;
 }
 
 /* Once per process, before any thread makes an rg_http; -1 (reported) when libcurl cannot be had. */

@@ -40,14 +40,6 @@ serve_copy() {
 	C=$BATS_TEST_TMPDIR/r/data
 }
 
-pulls() {
-	local ref
-	for ref in "$@"; do
-		rm -rf "$BATS_TEST_TMPDIR/pull"
-		skopeo copy -q --all --src-tls-verify=false "docker://$REG/$ref" "oci:$BATS_TEST_TMPDIR/pull:x"
-	done
-}
-
 @test "examples/delete-repo: a whole repository, untagged manifests too; shared layers stay" {
 	copy
 	sum=$(cd "$C" && find . -printf '%p %s %T@\n' | sort | sha256sum)
@@ -74,6 +66,15 @@ pulls() {
 	assert_equal "$(jq -r 'select(.type == "rm") | "\(.object) \(.result)"' <<<"$output")" "tag deleted"
 	[ ! -e "$CR/team/app/_manifests/tags/1.1" ]
 	[ -e "$CR/team/app/_manifests/tags/stable/current/link" ]
+	# a registry's URL instead of its storage: through the API
+	serve_copy
+	run --separate-stderr "$EX/delete-tag" team/app:stable "http://$REG"
+	assert_success
+	assert_equal "$(jq -r 'select(.type == "rm") | "\(.object) \(.result)"' <<<"$output" | sort | paste -sd' ')" \
+		"manifest deleted tag deleted"
+	run curl -fsS "http://$REG/v2/team/app/tags/list"
+	assert_output '{"name":"team/app","tags":["sig-1.0","1.0"]}'
+	pulls team/app:1.0 team/app:sig-1.0
 }
 
 @test "examples/keep-last: the newest N matching tags kept, the rest between two dates deleted" {

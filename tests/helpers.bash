@@ -14,3 +14,53 @@ export PATH
 v2() {
 	echo "$REG_DATA/docker/registry/v2"
 }
+
+# the bytes of blob data in storage DIR
+blob_bytes() {
+	find "$1/docker/registry/v2/blobs" -name data -type f -printf '%s\n' |
+		awk '{ n += $1 } END { print n + 0 }'
+}
+
+# every file with its size, mode and content digest, and every directory
+tree_sum() {
+	(cd "$1" && find . -printf '%y %p %s %m %T@\n' | LC_ALL=C sort &&
+		find . -type f -exec sha256sum {} + | LC_ALL=C sort) | sha256sum
+}
+
+# pulls REF...: skopeo pulls each whole (every platform, digests verified)
+pulls() {
+	local ref
+	for ref in "$@"; do
+		rm -rf "$BATS_TEST_TMPDIR/pull"
+		skopeo copy -q --all --src-tls-verify=false "docker://$REG/$ref" \
+			"oci:$BATS_TEST_TMPDIR/pull:x" || { echo "cannot pull $ref" >&2; return 1; }
+	done
+}
+
+# the tags the registry lists, as repo:tag
+listed() {
+	local repo
+	for repo in $(curl -fsS "http://$REG/v2/_catalog?n=1000" | jq -r '.repositories[]'); do
+		curl -fsS "http://$REG/v2/$repo/tags/list" | jq -r '.name + ":" + (.tags // [])[]'
+	done | LC_ALL=C sort
+}
+
+# issuer_start DIR EXPIRES: tests/token-issuer on a free port, for user
+# alice with password "pw d", tokens lasting EXPIRES seconds, each request's
+# scope logged in DIR/tokens.log (emptied); sets ISSUER_PID and ISSUER_AUTH
+# (the registry's auth section: REG_AUTH=$ISSUER_AUTH registry_start ...).
+issuer_start() {
+	local dir=$1 expires=$2 port i
+	[ -f "$dir/tok.crt" ] || openssl req -x509 -newkey rsa:2048 -nodes -days 2 \
+		-subj /CN=rg-token -keyout "$dir/tok.key" -out "$dir/tok.crt" 2>/dev/null
+	port=$((19000 + RANDOM % 1000))
+	: > "$dir/tokens.log"
+	"$BATS_TEST_DIRNAME/token-issuer" "$port" "$dir/tok.key" "$dir/tok.crt" rg-issuer \
+		rg-test alice 'pw d' "$expires" "$dir/tokens.log" 3>&- &
+	ISSUER_PID=$!
+	for i in $(seq 50); do
+		curl -s -o /dev/null "http://127.0.0.1:$port/" && break
+		sleep 0.1
+	done
+	ISSUER_AUTH="{token: {realm: http://127.0.0.1:$port/token, service: rg-test, issuer: rg-issuer, rootcertbundle: $dir/tok.crt}}"
+}

@@ -6,7 +6,7 @@
 # registry_start DIR: serve DIR/data on 127.0.0.1; sets REG (host:port),
 # REG_PID, REG_DATA (the rootdirectory) and REG_CONFIG.  $REG_AUTH and
 # $REG_TLS, when set, are YAML for config.yml's auth section and http.tls
-# (then it serves https).
+# (then it serves https); REG_DELETE=false turns the API's deletes off.
 registry_start() {
 	local dir=$1 port try i scheme=http code rc
 	[ -z "${REG_TLS:-}" ] || scheme=https
@@ -18,7 +18,7 @@ registry_start() {
 		log: {level: error}
 		storage:
 		  filesystem: {rootdirectory: $dir/data}
-		  delete: {enabled: true}
+		  delete: {enabled: ${REG_DELETE:-true}}
 		  maintenance: {uploadpurging: {enabled: false}}
 		http: {addr: 127.0.0.1:$port${REG_TLS:+, tls: $REG_TLS}}
 		${REG_AUTH:+auth: $REG_AUTH}

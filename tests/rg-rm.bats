@@ -28,36 +28,6 @@ pushed() {
 	awk -v r="$1" '$1 == r { print $2 }' "$BATS_FILE_TMPDIR/pushed"
 }
 
-# the bytes of blob data in storage DIR
-blob_bytes() {
-	find "$1/docker/registry/v2/blobs" -name data -type f -printf '%s\n' |
-		awk '{ n += $1 } END { print n + 0 }'
-}
-
-# every file with its size, mode and content digest, and every directory
-tree_sum() {
-	(cd "$1" && find . -printf '%y %p %s %m %T@\n' | LC_ALL=C sort &&
-		find . -type f -exec sha256sum {} + | LC_ALL=C sort) | sha256sum
-}
-
-# pulls REF...: skopeo pulls each whole (every platform, digests verified)
-pulls() {
-	local ref
-	for ref in "$@"; do
-		rm -rf "$BATS_TEST_TMPDIR/pull"
-		skopeo copy -q --all --src-tls-verify=false "docker://$REG/$ref" \
-			"oci:$BATS_TEST_TMPDIR/pull:x" || { echo "cannot pull $ref" >&2; return 1; }
-	done
-}
-
-# the tags the registry lists, as repo:tag
-listed() {
-	local repo
-	for repo in $(curl -fsS "http://$REG/v2/_catalog?n=1000" | jq -r '.repositories[]'); do
-		curl -fsS "http://$REG/v2/$repo/tags/list" | jq -r '.name + ":" + (.tags // [])[]'
-	done | LC_ALL=C sort
-}
-
 # the files and directories of the storage, without the trash
 files() {
 	(cd "$1/docker/registry/v2" && find . -path ./.rg-trash -prune -o -print | LC_ALL=C sort)
