@@ -140,7 +140,8 @@ rg_apirm_tags(struct rg_apirm *a, const char *repo, rg_apirm_tag_fn *fn, void *a
 /*
  * May we delete in repo?  A DELETE of a digest no manifest has: 404 says
  * yes, 405 UNSUPPORTED that the registry has deletes turned off, 401/403
- * that our credentials may not.  Nothing is sent on a dry run: 0.
+ * that our credentials may not.  Sent on a dry run too (it changes
+ * nothing), so that the dry run fails where the real one would.
  */
 int
 rg_apirm_may_delete(struct rg_apirm *a, const char *repo)
@@ -149,8 +150,6 @@ rg_apirm_may_delete(struct rg_apirm *a, const char *repo)
 	struct rg_http_resp r;
 	long code;
 
-	if (a->dry_run)
-		return 0;
 	snprintf(path, sizeof(path), "/v2/%s/manifests/sha256:%064d", repo, 0);
 	code = rg_http_req(&a->h, "DELETE", path, NULL, NULL, NULL, 0, &a->body, &r);
 	if (code == 404 || code == 202)

@@ -298,6 +298,11 @@ int	rg_trash_empty(int trashfd);
 #define RG_SWEEP_PATH	(RG_REPO_MAX + RG_TAG_MAX + 2 * RG_HEX_LEN + 96)
 enum { RG_SW_DONE, RG_SW_GONE, RG_SW_KEPT, RG_SW_FAILED };
 
+struct rg_tagindex {
+	struct rg_digest d;		/* tags/<tagdir.v[tag]>/index/sha256/<d> */
+	size_t tag;
+};
+
 struct rg_sweep {
 	int v2fd, trashfd, dry_run;
 	char *root;			/* the v2 directory, for messages */
@@ -309,6 +314,9 @@ struct rg_sweep {
 	char *current_repo;		/* what its tags point at now: */
 	struct rg_digest *current;
 	size_t ncurrent;
+	struct rg_tagindex *index;	/* and every digest in their history */
+	size_t nindex;
+	struct rg_dir tagdir;		/* the names index[].tag points into */
 	const char *why;		/* why the last object was kept or failed */
 	char err[RG_SWEEP_PATH + 160];
 };

@@ -126,44 +126,88 @@ rg_sweep_tag(struct rg_sweep *s, const char *repo, const char *tag,
 	return r;
 }
 
-/* Does a tag of repo point at d now?  Read once for the last repository asked. */
 static int
-tagged(struct rg_sweep *s, const char *repo, const struct rg_digest *d)
+by_digest(const void *a, const void *b)
+{
+	return rg_digest_cmp(&((const struct rg_tagindex *)a)->d,
+	    &((const struct rg_tagindex *)b)->d);
+}
+
+/* tags/<tag>/index/sha256: every digest the tag t of the repository's tagdir held */
+static int
+read_index(struct rg_sweep *s, const char *repo, size_t t)
 {
 	char path[PATH_BUF];
-	struct rg_digest cur;
+	struct rg_tagindex *v;
+	struct rg_digest d;
 	struct rg_dir l;
 	size_t i;
 	int fd;
 
-	if (s->current_repo == NULL || strcmp(s->current_repo, repo) != 0) {
-		free(s->current_repo);
-		s->ncurrent = 0;
-		if ((s->current_repo = strdup(repo)) == NULL)
-			return -1;
-		snprintf(path, sizeof(path), "repositories/%s/_manifests/tags", repo);
-		if ((fd = list_dir(s, path, &l)) != -1) {
-			for (i = 0; i < l.n; i++) {
-				snprintf(path, sizeof(path), "%s:%s", repo, l.v[i].name);
-				if (rg_strset_has(&s->gone_tags, path))
-					continue;	/* a dry run's: as if gone */
-				snprintf(path, sizeof(path), "repositories/%s/_manifests/"
-				    "tags/%s/current/link", repo, l.v[i].name);
-				if (!rg_tag_valid(l.v[i].name) || rg_beneath_link(s->v2fd,
-				    path, &cur, NULL) != RG_LINK_OK)
-					continue;
-				if ((s->current = realloc(s->current, (s->ncurrent + 1) *
-				    sizeof(*s->current))) == NULL)
-					return -1;
-				s->current[s->ncurrent++] = cur;
-			}
-			close(fd);
+	snprintf(path, sizeof(path), "repositories/%s/_manifests/tags/%s/index/sha256",
+	    repo, s->tagdir.v[t].name);
+	if ((fd = list_dir(s, path, &l)) == -1)
+		return 0;	/* none: left as it is */
+	close(fd);
+	for (i = 0; i < l.n; i++) {
+		if (rg_hex_parse(l.v[i].name, strlen(l.v[i].name), &d) != 0)
+			continue;
+		if ((v = realloc(s->index, (s->nindex + 1) * sizeof(*v))) == NULL) {
 			rg_dir_free(&l);
+			return -1;
 		}
+		s->index = v;
+		s->index[s->nindex].d = d;
+		s->index[s->nindex++].tag = t;
 	}
-	for (i = 0; i < s->ncurrent; i++)
-		if (memcmp(&s->current[i], d, sizeof(*d)) == 0)
-			return 1;
+	rg_dir_free(&l);
+	return 0;
+}
+
+/*
+ * The tags of repo, read once for the last repository asked: what each
+ * points at now, and the digests of each one's history, sorted.  What is
+ * pushed after this was read is the business of rg_sweep_fresh (checked
+ * before any manifest goes).
+ */
+static int
+repo_tags(struct rg_sweep *s, const char *repo)
+{
+	char path[PATH_BUF];
+	struct rg_digest cur;
+	size_t i;
+	int fd;
+
+	if (s->current_repo != NULL && strcmp(s->current_repo, repo) == 0)
+		return 0;
+	free(s->current_repo);
+	rg_dir_free(&s->tagdir);
+	s->ncurrent = s->nindex = 0;
+	if ((s->current_repo = strdup(repo)) == NULL)
+		return -1;
+	snprintf(path, sizeof(path), "repositories/%s/_manifests/tags", repo);
+	if ((fd = list_dir(s, path, &s->tagdir)) == -1)
+		return 0;
+	close(fd);
+	for (i = 0; i < s->tagdir.n; i++) {
+		if (!rg_tag_valid(s->tagdir.v[i].name))
+			continue;
+		if (!s->dry_run && read_index(s, repo, i) == -1)
+			return -1;
+		snprintf(path, sizeof(path), "%s:%s", repo, s->tagdir.v[i].name);
+		if (rg_strset_has(&s->gone_tags, path))
+			continue;	/* a dry run's: as if gone */
+		snprintf(path, sizeof(path), "repositories/%s/_manifests/"
+		    "tags/%s/current/link", repo, s->tagdir.v[i].name);
+		if (rg_beneath_link(s->v2fd, path, &cur, NULL) != RG_LINK_OK)
+			continue;
+		if ((s->current = realloc(s->current, (s->ncurrent + 1) *
+		    sizeof(*s->current))) == NULL)
+			return -1;
+		s->current[s->ncurrent++] = cur;
+	}
+	if (s->nindex > 1)
+		qsort(s->index, s->nindex, sizeof(*s->index), by_digest);
 	return 0;
 }
 
@@ -172,31 +216,29 @@ int
 rg_sweep_manifest(struct rg_sweep *s, const char *repo, const struct rg_digest *d)
 {
 	char path[PATH_BUF], hex[RG_HEX_LEN + 1];
-	struct rg_dir l;
+	struct rg_tagindex key, *e;
 	size_t i;
-	int fd, t;
 
-	if ((t = tagged(s, repo, d)) != 0) {
-		if (t == -1)
-			return failed(s, repo);
-		return kept(s, "a tag points at it");
+	if (repo_tags(s, repo) == -1) {
+		free(s->current_repo);
+		s->current_repo = NULL;		/* read again next time */
+		return failed(s, repo);
 	}
+	for (i = 0; i < s->ncurrent; i++)
+		if (memcmp(&s->current[i], d, sizeof(*d)) == 0)
+			return kept(s, "a tag points at it");
 	rg_digest_hex(d, hex);
-	snprintf(path, sizeof(path), "repositories/%s/_manifests/tags", repo);
-	if (!s->dry_run && (fd = list_dir(s, path, &l)) != -1) {
-		for (i = 0; i < l.n; i++) {
-			if (!rg_tag_valid(l.v[i].name))
-				continue;
-			snprintf(path, sizeof(path), "repositories/%s/_manifests/"
-			    "tags/%s/index/sha256/%s", repo, l.v[i].name, hex);
-			if (rg_trash_remove(s->v2fd, s->trashfd, path) == -1) {
-				close(fd);
-				rg_dir_free(&l);
-				return failed(s, path);
-			}
-		}
-		close(fd);
-		rg_dir_free(&l);
+	key.d = *d;
+	e = s->nindex > 0 ? bsearch(&key, s->index, s->nindex, sizeof(*s->index),
+	    by_digest) : NULL;
+	while (e != NULL && e > s->index && rg_digest_cmp(&e[-1].d, d) == 0)
+		e--;			/* the first entry of d */
+	for (; e != NULL && e < s->index + s->nindex &&
+	    rg_digest_cmp(&e->d, d) == 0; e++) {
+		snprintf(path, sizeof(path), "repositories/%s/_manifests/"
+		    "tags/%s/index/sha256/%s", repo, s->tagdir.v[e->tag].name, hex);
+		if (rg_trash_remove(s->v2fd, s->trashfd, path) == -1)
+			return failed(s, path);
 	}
 	snprintf(path, sizeof(path), "repositories/%s/_manifests/revisions/sha256/%s",
 	    repo, hex);

@@ -4,10 +4,7 @@
 
 setup_file() {
 	load helpers
-	registry_start "$BATS_FILE_TMPDIR/reg"
-	push_mix "$BATS_FILE_TMPDIR"
-	registry_stop
-	mv "$REG_DATA" "$BATS_FILE_TMPDIR/data"
+	mix_storage "$BATS_FILE_TMPDIR"
 }
 
 setup() {
@@ -130,9 +127,13 @@ results() {
 		"http://$REG/v2/team/app/manifests/$(pushed team/app:sig-1.0)"
 }
 
-@test "a registry with deletes turned off: each object reported, nothing changed, exit 1" {
+@test "a registry with deletes turned off: each object reported, nothing changed, exit 1; the dry run says so too" {
 	REG_DELETE=false registry_start "$R"
 	rg-scan "http://$REG" | rg-select team/app:1.1 over | rg-refs 2>/dev/null > "$BATS_TEST_TMPDIR/plan"
+	# the dry run asks too, and fails as the real run does
+	run --separate-stderr rg-rm -n < "$BATS_TEST_TMPDIR/plan"
+	assert_failure 1
+	assert_equal "$(jq -r 'select(.type == "rm") | .result' <<<"$output" | sort -u)" failed
 	run --separate-stderr rg-rm < "$BATS_TEST_TMPDIR/plan"
 	assert_failure 1
 	assert_equal "$(jq -r 'select(.type == "rm") | .result' <<<"$output" | sort -u)" failed

@@ -3,10 +3,7 @@
 
 setup_file() {
 	load helpers
-	registry_start "$BATS_FILE_TMPDIR/reg"
-	push_mix "$BATS_FILE_TMPDIR"
-	registry_stop
-	mv "$REG_DATA" "$BATS_FILE_TMPDIR/data"
+	mix_storage "$BATS_FILE_TMPDIR"
 }
 
 setup() {

@@ -64,3 +64,12 @@ issuer_start() {
 	done
 	ISSUER_AUTH="{token: {realm: http://127.0.0.1:$port/token, service: rg-test, issuer: rg-issuer, rootcertbundle: $dir/tok.crt}}"
 }
+
+# mix_storage DIR: push_mix (its records in DIR) on a registry stopped
+# afterwards; its storage left in DIR/data, for tests to serve copies of
+mix_storage() {
+	registry_start "$1/reg"
+	push_mix "$1"
+	registry_stop
+	mv "$REG_DATA" "$1/data"
+}

@@ -86,6 +86,9 @@ files() {
 	rg-scan "$D" | rg-select --untagged | rg-refs 2>/dev/null | rg-rm --min-age 0s > "$BATS_TEST_TMPDIR/audit"
 	# it deleted something: over:latest's two earlier images
 	assert_equal "$(jq -s '[.[] | select(.object == "manifest" and .result == "deleted")] | length' "$BATS_TEST_TMPDIR/audit")" 2
+	# and the tag's history of them: only what it points at now is left
+	assert_equal "$(ls "$V2/repositories/over/_manifests/tags/latest/index/sha256")" \
+		"$(pushed over:latest | cut -d: -f2)"
 	registry_start "$R"
 	pulls multi:1 multi/docker:1 over:latest team/app:1.0 team/app:sig-1.0
 	registry_stop
