@@ -185,20 +185,25 @@ read_tags(struct repo *r)
 static void
 emit_tag(struct repo *r, struct tag *t)
 {
-	json_t *rec = rg_record_new("tag", r->name);
+	char ds[RG_DIGEST_STRLEN + 1], ts[RG_TIME_STRLEN + 1];
+	int e = 0;
 
-	json_object_set_new(rec, "tag", json_string(t->name));
-	rg_set_digest(rec, "digest", &t->digest);
-	rg_set_time(rec, "pushed", t->pushed);
+	e |= rg_buf_jopen(r->out, "tag", r->name);
+	e |= rg_buf_jstr(r->out, "tag", t->name);
+	rg_digest_format(&t->digest, ds);
+	e |= rg_buf_jstr(r->out, "digest", ds);
+	rg_time_format(t->pushed, ts);
+	e |= rg_buf_jstr(r->out, "pushed", ts);
 	if (t->man != NULL && t->man->ok) {
-		json_object_set_new(rec, "media_type",
-		    json_string(t->man->m.media_type));
-		if (t->man->has_created)
-			rg_set_time(rec, "created", t->man->created);
-		json_object_set_new(rec, "size",
-		    json_integer(rg_image_size(&r->mans, t->man)));
+		e |= rg_buf_jstr(r->out, "media_type", t->man->m.media_type);
+		if (t->man->has_created) {
+			rg_time_format(t->man->created, ts);
+			e |= rg_buf_jstr(r->out, "created", ts);
+		}
+		e |= rg_buf_jint(r->out, "size", rg_image_size(&r->mans, t->man));
 	}
-	out_record(r->out, rec);
+	if ((e | rg_buf_jclose(r->out)) != 0)
+		err(RG_EXIT_FATAL, NULL);
 }
 
 static void
@@ -273,7 +278,8 @@ scan_repo(const char *name, int fd, struct rg_buf *out)
 	for (i = 0; i < r.ntags; i++)
 		emit_tag(&r, &r.tags[i]);
 	for (i = 0; i < r.mans.n; i++)
-		out_record(out, rg_image_record(&r.mans, &r.mans.v[i], name));
+		if (rg_image_write(out, &r.mans, &r.mans.v[i], name) == -1)
+			err(RG_EXIT_FATAL, NULL);
 	if (rg_links_each(fd, "_layers/sha256", r.where, add_layer, &r) != 0)
 		repo_status = RG_EXIT_PARTIAL;
 	emit_uploads(&r);

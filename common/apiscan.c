@@ -263,7 +263,7 @@ repository(struct worker *w, const char *repo)
 			err(RG_EXIT_FATAL, NULL);
 	}
 	for (i = 0; i < imgs.n; i++)
-		if (rg_buf_record(&w->out, rg_image_record(&imgs, &imgs.v[i], repo)) == -1)
+		if (rg_image_write(&w->out, &imgs, &imgs.v[i], repo) == -1)
 			err(RG_EXIT_FATAL, NULL);
 	for (i = 0; i < ntags; i++)
 		free(tags[i]);

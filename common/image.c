@@ -146,42 +146,51 @@ rg_image_size(struct rg_images *s, struct rg_image *m)
 	return sum;
 }
 
-/* The manifest record (rg-records(5)). */
-json_t *
-rg_image_record(struct rg_images *s, struct rg_image *m, const char *repo)
+/* The manifest record (rg-records(5)), as a line into b; -1 when out of memory. */
+int
+rg_image_write(struct rg_buf *b, struct rg_images *s, struct rg_image *m,
+    const char *repo)
 {
-	json_t *rec = rg_record_new("manifest", repo);
+	char ds[RG_DIGEST_STRLEN + 1], ts[RG_TIME_STRLEN + 1];
+	size_t i;
+	int r = 0;
 
-	if (rec == NULL)
-		return NULL;
-	rg_set_digest(rec, "digest", &m->digest);
+	rg_digest_format(&m->digest, ds);
+	r |= rg_buf_jopen(b, "manifest", repo);
+	r |= rg_buf_jstr(b, "digest", ds);
 	if (m->ok) {
-		json_object_set_new(rec, "size", json_integer(m->size));
-		json_object_set_new(rec, "media_type", json_string(m->m.media_type));
-		if (m->m.artifact_type != NULL)
-			json_object_set_new(rec, "artifact_type",
-			    json_string(m->m.artifact_type));
+		r |= rg_buf_jint(b, "size", m->size);
+		r |= rg_buf_jstr(b, "media_type", m->m.media_type);
+		r |= rg_buf_jstr(b, "artifact_type", m->m.artifact_type);
 	}
-	if (m->pushed != 0)
-		rg_set_time(rec, "pushed", m->pushed);
-	json_object_set(rec, "tags", m->tags);
+	if (m->pushed != 0) {
+		rg_time_format(m->pushed, ts);
+		r |= rg_buf_jstr(b, "pushed", ts);
+	}
+	if (m->tags != NULL) {
+		r |= rg_buf_printf(b, ",\"tags\":[");
+		for (i = 0; i < json_array_size(m->tags); i++)
+			r |= rg_buf_printf(b, "%s", i ? "," : "") |
+			    rg_buf_json(b, NULL, json_array_get(m->tags, i));
+		r |= rg_buf_add(b, "]", 1);
+	}
 	if (!m->ok) {
-		json_object_set_new(rec, "error", json_string(m->error ?
-		    m->error : "unreadable"));
-		return rec;
+		r |= rg_buf_jstr(b, "error", m->error ? m->error : "unreadable");
+		return (r |= rg_buf_jclose(b)) != 0 ? -1 : 0;
 	}
-	json_object_set_new(rec, "blobs", rg_refs_json(&m->m.blobs));
-	json_object_set_new(rec, "manifests", rg_refs_json(&m->m.children));
+	r |= rg_buf_jdigests(b, "blobs", &m->m.blobs);
+	r |= rg_buf_jdigests(b, "manifests", &m->m.children);
 	if (m->m.foreign.n > 0)
-		json_object_set_new(rec, "foreign", rg_refs_json(&m->m.foreign));
-	if (m->m.subject != NULL)
-		json_object_set_new(rec, "subject", json_string(m->m.subject));
-	if (m->has_created)
-		rg_set_time(rec, "created", m->created);
-	if (m->platform != NULL)
-		json_object_set(rec, "platform", m->platform);
-	json_object_set_new(rec, "image_size", json_integer(rg_image_size(s, m)));
-	return rec;
+		r |= rg_buf_jdigests(b, "foreign", &m->m.foreign);
+	r |= rg_buf_jstr(b, "subject", m->m.subject);
+	if (m->has_created) {
+		rg_time_format(m->created, ts);
+		r |= rg_buf_jstr(b, "created", ts);
+	}
+	r |= rg_buf_json(b, "platform", m->platform);
+	r |= rg_buf_jint(b, "image_size", rg_image_size(s, m));
+	r |= rg_buf_jclose(b);
+	return r != 0 ? -1 : 0;
 }
 
 void

@@ -104,6 +104,13 @@ struct rg_buf {
 
 int	rg_buf_add(struct rg_buf *b, const void *p, size_t n);
 int	rg_buf_record(struct rg_buf *b, json_t *rec);
+int	rg_buf_jopen(struct rg_buf *b, const char *type, const char *repo);
+int	rg_buf_jstr(struct rg_buf *b, const char *key, const char *v);
+int	rg_buf_jint(struct rg_buf *b, const char *key, long long v);
+int	rg_buf_json(struct rg_buf *b, const char *key, const json_t *v);
+struct rg_refs;
+int	rg_buf_jdigests(struct rg_buf *b, const char *key, const struct rg_refs *r);
+int	rg_buf_jclose(struct rg_buf *b);
 int	rg_buf_write(struct rg_buf *b, FILE *out);
 int	rg_buf_printf(struct rg_buf *b, const char *fmt, ...)
 	    __attribute__((format(printf, 2, 3)));
@@ -517,7 +524,8 @@ void	rg_images_sort(struct rg_images *s);
 struct rg_image *rg_images_find(struct rg_images *s, const struct rg_digest *d);
 void	rg_images_created(struct rg_images *s);
 int64_t	rg_image_size(struct rg_images *s, struct rg_image *m);
-json_t *rg_image_record(struct rg_images *s, struct rg_image *m, const char *repo);
+int	rg_image_write(struct rg_buf *b, struct rg_images *s, struct rg_image *m,
+	    const char *repo);
 void	rg_images_free(struct rg_images *s);
 
 #endif
