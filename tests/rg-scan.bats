@@ -409,3 +409,14 @@ copy_storage() {
 	assert_equal "$stderr" ""
 	assert_equal "$(jq -c 'select(.repo == "deep/a/b/c" and (.type == "manifest" or .type == "tag"))' <<<"$output")" ""
 }
+
+@test "strings that need escapes (quote, backslash, tab, non-ASCII): ASCII JSON that reads back the same" {
+	type=$'application/vnd.ex\u00e9"\\x\ty\U0001F600'
+	push_artifact esc weird "$(remote_digest base:1)" "$type" > /dev/null
+	run --separate-stderr rg-scan -r '^esc$' "$REG_DATA"
+	assert_success
+	line=$(grep '"type":"manifest"' <<<"$output")
+	assert_equal "$(jq -r .artifact_type <<<"$line")" "$type"
+	[[ "$line" == *'"artifact_type":"application/vnd.ex\u00E9\"\\x\ty\uD83D\uDE00"'* ]]
+	assert_equal "$(LC_ALL=C grep -c '[^ -~]' <<<"$output")" 0
+}
