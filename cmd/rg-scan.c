@@ -185,24 +185,8 @@ read_tags(struct repo *r)
 static void
 emit_tag(struct repo *r, struct tag *t)
 {
-	char ds[RG_DIGEST_STRLEN + 1], ts[RG_TIME_STRLEN + 1];
-	int e = 0;
-
-	e |= rg_buf_jopen(r->out, "tag", r->name);
-	e |= rg_buf_jstr(r->out, "tag", t->name);
-	rg_digest_format(&t->digest, ds);
-	e |= rg_buf_jstr(r->out, "digest", ds);
-	rg_time_format(t->pushed, ts);
-	e |= rg_buf_jstr(r->out, "pushed", ts);
-	if (t->man != NULL && t->man->ok) {
-		e |= rg_buf_jstr(r->out, "media_type", t->man->m.media_type);
-		if (t->man->has_created) {
-			rg_time_format(t->man->created, ts);
-			e |= rg_buf_jstr(r->out, "created", ts);
-		}
-		e |= rg_buf_jint(r->out, "size", rg_image_size(&r->mans, t->man));
-	}
-	if ((e | rg_buf_jclose(r->out)) != 0)
+	if (rg_tag_write(r->out, &r->mans, r->name, t->name, &t->digest, t->pushed,
+	    t->man) == -1)
 		err(RG_EXIT_FATAL, NULL);
 }
 

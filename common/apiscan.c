@@ -220,7 +220,6 @@ repository(struct worker *w, const char *repo)
 	struct rg_digest *of = NULL;	/* what each tag points at */
 	struct rg_image *m;
 	size_t ntags = 0, i, bad, pages;
-	json_t *rec;
 	long code;
 
 	bad = 0;
@@ -250,16 +249,7 @@ repository(struct worker *w, const char *repo)
 	for (i = 0; i < ntags; i++) {
 		if ((m = rg_images_find(&imgs, &of[i])) == NULL)
 			continue;	/* could not be read: reported */
-		rec = rg_record_new("tag", repo);
-		json_object_set_new(rec, "tag", json_string(tags[i]));
-		rg_set_digest(rec, "digest", &m->digest);
-		if (m->ok) {
-			json_object_set_new(rec, "media_type", json_string(m->m.media_type));
-			if (m->has_created)
-				rg_set_time(rec, "created", m->created);
-			json_object_set_new(rec, "size", json_integer(rg_image_size(&imgs, m)));
-		}
-		if (rg_buf_record(&w->out, rec) == -1)
+		if (rg_tag_write(&w->out, &imgs, repo, tags[i], &m->digest, 0, m) == -1)
 			err(RG_EXIT_FATAL, NULL);
 	}
 	for (i = 0; i < imgs.n; i++)

@@ -193,6 +193,38 @@ rg_image_write(struct rg_buf *b, struct rg_images *s, struct rg_image *m,
 	return r != 0 ? -1 : 0;
 }
 
+/*
+ * The tag record of repo:tag, pointing at d (pushed: its link's mtime, 0
+ * when not known), with what m, its manifest if it could be read, says.
+ */
+int
+rg_tag_write(struct rg_buf *b, struct rg_images *s, const char *repo,
+    const char *tag, const struct rg_digest *d, time_t pushed,
+    struct rg_image *m)
+{
+	char ds[RG_DIGEST_STRLEN + 1], ts[RG_TIME_STRLEN + 1];
+	int r = 0;
+
+	r |= rg_buf_jopen(b, "tag", repo);
+	r |= rg_buf_jstr(b, "tag", tag);
+	rg_digest_format(d, ds);
+	r |= rg_buf_jstr(b, "digest", ds);
+	if (pushed != 0) {
+		rg_time_format(pushed, ts);
+		r |= rg_buf_jstr(b, "pushed", ts);
+	}
+	if (m != NULL && m->ok) {
+		r |= rg_buf_jstr(b, "media_type", m->m.media_type);
+		if (m->has_created) {
+			rg_time_format(m->created, ts);
+			r |= rg_buf_jstr(b, "created", ts);
+		}
+		r |= rg_buf_jint(b, "size", rg_image_size(s, m));
+	}
+	r |= rg_buf_jclose(b);
+	return r != 0 ? -1 : 0;
+}
+
 void
 rg_images_free(struct rg_images *s)
 {

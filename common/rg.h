@@ -526,6 +526,9 @@ void	rg_images_created(struct rg_images *s);
 int64_t	rg_image_size(struct rg_images *s, struct rg_image *m);
 int	rg_image_write(struct rg_buf *b, struct rg_images *s, struct rg_image *m,
 	    const char *repo);
+int	rg_tag_write(struct rg_buf *b, struct rg_images *s, const char *repo,
+	    const char *tag, const struct rg_digest *d, time_t pushed,
+	    struct rg_image *m);
 void	rg_images_free(struct rg_images *s);
 
 #endif
