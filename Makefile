@@ -10,7 +10,7 @@ BUILD ?= build
 CC ?= cc
 CFLAGS ?= -O2 -g
 override CFLAGS += -std=c11 -D_GNU_SOURCE -Wall -Wextra -Icommon -pthread \
-	$(shell pkg-config --cflags jansson libpcre2-8 libcrypto libcurl)
+	$(shell pkg-config --cflags jansson libpcre2-8 libcrypto libcurl yaml-0.1)
 
 TOOLS = rg-scan rg-select rg-refs rg-rm
 MAN1 = $(TOOLS:%=man/%.1)
@@ -22,7 +22,7 @@ MAN7 = man/rg.7
 LIBS_rg-scan = jansson libpcre2-8 libcrypto
 LIBS_rg-select = jansson libpcre2-8
 LIBS_rg-refs = jansson libcrypto
-LIBS_rg-rm = jansson libcrypto
+LIBS_rg-rm = jansson libcrypto yaml-0.1
 
 COMMON_SRC = $(wildcard common/*.c)
 COMMON_OBJ = $(COMMON_SRC:%.c=$(BUILD)/%.o)
@@ -31,16 +31,16 @@ BINS = $(TOOLS:%=$(BUILD)/bin/%)
 SAN_FLAGS = -O1 -g -fno-omit-frame-pointer -fsanitize=address,undefined \
 	-fno-sanitize-recover=all
 
-.PHONY: all check test test-san lint deps install uninstall clean bench demo
+.PHONY: all check test test-san lint deps install uninstall clean bench demo stress
 .SECONDARY:
 
 all: $(BINS)
 
-$(BUILD)/common/%.o: common/%.c common/rg.h
+$(BUILD)/common/%.o: common/%.c $(wildcard common/*.h)
 	@mkdir -p $(@D)
 	$(CC) $(CFLAGS) -c -o $@ $<
 
-$(BUILD)/cmd/%.o: cmd/%.c common/rg.h
+$(BUILD)/cmd/%.o: cmd/%.c $(wildcard common/*.h)
 	@mkdir -p $(@D)
 	$(CC) $(CFLAGS) -c -o $@ $<
 
@@ -81,6 +81,16 @@ lint:
 
 bench: deps all $(BUILD)/bench/gen-tree
 	tests/bench/run $(BUILD)
+
+# Pushes while the cleanup runs, longer than make check's bounded run:
+# every cache mode, with --min-age 0s and with the default.
+STRESS_SECONDS ?= 120
+stress: deps all
+	for mode in none inmemory redis; do \
+		for age in 0s 1h; do \
+			tests/stress/live $(BUILD)/bin $(STRESS_SECONDS) $$mode $$age || exit 1; \
+		done; \
+	done
 
 demo: deps all
 	tests/demo $(BUILD)/bin

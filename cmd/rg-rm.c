@@ -21,11 +21,15 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <getopt.h>
+#include <signal.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
+#include "redis.h"
+#include "regconf.h"
 #include "rg.h"
 
 enum kind { K_TAG, K_MANIFEST, K_LAYER, K_BLOB, K_UPLOAD, K_REPO, NKINDS };
@@ -68,6 +72,16 @@ static unsigned long refs_line, last_line, nmarked;
 static struct rg_plan plan;
 static unsigned long done[NKINDS], kept[NKINDS];
 static long long bytes;
+static const char *config_opt, *stop_cmd, *start_cmd;
+static struct rg_regconf conf;		/* the registry's config.yml, if known */
+static int have_conf;
+static struct rg_redis redis;
+static const char *hold_cached;		/* why no layer link or blob may go now:
+					   the registry's cache, or objects put back */
+static unsigned long ncached;		/* layer links and blobs kept for it */
+static const char hold_inmemory[] = "the registry's in-memory cache could go on "
+    "claiming it: --stop and --start delete it while the registry is stopped";
+static struct rg_dtab kept_links;	/* digests of layer links that stay */
 
 #define REPO(i)	((struct repo *)RG_DTAB_AT(&repos, i))
 
@@ -305,6 +319,8 @@ outcome(const struct item *it, int r)
 	case RG_SW_GONE:
 		report(it, "gone", sw.why);
 		return 0;
+	case RG_SW_PENDING:	/* told later, by settled() */
+		return 1;
 	}
 	done[it->kind]++;
 	if (it->kind == K_BLOB || it->kind == K_UPLOAD)
@@ -344,35 +360,64 @@ rm_manifest(const struct item *it)
 	int res;
 
 	res = r->changed ? keep(it, "repository changed since the scan") :
-	    outcome(it, rg_sweep_manifest(&sw, r->name, &it->d));
+	    outcome(it, rg_sweep_manifest(&sw, r->name, &it->d,
+	    (size_t)(it - items)));
 	if (res == 0)
 		r->mans_done++;
-	else {
+	else if (res == -1) {
 		r->changed = 1;
 		hold_blobs = "a manifest of the plan was kept";
 	}
 }
 
+/* A layer link that stays keeps its blob: a push may be using it. */
 static void
 rm_layer(const struct item *it)
 {
 	struct repo *r = REPO(it->repo);
+	int res;
 
-	if (r->changed)
-		keep(it, "repository changed since the scan");
+	if (hold_cached != NULL) {
+		ncached++;
+		res = keep(it, hold_cached);
+	} else if (r->changed)
+		res = keep(it, "repository changed since the scan");
 	else
-		outcome(it, rg_sweep_layer(&sw, r->name, &it->d));
+		res = outcome(it, rg_sweep_layer(&sw, r->name, &it->d,
+		    (size_t)(it - items)));
+	if (res == -1 && rg_dtab_index(&kept_links, &it->d, 1) == -1)
+		rg_nomem();
 }
 
 static void
 rm_blob(const struct item *it)
 {
-	if (sw.fresh_manifests)
+	if (hold_cached != NULL) {
+		ncached++;
+		keep(it, hold_cached);
+	} else if (sw.fresh_manifests)
 		keep(it, "manifests pushed since the scan");
 	else if (hold_blobs != NULL)
 		keep(it, hold_blobs);
+	else if (rg_dtab_index(&kept_links, &it->d, 0) != -1)
+		keep(it, "a layer link to it stays");
 	else
-		outcome(it, rg_sweep_blob(&sw, &it->d));
+		outcome(it, rg_sweep_blob(&sw, &it->d, (size_t)(it - items)));
+}
+
+/* what was pending, decided by rg_sweep_settle */
+static void
+settled(void *arg, size_t i, int res, const char *why)
+{
+	struct item *it = &items[i];
+
+	(void)arg;
+	sw.why = why;
+	if (outcome(it, res) == 0) {
+		if (it->kind == K_MANIFEST)
+			REPO(it->repo)->mans_done++;
+	} else if (it->kind != K_BLOB)
+		REPO(it->repo)->changed = 1;
 }
 
 static void
@@ -398,7 +443,11 @@ prune_repo(uint32_t i)
 	it.kind = K_REPO;
 	it.valid = 1;
 	it.repo = i;
-	if (!r->changed && r->tags == r->tags_done && r->mans == r->mans_done)
+	if (r->changed || r->tags != r->tags_done || r->mans != r->mans_done)
+		return;
+	if (hold_cached != NULL)	/* its _layers may hold links */
+		keep(&it, hold_cached);
+	else
 		outcome(&it, rg_sweep_prune(&sw, r->name));
 }
 
@@ -624,8 +673,9 @@ run_api(void)
 static void
 usage(FILE *f, int code)
 {
-	fprintf(f, "usage: rg-rm [-nv] [--prune] [-r root] [--max-age duration] "
-	    "[--min-age duration]\n"
+	fprintf(f, "usage: rg-rm [-nv] [--prune] [-c config.yml] [-r root] "
+	    "[--max-age duration]\n"
+	    "             [--min-age duration] [--stop command --start command]\n"
 	    "       rg-rm [-knv] [-u user[:password]] [--cacert file] [--cert file] "
 	    "[--key file]\n"
 	    "             [--max-age duration]\n");
@@ -640,6 +690,68 @@ same_dir(int fd, const char *path)
 
 	return fstat(fd, &a) == 0 && stat(path, &b) == 0 &&
 	    a.st_dev == b.st_dev && a.st_ino == b.st_ino;
+}
+
+/* Is the storage at root (a registry's rootdirectory) the one of fd? */
+static int
+same_storage(int fd, const char *root)
+{
+	char v2[4096];
+
+	return rg_path(v2, sizeof(v2), "%s/%s", root, RG_V2) == 0 &&
+	    same_dir(fd, v2);
+}
+
+/*
+ * The registry's config.yml: the one given, or Debian's when its storage
+ * is the stream's; what it caches decides what may go while it runs.
+ */
+static void
+load_config(void)
+{
+	const char *path = config_opt ? config_opt : RG_REGCONF_DEFAULT;
+	int needs_cache;
+	size_t i;
+	char e[512];
+
+	if (config_opt == NULL && access(path, F_OK) != 0)
+		return;
+	if (rg_regconf_load(path, &conf, e, sizeof(e)) != 0) {
+		if (config_opt != NULL)
+			errx(RG_EXIT_FATAL, "%s: %s", path, e);
+		warnx("%s: %s: not read", path, e);
+		rg_regconf_free(&conf);
+		return;
+	}
+	if (conf.driver == NULL || strcmp(conf.driver, "filesystem") != 0 ||
+	    conf.rootdirectory == NULL || !same_storage(sw.v2fd, conf.rootdirectory)) {
+		if (config_opt != NULL)
+			errx(RG_EXIT_FATAL, "--config %s: the registry's storage is "
+			    "%s%s%s, not the one the stream was scanned from (%s)",
+			    path, conf.driver ? conf.driver : "not named",
+			    conf.rootdirectory ? " " : "",
+			    conf.rootdirectory ? conf.rootdirectory : "", sw.root);
+		rg_regconf_free(&conf);
+		return;
+	}
+	have_conf = 1;
+	if (verbose)
+		warnx("%s: the registry of %s; blob descriptor cache: %s", path,
+		    sw.root, rg_cache_name(conf.cache));
+	for (i = 0, needs_cache = prune; i < nitems && !needs_cache; i++)
+		needs_cache = items[i].valid && (items[i].kind == K_LAYER ||
+		    items[i].kind == K_BLOB);
+	if (!needs_cache)
+		return;
+	if (conf.cache == RG_CACHE_INMEMORY && stop_cmd == NULL)
+		hold_cached = hold_inmemory;
+	if (conf.cache == RG_CACHE_REDIS) {
+		if (rg_redis_open(&redis, conf.redis_addr, conf.redis_password,
+		    conf.redis_db) != 0)
+			errx(RG_EXIT_FATAL, "%s: the registry's cache (%s): %s: "
+			    "nothing deleted", path, conf.cache_name, redis.err);
+		sw.redis = &redis;
+	}
 }
 
 static void
@@ -659,6 +771,14 @@ open_storage(void)
 	sw.scan_time = scan_time;
 	sw.min_age = min_age;
 	sw.now = now;
+	if (sw.recovered > 0) {
+		warnx("%s: put back %lu objects a killed run had moved away and not "
+		    "yet deleted; a later run deletes them if they are still garbage",
+		    sw.root, sw.recovered);
+		hold_cached = "a killed run's objects were put back, which the scan "
+		    "did not see: scan again";
+	}
+	load_config();
 }
 
 /* Marks other than tags need rg-refs' pass and a fresh scan. */
@@ -701,11 +821,32 @@ check_approval(void)
 	}
 }
 
+/* An administrator's command (--stop, --start), through the shell: 0 when it succeeded. */
+static int
+shell(const char *what, const char *cmd)
+{
+	int st;
+
+	if (fflush(stdout) == EOF)
+		_exit(RG_EXIT_FATAL);
+	if ((st = system(cmd)) == 0)
+		return 0;
+	if (st == -1)
+		warn("--%s: %s", what, cmd);
+	else if (WIFEXITED(st))
+		warnx("--%s: %s: exit %d", what, cmd, WEXITSTATUS(st));
+	else
+		warnx("--%s: %s: killed by signal %d", what, cmd, WTERMSIG(st));
+	status = RG_EXIT_PARTIAL;
+	return -1;
+}
+
 static void
 run(void)
 {
 	size_t i, pass;
-	int others = 0;
+	int others = 0, window = 0;
+	sigset_t sigs;
 
 	for (i = 0; i < nitems; i++)
 		if (items[i].valid && items[i].kind == K_TAG)
@@ -719,6 +860,23 @@ run(void)
 			if (items[i].valid && items[i].kind == K_MANIFEST &&
 			    items[i].index == !pass)
 				rm_manifest(&items[i]);
+	if (stop_cmd != NULL && !dry_run && (others || prune)) {
+		/*
+		 * The window: SIGINT, SIGTERM and SIGHUP wait until the
+		 * registry is started again; what it did until it stopped
+		 * is looked at again.
+		 */
+		sigemptyset(&sigs);
+		sigaddset(&sigs, SIGINT);
+		sigaddset(&sigs, SIGTERM);
+		sigaddset(&sigs, SIGHUP);
+		sigprocmask(SIG_BLOCK, &sigs, NULL);
+		window = 1;
+		if (shell("stop", stop_cmd) == 0)
+			rg_sweep_fresh(&sw, changed, NULL);
+		else
+			hold_cached = "the registry could not be stopped (--stop)";
+	}
 	for (i = 0; i < nitems; i++)
 		if (items[i].valid && items[i].kind == K_LAYER)
 			rm_layer(&items[i]);
@@ -729,8 +887,13 @@ run(void)
 		if (items[i].valid && items[i].kind == K_UPLOAD)
 			outcome(&items[i], rg_sweep_upload(&sw,
 			    REPO(items[i].repo)->name, items[i].key));
+	rg_sweep_settle(&sw, window ? 0 : RG_SETTLE, settled, NULL);
 	for (i = 0; prune && i < repos.n; i++)
 		prune_repo((uint32_t)i);
+	if (window) {
+		shell("start", start_cmd);
+		sigprocmask(SIG_UNBLOCK, &sigs, NULL);
+	}
 }
 
 static void
@@ -770,9 +933,17 @@ summary(void)
 		    "the space of these manifests' blobs comes back when its storage "
 		    "is swept (rg-scan | rg-refs | rg-rm on the storage, or the "
 		    "registry's garbage-collect)\n");
-	if (!dry_run && done[K_BLOB] > 0)
-		fprintf(stderr, "rg-rm: blobs were deleted: restart the registry if "
-		    "it caches blob descriptors (storage.cache.blobdescriptor)\n");
+	if (ncached > 0 && hold_cached == hold_inmemory)
+		fprintf(stderr, "rg-rm: kept %lu layer links and blobs: the registry "
+		    "(%s) caches blob descriptors in memory, and would go on "
+		    "answering that they exist after they were deleted, so the "
+		    "next push of an image using one would be broken; give --stop "
+		    "and --start to delete them while it is stopped (rg-rm(1))\n",
+		    ncached, conf.path);
+	if (!dry_run && !have_conf && !api && (done[K_BLOB] > 0 || done[K_LAYER] > 0))
+		fprintf(stderr, "rg-rm: layer links or blobs were deleted, and the "
+		    "registry's configuration is not known (--config): if it caches "
+		    "blob descriptors in memory, restart it now\n");
 }
 
 int
@@ -790,6 +961,9 @@ main(int argc, char *argv[])
 		{ "cacert", required_argument, NULL, 'C' },
 		{ "cert", required_argument, NULL, 'E' },
 		{ "key", required_argument, NULL, 'K' },
+		{ "config", required_argument, NULL, 'c' },
+		{ "stop", required_argument, NULL, 'S' },
+		{ "start", required_argument, NULL, 's' },
 		{ "help", no_argument, NULL, 'h' },
 		{ "version", no_argument, NULL, 'V' },
 		{ NULL, 0, NULL, 0 }
@@ -797,8 +971,17 @@ main(int argc, char *argv[])
 	int c;
 
 	now = time(NULL);
-	while ((c = getopt_long(argc, argv, "hknr:u:vV", longopts, NULL)) != -1) {
+	while ((c = getopt_long(argc, argv, "c:hknr:u:vV", longopts, NULL)) != -1) {
 		switch (c) {
+		case 'c':
+			config_opt = optarg;
+			break;
+		case 'S':
+			stop_cmd = optarg;
+			break;
+		case 's':
+			start_cmd = optarg;
+			break;
 		case 'n':
 			dry_run = 1;
 			break;
@@ -846,7 +1029,11 @@ main(int argc, char *argv[])
 	}
 	if (optind != argc)
 		usage(stderr, RG_EXIT_FATAL);
+	if ((stop_cmd == NULL) != (start_cmd == NULL))
+		errx(RG_EXIT_FATAL, "--stop and --start go together: the registry "
+		    "stopped is started again");
 	if (rg_dtab_init(&repos, sizeof(struct repo), sizeof(struct rg_digest)) != 0 ||
+	    rg_dtab_init(&kept_links, sizeof(struct rg_digest), sizeof(struct rg_digest)) != 0 ||
 	    rg_plan_init(&plan) != 0)
 		err(RG_EXIT_FATAL, NULL);
 
@@ -856,13 +1043,22 @@ main(int argc, char *argv[])
 	if (api && root_opt != NULL)
 		errx(RG_EXIT_FATAL, "--root %s: the stream is a scan of %s through "
 		    "its API", root_opt, root_stream);
+	if (api && (config_opt != NULL || stop_cmd != NULL))
+		errx(RG_EXIT_FATAL, "%s: the stream is a scan of %s through its API: "
+		    "the registry itself deletes, and keeps its cache", config_opt ?
+		    "--config" : "--stop", root_stream);
 	if (api && nitems > 0)
 		run_api();
-	else if (!api && (nitems > 0 || prune)) {	/* else nothing to look at */
+	else if (!api && (nitems > 0 || prune || root_stream != NULL)) {
+		/* (with nothing marked: what a killed run left is seen to) */
 		open_storage();
 		run();
+		rg_sweep_close(&sw);
 	}
 	summary();
+	if (sw.redis != NULL)
+		rg_redis_close(&redis);
+	rg_regconf_free(&conf);
 	if (rg_stdout_close() != 0)
 		return RG_EXIT_FATAL;
 	return status;

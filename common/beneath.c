@@ -151,14 +151,22 @@ rg_trash_open(int v2fd, int create)
 }
 
 /*
- * Move path (below v2fd) into the trash in one rename, then remove it
- * there.  0 done, 1 it was not there, -1 failed (errno set).
+ * Move path (below v2fd) into the trash in one rename; its name there in
+ * name.  0 moved, 1 it was not there, -1 failed (errno set).
  */
 int
-rg_trash_remove(int v2fd, int trashfd, const char *path)
+rg_trash_move(int v2fd, int trashfd, const char *path, char name[RG_TRASH_NAME])
 {
 	static unsigned long seq;
-	char name[64];
+
+	snprintf(name, RG_TRASH_NAME, "%ld-%lu", (long)getpid(), ++seq);
+	return rg_trash_move_as(v2fd, trashfd, path, name);
+}
+
+/* rg_trash_move, under the name given */
+int
+rg_trash_move_as(int v2fd, int trashfd, const char *path, const char *name)
+{
 	const char *last;
 	struct stat st;
 	int fd, e;
@@ -176,7 +184,6 @@ rg_trash_remove(int v2fd, int trashfd, const char *path)
 		errno = S_ISLNK(st.st_mode) ? ELOOP : ENOTDIR;
 		return -1;
 	}
-	snprintf(name, sizeof(name), "%ld-%lu", (long)getpid(), ++seq);
 	if (renameat(fd, last, trashfd, name) == -1) {
 		e = errno;
 		close(fd);
@@ -184,10 +191,58 @@ rg_trash_remove(int v2fd, int trashfd, const char *path)
 		return e == ENOENT ? 1 : -1;
 	}
 	close(fd);
-	return remove_tree(trashfd, name) == -1 ? -1 : 0;
+	return 0;
 }
 
-/* Empty the trash of a run that was stopped before it had; -1 (errno) on failure. */
+/* Remove what rg_trash_move put in the trash as name; -1 (errno) on failure. */
+int
+rg_trash_drop(int trashfd, const char *name)
+{
+	return remove_tree(trashfd, name);
+}
+
+/*
+ * Put name back from the trash at path: 0 done, 1 something is at path
+ * again (name stays in the trash), -1 failed (errno set).
+ */
+int
+rg_trash_restore(int v2fd, int trashfd, const char *name, const char *path)
+{
+	const char *last;
+	int fd, r, e;
+
+	if ((fd = rg_beneath_parent(v2fd, path, &last)) == -1)
+		return -1;
+	r = renameat2(trashfd, name, fd, last, RENAME_NOREPLACE);
+	e = errno;
+	if (r == -1 && e == EEXIST) {	/* an empty directory is nothing */
+		if (unlinkat(fd, last, AT_REMOVEDIR) == 0)
+			r = renameat2(trashfd, name, fd, last, RENAME_NOREPLACE);
+		e = errno;
+	}
+	close(fd);
+	if (r == 0)
+		return 0;
+	errno = e;
+	return e == EEXIST || e == ENOTEMPTY ? 1 : -1;
+}
+
+/* Move path into the trash, then remove it there: rg_trash_move's answers. */
+int
+rg_trash_remove(int v2fd, int trashfd, const char *path)
+{
+	char name[RG_TRASH_NAME];
+	int r;
+
+	if ((r = rg_trash_move(v2fd, trashfd, path, name)) != 0)
+		return r;
+	return rg_trash_drop(trashfd, name) == -1 ? -1 : 0;
+}
+
+/*
+ * Empty the trash of a run that was stopped before it had, but for its
+ * pending objects (pending.c); -1 (errno) on failure.
+ */
 int
 rg_trash_empty(int trashfd)
 {
@@ -198,7 +253,8 @@ rg_trash_empty(int trashfd)
 	if ((fd = rg_dir_list(trashfd, ".", &l)) == -1)
 		return -1;
 	for (i = 0; i < l.n && r == 0; i++)
-		r = remove_tree(fd, l.v[i].name);
+		if (strcmp(l.v[i].name, "pending") != 0)	/* pending.c's */
+			r = remove_tree(fd, l.v[i].name);
 	close(fd);
 	rg_dir_free(&l);
 	return r;

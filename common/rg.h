@@ -23,6 +23,13 @@ enum {
 	RG_EXIT_FATAL = 2	/* usage error or fatal error */
 };
 
+/* nomem.c: the one exit in common/, for a failed allocation */
+void	rg_nomem(void) __attribute__((noreturn));
+
+/* path.c: building a path, checked: truncation is an error (ENAMETOOLONG) */
+int	rg_path(char *buf, size_t size, const char *fmt, ...)
+	    __attribute__((format(printf, 3, 4)));
+
 /* digest.c */
 #define RG_DIGEST_LEN		32	/* raw sha256 bytes */
 #define RG_HEX_LEN		64
@@ -298,25 +305,51 @@ int	rg_beneath_link(int dirfd, const char *path, struct rg_digest *d,
 	    struct timespec *mtime);
 int	rg_beneath_rmdir(int dirfd, const char *path);
 int	rg_trash_open(int v2fd, int create);
+#define RG_TRASH_NAME	64
+int	rg_trash_move(int v2fd, int trashfd, const char *path,
+	    char name[RG_TRASH_NAME]);
+int	rg_trash_move_as(int v2fd, int trashfd, const char *path,
+	    const char *name);
+int	rg_trash_drop(int trashfd, const char *name);
+int	rg_trash_restore(int v2fd, int trashfd, const char *name,
+	    const char *path);
 int	rg_trash_remove(int v2fd, int trashfd, const char *path);
 int	rg_trash_empty(int trashfd);
 
+/* pending.c: moved away, deleted or put back once the storage is seen again */
+int	rg_pend_open(int trashfd);
+int	rg_pend_move(int v2fd, int pendfd, const char *path,
+	    char name[RG_TRASH_NAME]);
+int	rg_pend_restore(int v2fd, int pendfd, const char *name, const char *path);
+int	rg_pend_drop(int pendfd, int trashfd, const char *name);
+int	rg_pend_recover(int v2fd, int pendfd, unsigned long *back);
+
 /* sweep.c: deleting registry objects from storage, one at a time, for rg-rm */
 #define RG_SWEEP_PATH	(RG_REPO_MAX + RG_TAG_MAX + 2 * RG_HEX_LEN + 96)
-enum { RG_SW_DONE, RG_SW_GONE, RG_SW_KEPT, RG_SW_FAILED };
+enum { RG_SW_DONE, RG_SW_GONE, RG_SW_KEPT, RG_SW_FAILED, RG_SW_PENDING };
+#define RG_SETTLE	1	/* seconds pending objects wait for pushes in flight */
 
 struct rg_tagindex {
 	struct rg_digest d;		/* tags/<tagdir.v[tag]>/index/sha256/<d> */
 	size_t tag;
 };
 
+struct rg_redis;
+
+struct rg_swpend;
+
 struct rg_sweep {
-	int v2fd, trashfd, dry_run;
+	int v2fd, trashfd, pendfd, dry_run;
+	struct rg_swpend *pend;		/* moved into pending, not yet decided */
+	size_t npend, cappend;
+	unsigned long recovered;	/* put back from a killed run's pending */
+	struct rg_redis *redis;		/* the registry's redis cache, or NULL */
 	char *root;			/* the v2 directory, for messages */
 	time_t scan_time, now;		/* scan_time -1: unknown */
 	long long min_age;
 	int fresh_manifests;		/* a revision or tag written since the scan */
 	struct rg_dtab fresh;		/* digests linked since the scan */
+	struct rg_dtab revdirs;		/* revisions/sha256 as rg-rm left them */
 	struct rg_strset gone_tags;	/* "repo:tag", deleted (or would be) */
 	char *current_repo;		/* what its tags point at now: */
 	struct rg_digest *current;
@@ -334,10 +367,14 @@ int	rg_sweep_open(struct rg_sweep *s, const char *root, int dry_run);
 int	rg_sweep_tag(struct rg_sweep *s, const char *repo, const char *tag,
 	    const struct rg_digest *expect);
 int	rg_sweep_manifest(struct rg_sweep *s, const char *repo,
-	    const struct rg_digest *d);
+	    const struct rg_digest *d, size_t tag);
 int	rg_sweep_layer(struct rg_sweep *s, const char *repo,
-	    const struct rg_digest *d);
-int	rg_sweep_blob(struct rg_sweep *s, const struct rg_digest *d);
+	    const struct rg_digest *d, size_t tag);
+int	rg_sweep_blob(struct rg_sweep *s, const struct rg_digest *d, size_t tag);
+typedef void rg_settled_fn(void *arg, size_t tag, int result, const char *why);
+void	rg_sweep_settle(struct rg_sweep *s, unsigned settle, rg_settled_fn *fn,
+	    void *arg);
+void	rg_sweep_close(struct rg_sweep *s);
 int	rg_sweep_upload(struct rg_sweep *s, const char *repo, const char *uuid);
 void	rg_sweep_fresh(struct rg_sweep *s, rg_changed_fn *fn, void *arg);
 int	rg_sweep_prune(struct rg_sweep *s, const char *repo);

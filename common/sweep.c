@@ -15,9 +15,16 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "redis.h"
 #include "rg.h"
 
 #define PATH_BUF	RG_SWEEP_PATH
+
+struct revdir {
+	struct rg_digest key;		/* sha256 of the repository's name */
+	struct timespec mtim;		/* its revisions/sha256 after our last change */
+};
+
 
 /* the storage at root; with dry_run nothing is ever changed */
 int
@@ -26,7 +33,7 @@ rg_sweep_open(struct rg_sweep *s, const char *root, int dry_run)
 	char *v2path;
 
 	memset(s, 0, sizeof(s[0]));
-	s->trashfd = -1;
+	s->trashfd = s->pendfd = -1;
 	s->scan_time = -1;
 	s->dry_run = dry_run;
 	s->now = time(NULL);
@@ -34,12 +41,22 @@ rg_sweep_open(struct rg_sweep *s, const char *root, int dry_run)
 		return -1;
 	s->root = v2path;
 	if (rg_dtab_init(&s->fresh, sizeof(struct rg_digest),
+	    sizeof(struct rg_digest)) != 0 ||
+	    rg_dtab_init(&s->revdirs, sizeof(struct revdir),
 	    sizeof(struct rg_digest)) != 0)
 		return -1;
 	if (dry_run)
 		return 0;
 	if ((s->trashfd = rg_trash_open(s->v2fd, 1)) == -1) {
 		s->why = "cannot make the trash directory";
+		return -1;
+	}
+	if ((s->pendfd = rg_pend_open(s->trashfd)) == -1) {
+		s->why = "cannot make the pending directory";
+		return -1;
+	}
+	if (rg_pend_recover(s->v2fd, s->pendfd, &s->recovered) == -1) {
+		s->why = "cannot put back what an earlier run left pending";
 		return -1;
 	}
 	if (rg_trash_empty(s->trashfd) == -1) {
@@ -53,6 +70,34 @@ static int
 since_scan(const struct rg_sweep *s, time_t t)
 {
 	return s->scan_time >= 0 && t >= s->scan_time;
+}
+
+/* an object moved into pending, to be decided by rg_sweep_settle */
+enum { P_MANIFEST, P_LAYER, P_BLOB };
+
+struct rg_swpend {
+	char name[RG_TRASH_NAME];	/* in .rg-trash/pending */
+	char *path, *repo;		/* where it was; its repository */
+	struct rg_digest d;
+	struct stat before;		/* its link; for a layer, its revisions/sha256 */
+	size_t tag;			/* the caller's */
+	int kind, back;
+};
+
+static int	revisions_stat(struct rg_sweep *, const char *, struct stat *);
+static void	revisions_ours(struct rg_sweep *, const char *);
+
+static int
+same_time(const struct timespec *a, const struct timespec *b)
+{
+	return a->tv_sec == b->tv_sec && a->tv_nsec == b->tv_nsec;
+}
+
+/* written within --min-age of this moment: a push may be under way */
+static int
+young(const struct rg_sweep *s, time_t t)
+{
+	return t > time(NULL) - s->min_age;
 }
 
 static int
@@ -77,6 +122,54 @@ remove_dir(struct rg_sweep *s, const char *path)
 		return RG_SW_GONE;
 	}
 	return RG_SW_DONE;
+}
+
+/*
+ * Move the object at path into pending: RG_SW_PENDING, its fate told by
+ * rg_sweep_settle; RG_SW_GONE, RG_SW_FAILED.
+ */
+static int
+pend(struct rg_sweep *s, int kind, const char *repo, const struct rg_digest *d,
+    const char *path, const struct stat *before, size_t tag)
+{
+	struct rg_swpend *p;
+	int r;
+
+	if (s->npend == s->cappend) {
+		s->cappend = s->cappend ? 2 * s->cappend : 256;
+		if ((s->pend = realloc(s->pend, s->cappend * sizeof(*s->pend))) == NULL)
+			rg_nomem();
+	}
+	p = &s->pend[s->npend];
+	memset(p, 0, sizeof(*p));
+	r = rg_pend_move(s->v2fd, s->pendfd, path, p->name);
+	if (kind == P_MANIFEST)
+		revisions_ours(s, repo);
+	if (r == -1)
+		return failed(s, path);
+	if (r == 1) {
+		s->why = "already deleted";
+		return RG_SW_GONE;
+	}
+	if ((p->path = strdup(path)) == NULL ||
+	    (repo != NULL && (p->repo = strdup(repo)) == NULL))
+		rg_nomem();
+	p->kind = kind;
+	p->d = *d;
+	p->before = *before;
+	p->tag = tag;
+	s->npend++;
+	s->why = NULL;
+	return RG_SW_PENDING;
+}
+
+/* the cache could not be told: for the data, as if the deletion failed */
+static int
+cache_failed(struct rg_sweep *s)
+{
+	snprintf(s->err, sizeof(s->err), "the registry's cache: %s", s->redis->err);
+	s->why = s->err;
+	return RG_SW_FAILED;
 }
 
 static int
@@ -106,19 +199,48 @@ int
 rg_sweep_tag(struct rg_sweep *s, const char *repo, const char *tag,
     const struct rg_digest *expect)
 {
-	char dir[PATH_BUF], link[PATH_BUF + 16];
+	char dir[PATH_BUF], link[PATH_BUF + 16], name[RG_TRASH_NAME];
 	struct timespec mtime;
 	struct rg_digest d;
+	struct stat before, after;
 	int st, r;
 
-	snprintf(dir, sizeof(dir), "repositories/%s/_manifests/tags/%s", repo, tag);
-	snprintf(link, sizeof(link), "%s/current/link", dir);
+	if (rg_path(dir, sizeof(dir), "repositories/%s/_manifests/tags/%s",
+	    repo, tag) != 0 || rg_path(link, sizeof(link), "%s/current/link", dir) != 0)
+		return failed(s, repo);
+	if (rg_beneath_stat(s->v2fd, link, &before) != 0)
+		memset(&before, 0, sizeof(before));
 	if ((st = rg_beneath_link(s->v2fd, link, &d, &mtime)) == RG_LINK_IOERR)
 		return failed(s, link);
 	if (st == RG_LINK_OK && ((expect != NULL && memcmp(&d, expect,
 	    sizeof(d)) != 0) || since_scan(s, mtime.tv_sec)))
 		return kept(s, "tag pushed since the scan");
-	if ((r = remove_dir(s, dir)) == RG_SW_DONE) {
+	/* the registry rewrites a link in place: truncated, then written */
+	if (st == RG_LINK_CORRUPT && (since_scan(s, mtime.tv_sec) ||
+	    young(s, mtime.tv_sec)))
+		return kept(s, "its link is being written");
+	if (s->dry_run)
+		r = remove_dir(s, dir);
+	else if ((r = rg_trash_move(s->v2fd, s->trashfd, dir, name)) == -1)
+		return failed(s, dir);
+	else if (r == 1)
+		r = remove_dir(s, dir);		/* gone: says so */
+	else {
+		/* a push of the tag as it was moved: put back */
+		snprintf(link, sizeof(link), "%s/current/link", name);
+		if (before.st_ino != 0 && (fstatat(s->trashfd, link, &after,
+		    AT_SYMLINK_NOFOLLOW) != 0 || after.st_ino != before.st_ino ||
+		    !same_time(&after.st_mtim, &before.st_mtim))) {
+			if (rg_trash_restore(s->v2fd, s->trashfd, name, dir) == -1)
+				return failed(s, dir);
+			return kept(s, "pushed as it was deleted");
+		}
+		if (rg_trash_drop(s->trashfd, name) == -1)
+			return failed(s, dir);
+		s->why = NULL;
+		r = RG_SW_DONE;
+	}
+	if (r == RG_SW_DONE) {
 		snprintf(link, sizeof(link), "%s:%s", repo, tag);
 		if (rg_strset_add(&s->gone_tags, link) == -1)
 			return failed(s, dir);
@@ -211,12 +333,21 @@ repo_tags(struct rg_sweep *s, const char *repo)
 	return 0;
 }
 
-/* A manifest: the tags' history of it first, its revision link last, so a rerun finds it again. */
+/*
+ * A manifest: kept when its revision link was written since the scan or
+ * within --min-age (a push rewrites it, even of a manifest that exists);
+ * else the tags' history of it, then its revision link, so a rerun finds
+ * it again.  The revision goes into pending: rg_sweep_settle compares its
+ * link once more and puts it back if a push rewrote it in between.
+ */
 int
-rg_sweep_manifest(struct rg_sweep *s, const char *repo, const struct rg_digest *d)
+rg_sweep_manifest(struct rg_sweep *s, const char *repo, const struct rg_digest *d,
+    size_t tag)
 {
 	char path[PATH_BUF], hex[RG_HEX_LEN + 1];
+	char link[PATH_BUF + RG_TRASH_NAME];
 	struct rg_tagindex key, *e;
+	struct stat before;
 	size_t i;
 
 	if (repo_tags(s, repo) == -1) {
@@ -228,6 +359,16 @@ rg_sweep_manifest(struct rg_sweep *s, const char *repo, const struct rg_digest *
 		if (memcmp(&s->current[i], d, sizeof(*d)) == 0)
 			return kept(s, "a tag points at it");
 	rg_digest_hex(d, hex);
+	if (rg_path(path, sizeof(path), "repositories/%s/_manifests/revisions/"
+	    "sha256/%s", repo, hex) != 0)
+		return failed(s, repo);
+	if (rg_path(link, sizeof(link), "%s/link", path) != 0 ||
+	    rg_beneath_stat(s->v2fd, link, &before) != 0)
+		memset(&before, 0, sizeof(before));	/* no link: nothing to compare */
+	else if (since_scan(s, before.st_mtime))
+		return kept(s, "pushed since the scan");
+	else if (young(s, before.st_mtime))
+		return kept(s, "younger than --min-age");
 	key.d = *d;
 	e = s->nindex > 0 ? bsearch(&key, s->index, s->nindex, sizeof(*s->index),
 	    by_digest) : NULL;
@@ -235,29 +376,94 @@ rg_sweep_manifest(struct rg_sweep *s, const char *repo, const struct rg_digest *
 		e--;			/* the first entry of d */
 	for (; e != NULL && e < s->index + s->nindex &&
 	    rg_digest_cmp(&e->d, d) == 0; e++) {
-		snprintf(path, sizeof(path), "repositories/%s/_manifests/"
-		    "tags/%s/index/sha256/%s", repo, s->tagdir.v[e->tag].name, hex);
-		if (rg_trash_remove(s->v2fd, s->trashfd, path) == -1)
-			return failed(s, path);
+		if (rg_path(link, sizeof(link), "repositories/%s/_manifests/"
+		    "tags/%s/index/sha256/%s", repo, s->tagdir.v[e->tag].name, hex) != 0)
+			return failed(s, repo);
+		if (rg_trash_remove(s->v2fd, s->trashfd, link) == -1)
+			return failed(s, link);
 	}
-	snprintf(path, sizeof(path), "repositories/%s/_manifests/revisions/sha256/%s",
-	    repo, hex);
-	return remove_dir(s, path);
+	if (s->dry_run)
+		return remove_dir(s, path);
+	return pend(s, P_MANIFEST, repo, d, path, &before, tag);
 }
 
-int
-rg_sweep_layer(struct rg_sweep *s, const char *repo, const struct rg_digest *d)
+/* the repository's revisions/sha256 directory: a new manifest changes it */
+static int
+revisions_stat(struct rg_sweep *s, const char *repo, struct stat *st)
 {
-	char path[PATH_BUF], hex[RG_HEX_LEN + 1];
+	char path[PATH_BUF];
+
+	memset(st, 0, sizeof(*st));
+	return rg_path(path, sizeof(path), "repositories/%s/_manifests/revisions/"
+	    "sha256", repo) == 0 ? rg_beneath_stat(s->v2fd, path, st) : -1;
+}
+
+/* rg-rm's own change to repo's revisions/sha256: remembered, as not a push */
+static void
+revisions_ours(struct rg_sweep *s, const char *repo)
+{
+	struct rg_digest k;
+	struct stat st;
+	long i;
+
+	rg_digest_of(repo, strlen(repo), &k);
+	if ((i = rg_dtab_index(&s->revdirs, &k, 1)) == -1)
+		rg_nomem();
+	((struct revdir *)RG_DTAB_AT(&s->revdirs, i))->mtim =
+	    revisions_stat(s, repo, &st) == 0 ? st.st_mtim : (struct timespec){ 0, 0 };
+}
+
+/* Did a manifest come to repo since the scan (or since rg-rm's own change)? */
+static int
+revisions_new(struct rg_sweep *s, const char *repo, const struct stat *st)
+{
+	struct rg_digest k;
+	long i;
+
+	rg_digest_of(repo, strlen(repo), &k);
+	if ((i = rg_dtab_index(&s->revdirs, &k, 0)) != -1)
+		return !same_time(&((struct revdir *)RG_DTAB_AT(&s->revdirs, i))->mtim,
+		    &st->st_mtim);
+	return since_scan(s, st->st_mtime);
+}
+
+/*
+ * A layer link: kept when written within --min-age (an upload whose
+ * manifest is still to come), or when a manifest came to the repository
+ * since the scan.  It goes into pending, and comes back when a manifest
+ * came to the repository as it was there.  With a redis cache, the
+ * registry's entry goes before the link and again once it is gone for good
+ * (a stat in between may have put it back).
+ */
+int
+rg_sweep_layer(struct rg_sweep *s, const char *repo, const struct rg_digest *d,
+    size_t tag)
+{
+	char path[PATH_BUF], link[PATH_BUF + 8], hex[RG_HEX_LEN + 1];
+	struct stat st, before;
 
 	rg_digest_hex(d, hex);
-	snprintf(path, sizeof(path), "repositories/%s/_layers/sha256/%s", repo, hex);
-	return remove_dir(s, path);
+	if (rg_path(path, sizeof(path), "repositories/%s/_layers/sha256/%s",
+	    repo, hex) != 0 || rg_path(link, sizeof(link), "%s/link", path) != 0)
+		return failed(s, repo);
+	if (rg_beneath_stat(s->v2fd, link, &st) == 0 &&
+	    (since_scan(s, st.st_mtime) || young(s, st.st_mtime)))
+		return kept(s, "linked since the scan, or younger than --min-age");
+	if (revisions_stat(s, repo, &before) == 0 && revisions_new(s, repo, &before))
+		return kept(s, "a manifest came to the repository since the scan");
+	if (s->dry_run)
+		return remove_dir(s, path);
+	if (s->redis != NULL && rg_redis_forget_link(s->redis, repo, d) != 0)
+		return cache_failed(s);
+	return pend(s, P_LAYER, repo, d, path, &before, tag);
 }
 
-/* A blob: kept when linked since the scan, or its data is younger than min_age. */
+/*
+ * A blob: kept when linked since the scan, or its data is younger than
+ * min_age; else into pending (redis: its entry goes before and after).
+ */
 int
-rg_sweep_blob(struct rg_sweep *s, const struct rg_digest *d)
+rg_sweep_blob(struct rg_sweep *s, const struct rg_digest *d, size_t tag)
 {
 	char path[PATH_BUF], hex[RG_HEX_LEN + 1];
 	struct stat st;
@@ -270,7 +476,127 @@ rg_sweep_blob(struct rg_sweep *s, const struct rg_digest *d)
 	    st.st_mtime > s->now - s->min_age)
 		return kept(s, "younger than --min-age");
 	snprintf(path, sizeof(path), "blobs/sha256/%.2s/%s", hex, hex);
-	return remove_dir(s, path);
+	if (s->dry_run)
+		return remove_dir(s, path);
+	if (s->redis != NULL && rg_redis_forget_blob(s->redis, d) != 0)
+		return cache_failed(s);
+	memset(&st, 0, sizeof(st));
+	return pend(s, P_BLOB, NULL, d, path, &st, tag);
+}
+
+/* The end of a run: its pending directory goes when empty. */
+void
+rg_sweep_close(struct rg_sweep *s)
+{
+	if (s->pendfd != -1) {
+		close(s->pendfd);
+		unlinkat(s->trashfd, "pending", AT_REMOVEDIR);
+	}
+	if (s->trashfd != -1)
+		close(s->trashfd);
+	s->pendfd = s->trashfd = -1;
+}
+
+static void
+no_repo(void *arg, const char *repo)
+{
+	(void)arg;
+	(void)repo;
+}
+
+static int
+same_file(const struct stat *a, const struct stat *b)
+{
+	return a->st_ino == b->st_ino && same_time(&a->st_mtim, &b->st_mtim) &&
+	    same_time(&a->st_ctim, &b->st_ctim);
+}
+
+/*
+ * What is pending, decided: after settle seconds (pushes in flight land),
+ * the storage is looked at again.  A manifest whose revision link changed
+ * comes back, and so does every layer link of its repository; a layer link
+ * comes back when a manifest came to its repository; a blob, when it was
+ * linked since the scan, when its layer link came back, or when any
+ * manifest was pushed or came back.  The rest goes for good.  fn hears of
+ * each object, in the order they were moved.
+ */
+void
+rg_sweep_settle(struct rg_sweep *s, unsigned settle, rg_settled_fn *fn, void *arg)
+{
+	char link[RG_TRASH_NAME + 8];
+	struct rg_swpend *p;
+	struct rg_strset back_repos;
+	struct rg_dtab back_blobs;
+	struct stat now;
+	size_t i;
+	int fm = s->fresh_manifests, all_blobs, r;
+	const char *why;
+
+	if (s->npend == 0)
+		return;
+	if (settle > 0)
+		sleep(settle);
+	s->fresh_manifests = 0;
+	rg_sweep_fresh(s, no_repo, NULL);
+	all_blobs = s->fresh_manifests;
+	s->fresh_manifests |= fm;
+	memset(&back_repos, 0, sizeof(back_repos));
+	if (rg_dtab_init(&back_blobs, sizeof(struct rg_digest), sizeof(struct rg_digest)) != 0)
+		rg_nomem();
+	for (i = 0; i < s->npend; i++) {	/* decided before anything moves back */
+		p = &s->pend[i];
+		if (p->kind == P_MANIFEST) {
+			snprintf(link, sizeof(link), "%s/link", p->name);
+			p->back = p->before.st_ino != 0 && (fstatat(s->pendfd, link, &now,
+			    AT_SYMLINK_NOFOLLOW) != 0 || !same_file(&p->before, &now));
+		} else if (p->kind == P_LAYER)
+			p->back = revisions_stat(s, p->repo, &now) != 0 ||
+			    !same_time(&p->before.st_mtim, &now.st_mtim) ||
+			    !same_time(&p->before.st_ctim, &now.st_ctim);
+		if (p->back && p->kind == P_MANIFEST) {
+			all_blobs = 1;
+			if (rg_strset_add(&back_repos, p->repo) == -1)
+				rg_nomem();
+		}
+	}
+	for (i = 0; i < s->npend; i++) {
+		p = &s->pend[i];
+		if (p->kind == P_LAYER && !p->back)
+			p->back = rg_strset_has(&back_repos, p->repo);
+		if (p->kind == P_LAYER && p->back &&
+		    rg_dtab_index(&back_blobs, &p->d, 1) == -1)
+			rg_nomem();
+	}
+	for (i = 0; i < s->npend; i++) {
+		p = &s->pend[i];
+		if (p->kind == P_BLOB)
+			p->back = all_blobs || rg_dtab_index(&s->fresh, &p->d, 0) != -1 ||
+			    rg_dtab_index(&back_blobs, &p->d, 0) != -1;
+		if (p->back) {
+			why = p->kind == P_MANIFEST ? "pushed again as it was deleted" :
+			    p->kind == P_LAYER ? "a manifest came to the repository "
+			    "as it was deleted" : "linked or needed as it was deleted";
+			if (rg_pend_restore(s->v2fd, s->pendfd, p->name, p->path) == -1)
+				r = failed(s, p->path);
+			else
+				r = kept(s, why);
+		} else if (rg_pend_drop(s->pendfd, s->trashfd, p->name) == -1)
+			r = failed(s, p->path);
+		else if (s->redis != NULL && p->kind != P_MANIFEST &&
+		    (p->kind == P_LAYER ? rg_redis_forget_link(s->redis, p->repo, &p->d) :
+		    rg_redis_forget_blob(s->redis, &p->d)) != 0)
+			r = cache_failed(s);
+		else {
+			s->why = NULL;
+			r = RG_SW_DONE;
+		}
+		fn(arg, p->tag, r, s->why);
+		free(p->path);
+		free(p->repo);
+	}
+	s->npend = 0;
+	rg_strset_free(&back_repos);
+	rg_dtab_free(&back_blobs);
 }
 
 /* Is anything in the directory at path written at or after t? */

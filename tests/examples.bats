@@ -111,10 +111,18 @@ serve_copy() {
 	run systemd-analyze verify "$BATS_TEST_TMPDIR/units/rg-cleanup.service" "$BATS_TEST_TMPDIR/units/rg-cleanup.timer"
 	assert_success
 	assert_equal "$(sed -n 's/^ExecStart=//p' "$EX/rg-cleanup.service")" /usr/local/bin/rg-nightly
-	# the run itself, as both would start it
-	RG_ROOT=$C RG_LOG=$BATS_TEST_TMPDIR/log RG_KEEP=1 RG_MIN_AGE=0s run "$EX/nightly"
+	# the run itself, as both would start it, beside a registry with
+	# Debian's in-memory cache, stopped and started again around the blobs
+	REG_CACHE=inmemory serve_copy
+	pulls team/app:1.0 over:latest	# its cache knows their blobs
+	ctl="$BATS_TEST_DIRNAME/registryctl $BATS_TEST_TMPDIR/r"
+	RG_ROOT=$C RG_LOG=$BATS_TEST_TMPDIR/log RG_KEEP=1 RG_MIN_AGE=0s RG_CONFIG=$REG_CONFIG \
+		RG_STOP="$ctl stop" RG_START="$ctl start" run "$EX/nightly"
 	assert_success
 	assert_output ""
+	pulls team/app:stable over:latest multi:1
+	push "$BATS_FILE_TMPDIR/layout:app1" team/app:again	# 1.0's layers, just deleted
+	pulls team/app:again
 	audit=$BATS_TEST_TMPDIR/log/$(date -u +%F).jsonl
 	assert_equal "$(tail -1 "$audit" | jq -c '[.type, .tags]')" '["rm-total",3]'
 	grep -q 'rg nightly: exit 0$' "$BATS_TEST_TMPDIR/log/rg.log"

@@ -6,9 +6,14 @@
 # registry_start DIR: serve DIR/data on 127.0.0.1; sets REG (host:port),
 # REG_PID, REG_DATA (the rootdirectory) and REG_CONFIG.  $REG_AUTH and
 # $REG_TLS, when set, are YAML for config.yml's auth section and http.tls
-# (then it serves https); REG_DELETE=false turns the API's deletes off.
+# (then it serves https); REG_DELETE=false turns the API's deletes off;
+# REG_CACHE is storage.cache.blobdescriptor (inmemory, redis) and
+# REG_REDIS the redis address.  The PID is in DIR/registry.pid too, for
+# tests/registryctl, which stops and starts it again on the same port.
 registry_start() {
-	local dir=$1 port try i scheme=http code rc
+	local dir=$1 port try i scheme=http code rc cache= redis=
+	[ -z "${REG_CACHE:-}" ] || cache="cache: {blobdescriptor: $REG_CACHE}"
+	[ -z "${REG_REDIS:-}" ] || redis="redis: {addr: $REG_REDIS}"
 	[ -z "${REG_TLS:-}" ] || scheme=https
 	mkdir -p "$dir/data"
 	for try in 1 2 3 4 5 6 7 8 9 10; do
@@ -20,11 +25,14 @@ registry_start() {
 		  filesystem: {rootdirectory: $dir/data}
 		  delete: {enabled: ${REG_DELETE:-true}}
 		  maintenance: {uploadpurging: {enabled: false}}
+		  $cache
 		http: {addr: 127.0.0.1:$port${REG_TLS:+, tls: $REG_TLS}}
 		${REG_AUTH:+auth: $REG_AUTH}
+		$redis
 		EOF
 		docker-registry serve "$dir/config.yml" >"$dir/registry.log" 2>&1 3>&- &
 		REG_PID=$!
+		echo "$REG_PID" > "$dir/registry.pid"
 		for i in $(seq 50); do
 			rc=0
 			code=$(curl -ks -o /dev/null -w '%{http_code}' "$scheme://127.0.0.1:$port/v2/" 2>/dev/null) || rc=$?
@@ -46,6 +54,8 @@ registry_start() {
 }
 
 registry_stop() {
+	[ -z "${REG_CONFIG:-}" ] || [ ! -f "${REG_CONFIG%/*}/registry.pid" ] ||
+		REG_PID=$(cat "${REG_CONFIG%/*}/registry.pid")	# registryctl may have restarted it
 	[ -n "${REG_PID:-}" ] || return 0
 	kill "$REG_PID" 2>/dev/null || true
 	wait "$REG_PID" 2>/dev/null || true

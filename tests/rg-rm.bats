@@ -46,7 +46,7 @@ files() {
 	assert_equal "$(( before - $(blob_bytes "$D") ))" "$bytes"
 	assert_equal "$bytes" "$(tail -1 "$BATS_TEST_TMPDIR/plan" | jq .bytes)"
 	[[ "$stderr" == *"rg-rm: deleted: 3 tags, "* ]]	# and team/app:sig-1.0
-	[[ "$stderr" == *"restart the registry"* ]]
+	[[ "$stderr" == *"if it caches blob descriptors in memory, restart it now"* ]]
 	# one audit record per object, as many as rg-refs planned
 	assert_equal "$(jq -s '[.[] | select(.type == "rm" and .result == "deleted")] | length' <<<"$output")" \
 		"$(jq -s '[.[] | select(.delete == true)] | length' "$BATS_TEST_TMPDIR/plan")"
@@ -165,17 +165,25 @@ files() {
 	assert_failure
 }
 
-@test "--min-age keeps young blob data; the rest of the plan is done" {
+@test "--min-age keeps what is young: manifests, layer links, blob data; tags go" {
 	rg-scan "$D" | rg-select base:1 other/base:1 | rg-refs 2>/dev/null > "$BATS_TEST_TMPDIR/plan"
 	run --separate-stderr rg-rm -v < "$BATS_TEST_TMPDIR/plan"
 	assert_success
-	assert_equal "$(jq -r 'select(.object == "blob") | .why' <<<"$output" | sort -u)" "younger than --min-age"
+	assert_equal "$(jq -r 'select(.object == "manifest") | .why' <<<"$output" | sort -u)" "younger than --min-age"
+	assert_equal "$(jq -r 'select(.object == "layer" or .object == "blob") | .result' <<<"$output" | sort -u)" kept
 	# -v names each, at its line of the stream
-	first=$(grep -m1 'blob kept' <<<"$stderr")
-	[[ "$first" =~ ^rg-rm:\ \<stdin\>:([0-9]+):\ blob\ kept:\ younger\ than\ --min-age$ ]]
-	assert_equal "$(sed -n "${BASH_REMATCH[1]}p" "$BATS_TEST_TMPDIR/plan" | jq -r '[.type, .delete] | @tsv')" "$(printf 'blob\ttrue')"
+	first=$(grep -m1 'manifest kept' <<<"$stderr")
+	[[ "$first" =~ ^rg-rm:\ \<stdin\>:([0-9]+):\ manifest\ kept:\ younger\ than\ --min-age$ ]]
+	assert_equal "$(sed -n "${BASH_REMATCH[1]}p" "$BATS_TEST_TMPDIR/plan" | jq -r '[.type, .delete] | @tsv')" "$(printf 'manifest\ttrue')"
 	assert_equal "$(jq -r 'select(.object == "tag") | .result' <<<"$output" | sort -u)" deleted
 	assert_equal "$(tail -1 <<<"$output" | jq .bytes)" 0
+	# young blob data alone: the manifests and links old, the data new
+	rg-scan "$D" | rg-select --untagged | rg-refs 2>/dev/null > "$BATS_TEST_TMPDIR/plan"
+	find "$V2/repositories" -exec touch -h -d '-2 hours' {} +
+	run --separate-stderr rg-rm < "$BATS_TEST_TMPDIR/plan"
+	assert_success
+	assert_equal "$(jq -r 'select(.object == "blob") | .why' <<<"$output" | sort -u)" "younger than --min-age"
+	assert_equal "$(jq -r 'select(.object == "manifest") | .result' <<<"$output" | sort -u)" deleted
 }
 
 @test "--prune: repositories left empty leave the catalog; a namespace of others stays" {
@@ -197,6 +205,7 @@ files() {
 @test "hostile records: bad names, paths out of the root, symbolic links; nothing outside the root is touched" {
 	canary=$BATS_TEST_TMPDIR/canary
 	hex=$(printf 'canary' | sha256sum | cut -d' ' -f1)
+	hex2=$(printf 'canary2' | sha256sum | cut -d' ' -f1)	# links that stay keep their blob: not hex
 	mkdir -p "$canary/repo/_manifests/tags/x/current" "$canary/repo/_layers/sha256/$hex" "$canary/blob"
 	printf 'sha256:%s' "$hex" > "$canary/repo/_manifests/tags/x/current/link"
 	printf 'sha256:%s' "$hex" > "$canary/repo/_layers/sha256/$hex/link"
@@ -217,8 +226,8 @@ files() {
 		"{\"type\":\"manifest\",\"repo\":\"team/app\",\"digest\":\"sha256:../../../../canary\"}"
 		"{\"type\":\"blob\",\"digest\":\"sha256:${hex^^}\"}"
 		"{\"type\":\"blob\",\"digest\":\"sha256:$hex\"}"
-		"{\"type\":\"layer\",\"repo\":\"other/base\",\"digest\":\"sha256:$hex\"}"
-		"{\"type\":\"layer\",\"repo\":\"evil\",\"digest\":\"sha256:$hex\"}"
+		"{\"type\":\"layer\",\"repo\":\"other/base\",\"digest\":\"sha256:$hex2\"}"
+		"{\"type\":\"layer\",\"repo\":\"evil\",\"digest\":\"sha256:$hex2\"}"
 		'{"type":"upload","repo":"team/app","uuid":"../../../canary"}'
 	)
 	plan=$(for r in "${records[@]}"; do
@@ -262,9 +271,12 @@ files() {
 		registry_start "$R"
 		pulls $(listed)
 		registry_stop
+		# what it had moved and not yet decided comes back on the next
+		# run (its scan did not see it), and goes on the one after
+		plan "$D" | rg-rm --min-age 0s > /dev/null
 		plan "$D" | rg-rm --min-age 0s > /dev/null
 		assert_equal "$(files "$D")" "$final"
-		[ -z "$(ls -A "$V2/.rg-trash")" ]
+		assert_equal "$at: $(ls -A "$V2/.rg-trash")" "$at: "
 	done
 }
 

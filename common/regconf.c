@@ -1,0 +1,225 @@
+/*
+ * regconf.c: the few facts rg takes from a registry's config.yml, read
+ * with libyaml's event parser (no document tree is built): the storage
+ * driver and filesystem root, storage.delete.enabled, the blob
+ * descriptor cache (storage.cache.blobdescriptor, or its old name
+ * layerinfo) and the redis section.  Keys are matched as the registry's
+ * configuration package matches them; every other key is skipped.
+ * Nesting is bounded (MAXDEPTH) and so is the file (RG_REGCONF_MAX).
+ * The registry also takes REGISTRY_* environment variables over the
+ * file; rg cannot see the registry's environment (rg-rm(1) says so).
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <unistd.h>
+
+#include <yaml.h>
+
+#include "regconf.h"
+#include "rg.h"
+
+#define MAXDEPTH	32
+#define KEYMAX		64
+
+struct frame {
+	int map;		/* a mapping (else a sequence) */
+	int want_key;		/* a mapping, waiting for its next key */
+	char key[KEYMAX];	/* the key whose value is being read */
+};
+
+static char *
+dupstr(const char *s)
+{
+	char *d = strdup(s);
+
+	if (d == NULL)
+		rg_nomem();
+	return d;
+}
+
+static int
+yaml_bool(const char *s)
+{
+	return strcasecmp(s, "true") == 0 || strcasecmp(s, "yes") == 0 ||
+	    strcasecmp(s, "on") == 0 || strcmp(s, "y") == 0 || strcmp(s, "Y") == 0;
+}
+
+/* storage.<key>: is key a driver, or one of the storage section's parameters? */
+static int
+storage_param(const char *k)
+{
+	static const char *params[] = { "cache", "delete", "maintenance",
+	    "redirect", "tag" };
+	size_t i;
+
+	for (i = 0; i < sizeof(params) / sizeof(params[0]); i++)
+		if (strcmp(k, params[i]) == 0)
+			return 1;
+	return 0;
+}
+
+/* a value (scalar, or NULL for a mapping or sequence) at the path st[0..depth) */
+static void
+value(struct rg_regconf *c, const struct frame *st, int depth, const char *v,
+    char **blobdescriptor, char **layerinfo)
+{
+	const char *k0 = depth > 0 && st[0].map ? st[0].key : "";
+	const char *k1 = depth > 1 && st[1].map ? st[1].key : "";
+	const char *k2 = depth > 2 && st[2].map ? st[2].key : "";
+
+	if (depth == 2 && strcmp(k0, "storage") == 0 && !storage_param(k1) &&
+	    c->driver == NULL)
+		c->driver = dupstr(k1);
+	if (v == NULL || depth != 3) {
+		if (v != NULL && depth == 2 && strcmp(k0, "redis") == 0) {
+			if (strcmp(k1, "addr") == 0)
+				free(c->redis_addr), c->redis_addr = dupstr(v);
+			else if (strcmp(k1, "password") == 0)
+				free(c->redis_password), c->redis_password = dupstr(v);
+			else if (strcmp(k1, "db") == 0)
+				c->redis_db = atoi(v);
+		}
+		return;
+	}
+	if (strcmp(k0, "storage") != 0)
+		return;
+	if (strcmp(k1, "filesystem") == 0 && strcmp(k2, "rootdirectory") == 0)
+		free(c->rootdirectory), c->rootdirectory = dupstr(v);
+	else if (strcmp(k1, "delete") == 0 && strcmp(k2, "enabled") == 0)
+		c->delete_enabled = yaml_bool(v);
+	else if (strcmp(k1, "cache") == 0 && strcmp(k2, "blobdescriptor") == 0)
+		free(*blobdescriptor), *blobdescriptor = dupstr(v);
+	else if (strcmp(k1, "cache") == 0 && strcmp(k2, "layerinfo") == 0)
+		free(*layerinfo), *layerinfo = dupstr(v);
+}
+
+static int
+parse(yaml_parser_t *p, struct rg_regconf *c, char *err, size_t errsize)
+{
+	struct frame st[MAXDEPTH];
+	char *bd = NULL, *li = NULL;
+	yaml_event_t ev;
+	int depth = 0, done = 0, r = 0;
+	const char *s;
+
+	while (!done) {
+		if (!yaml_parser_parse(p, &ev)) {
+			snprintf(err, errsize, "line %lu: %s", (unsigned long)
+			    p->problem_mark.line + 1, p->problem ? p->problem :
+			    "not YAML");
+			r = -1;
+			break;
+		}
+		switch (ev.type) {
+		case YAML_SCALAR_EVENT:
+		case YAML_ALIAS_EVENT:
+			s = ev.type == YAML_SCALAR_EVENT ?
+			    (const char *)ev.data.scalar.value : NULL;
+			if (depth > 0 && st[depth - 1].map && st[depth - 1].want_key) {
+				snprintf(st[depth - 1].key, KEYMAX, "%s", s ? s : "");
+				st[depth - 1].want_key = 0;
+				break;
+			}
+			if (s != NULL)
+				value(c, st, depth, s, &bd, &li);
+			if (depth > 0 && st[depth - 1].map)
+				st[depth - 1].want_key = 1;
+			break;
+		case YAML_MAPPING_START_EVENT:
+		case YAML_SEQUENCE_START_EVENT:
+			if (depth == MAXDEPTH) {
+				snprintf(err, errsize, "line %lu: nested deeper than "
+				    "%d levels", (unsigned long)ev.start_mark.line + 1,
+				    MAXDEPTH);
+				r = -1;
+				done = 1;
+				break;
+			}
+			value(c, st, depth, NULL, &bd, &li);
+			st[depth].map = ev.type == YAML_MAPPING_START_EVENT;
+			st[depth].want_key = 1;
+			st[depth].key[0] = '\0';
+			depth++;
+			break;
+		case YAML_MAPPING_END_EVENT:
+		case YAML_SEQUENCE_END_EVENT:
+			if (depth > 0)
+				depth--;
+			if (depth > 0 && st[depth - 1].map)
+				st[depth - 1].want_key = 1;
+			break;
+		case YAML_DOCUMENT_END_EVENT:	/* the first document only */
+		case YAML_STREAM_END_EVENT:
+			done = 1;
+			break;
+		default:
+			break;
+		}
+		yaml_event_delete(&ev);
+	}
+	s = bd != NULL ? bd : li;
+	if (r == 0 && s != NULL && *s != '\0') {
+		c->cache_name = dupstr(s);
+		/* what the registry does with any other value: no cache */
+		c->cache = strcmp(s, "inmemory") == 0 ? RG_CACHE_INMEMORY :
+		    strcmp(s, "redis") == 0 ? RG_CACHE_REDIS : RG_CACHE_NONE;
+	}
+	free(bd);
+	free(li);
+	return r;
+}
+
+int
+rg_regconf_load(const char *path, struct rg_regconf *c, char *err, size_t errsize)
+{
+	yaml_parser_t p;
+	char *buf;
+	size_t len;
+	int r;
+
+	memset(c, 0, sizeof(*c));
+	c->path = dupstr(path);
+	if (rg_read_file(AT_FDCWD, path, RG_REGCONF_MAX, &buf, &len) == -1) {
+		if (errno == EFBIG)
+			snprintf(err, errsize, "larger than %d bytes: not a "
+			    "registry configuration", RG_REGCONF_MAX);
+		else
+			snprintf(err, errsize, "%s", strerror(errno));
+		return -1;
+	}
+	if (!yaml_parser_initialize(&p))
+		rg_nomem();
+	yaml_parser_set_input_string(&p, (const unsigned char *)buf, len);
+	r = parse(&p, c, err, errsize);
+	yaml_parser_delete(&p);
+	free(buf);
+	if (r == 0 && c->cache == RG_CACHE_REDIS && c->redis_addr == NULL) {
+		snprintf(err, errsize, "storage.cache.blobdescriptor is redis, "
+		    "but there is no redis.addr");
+		r = -1;
+	}
+	return r;
+}
+
+void
+rg_regconf_free(struct rg_regconf *c)
+{
+	free(c->path);
+	free(c->driver);
+	free(c->rootdirectory);
+	free(c->cache_name);
+	free(c->redis_addr);
+	free(c->redis_password);
+	memset(c, 0, sizeof(*c));
+}
+
+const char *
+rg_cache_name(enum rg_cache c)
+{
+	return c == RG_CACHE_INMEMORY ? "inmemory" : c == RG_CACHE_REDIS ?
+	    "redis" : "none";
+}

@@ -1,0 +1,31 @@
+/*
+ * regconf.h: what rg needs to know of a registry's own config.yml
+ * (regconf.c): where its storage is, whether deletes are on, and which
+ * blob descriptor cache it runs with.  No third-party types.
+ */
+#ifndef RG_REGCONF_H
+#define RG_REGCONF_H
+
+#define RG_REGCONF_DEFAULT	"/etc/docker/registry/config.yml"	/* Debian's */
+#define RG_REGCONF_MAX		(1024 * 1024)	/* a larger file is refused */
+
+enum rg_cache { RG_CACHE_NONE, RG_CACHE_INMEMORY, RG_CACHE_REDIS };
+
+struct rg_regconf {
+	char *path;
+	char *driver;		/* the storage driver: "filesystem", "s3", ... */
+	char *rootdirectory;	/* storage.filesystem.rootdirectory */
+	int delete_enabled;	/* storage.delete.enabled */
+	enum rg_cache cache;	/* storage.cache.blobdescriptor (or layerinfo) */
+	char *cache_name;	/* as written, for messages */
+	char *redis_addr, *redis_password;	/* redis.addr, redis.password */
+	int redis_db;		/* redis.db */
+};
+
+/* 0, or -1 with a message in err ("line N: what", or a system error) */
+int	rg_regconf_load(const char *path, struct rg_regconf *c, char *err,
+	    size_t errsize);
+void	rg_regconf_free(struct rg_regconf *c);
+const char *rg_cache_name(enum rg_cache c);
+
+#endif

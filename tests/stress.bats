@@ -1,0 +1,31 @@
+# The stress test of tests/stress/live, bounded: a registry taking pushes
+# of the layers the cleanup deletes, while rg's pipeline runs back to back
+# beside it, in each cache mode; no tag may be broken, during the runs or
+# at the end.  make stress runs it longer (RG_STRESS_SECONDS).
+
+setup() {
+	load helpers
+}
+
+stress() {
+	local counts
+	run "$BATS_TEST_DIRNAME/stress/live" "$RG_BIN" "${RG_STRESS_SECONDS:-12}" "$@"
+	counts=$(grep '^stress: ' <<<"$output")
+	echo "# $counts" >&3
+	assert_success
+	[[ "$counts" =~ broken_during=0\ tags_at_end=[0-9]+\ broken_at_end=0$ ]]
+	# the cleanup did delete while the pushes went on
+	[[ "$counts" =~ deleted=([0-9]+) ]] && [ "${BASH_REMATCH[1]}" -gt 0 ]
+}
+
+@test "pushes during the cleanup, no cache: no tag broken" {
+	stress none
+}
+
+@test "pushes during the cleanup, in-memory cache with --stop and --start: no tag broken" {
+	stress inmemory
+}
+
+@test "pushes during the cleanup, redis cache: no tag broken" {
+	stress redis
+}
