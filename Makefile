@@ -19,7 +19,7 @@ MAN7 = man/rg.7
 
 # what each tool links, beyond libcommon.a
 # (rg-scan opens libcurl itself, when it scans a URL: common/http.c)
-LIBS_rg-scan = jansson libpcre2-8 libcrypto
+LIBS_rg-scan = jansson libpcre2-8 libcrypto yaml-0.1
 LIBS_rg-select = jansson libpcre2-8
 LIBS_rg-refs = jansson libcrypto
 LIBS_rg-rm = jansson libcrypto yaml-0.1
@@ -83,13 +83,15 @@ bench: deps all $(BUILD)/bench/gen-tree
 	tests/bench/run $(BUILD)
 
 # Pushes while the cleanup runs, longer than make check's bounded run:
-# every cache mode, with --min-age 0s and with the default.
+# every cache mode, with --min-age 0s and with the default, then with
+# every other rg-rm killed at a random moment (SIGKILL).
 STRESS_SECONDS ?= 120
 stress: deps all
 	for mode in none inmemory redis; do \
 		for age in 0s 1h; do \
 			tests/stress/live $(BUILD)/bin $(STRESS_SECONDS) $$mode $$age || exit 1; \
 		done; \
+		tests/stress/live $(BUILD)/bin $(STRESS_SECONDS) $$mode 0s 2 || exit 1; \
 	done
 
 demo: deps all

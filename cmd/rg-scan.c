@@ -32,6 +32,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "regconf.h"
 #include "rg.h"
 
 #define FLUSH_AT	(64 << 10)	/* bytes buffered before a write */
@@ -57,6 +58,7 @@ static void
 usage(FILE *f, int status)
 {
 	fprintf(f, "usage: rg-scan [-r regex] [root]\n"
+	    "       rg-scan [-r regex] -c config.yml\n"
 	    "       rg-scan [-k] [-j jobs] [-r regex] [-u user] [--cacert file]\n"
 	    "               [--cert file --key file] [--page-size n] url\n");
 	exit(status);
@@ -412,18 +414,24 @@ main(int argc, char *argv[])
 		{ "cert", required_argument, NULL, 'E' },
 		{ "key", required_argument, NULL, 'K' },
 		{ "page-size", required_argument, NULL, 'P' },
+		{ "config", required_argument, NULL, 'c' },
 		{ "help", no_argument, NULL, 'h' },
 		{ "version", no_argument, NULL, 'V' },
 		{ NULL, 0, NULL, 0 }
 	};
-	char name[RG_REPO_MAX + 2] = "", *v2path, *end_num;
+	char name[RG_REPO_MAX + 2] = "", *v2path, *end_num, cerr[512];
+	const char *config = NULL;
+	struct rg_regconf conf;
 	struct rg_buf out = { 0 };
 	pthread_t blobs;
 	int c, rfd, threaded;
 	long n;
 
-	while ((c = getopt_long(argc, argv, "j:kr:u:hV", longopts, NULL)) != -1) {
+	while ((c = getopt_long(argc, argv, "c:j:kr:u:hV", longopts, NULL)) != -1) {
 		switch (c) {
+		case 'c':
+			config = optarg;
+			break;
 		case 'j':
 		case 'P':
 			if ((n = strtol(optarg, &end_num, 10)) < 1 || n > (c == 'j' ? 64 : 1000) ||
@@ -468,13 +476,40 @@ main(int argc, char *argv[])
 	if (argc > 1)
 		usage(stderr, RG_EXIT_FATAL);
 	if (argc == 1 && (strncmp(argv[0], "http://", 7) == 0 ||
-	    strncmp(argv[0], "https://", 8) == 0))
+	    strncmp(argv[0], "https://", 8) == 0)) {
+		if (config != NULL)
+			errx(RG_EXIT_FATAL, "--config: a scan of %s goes through its "
+			    "API, not its storage", argv[0]);
 		return scan_api(argv[0]);
-	root_arg = argc == 1 ? argv[0] : getenv("REGISTRY_DATA_DIR");
+	}
+	if (config != NULL) {	/* the storage of the registry's own config.yml */
+		if (argc == 1)
+			errx(RG_EXIT_FATAL, "%s and --config %s: one storage, named "
+			    "once", argv[0], config);
+		if (rg_regconf_load(config, &conf, cerr, sizeof(cerr)) != 0)
+			;	/* cerr says why */
+		else if (conf.driver == NULL || strcmp(conf.driver, "filesystem") != 0)
+			snprintf(cerr, sizeof(cerr), "storage driver %s: rg-scan reads "
+			    "filesystem storage, or a registry through its URL",
+			    conf.driver ? conf.driver : "not named");
+		else if (conf.rootdirectory == NULL)
+			snprintf(cerr, sizeof(cerr), "no storage.filesystem.rootdirectory");
+		else
+			cerr[0] = '\0';
+		if (cerr[0] != '\0') {
+			rg_regconf_free(&conf);
+			errx(RG_EXIT_FATAL, "%s: %s", config, cerr);
+		}
+		root_arg = conf.rootdirectory;	/* freed once the root is open */
+	} else
+		root_arg = argc == 1 ? argv[0] : getenv("REGISTRY_DATA_DIR");
 	if (root_arg == NULL || *root_arg == '\0')
 		root_arg = "/var/lib/registry";
 
-	if ((v2fd = rg_open_root(root_arg, &v2path)) == -1)
+	v2fd = rg_open_root(root_arg, &v2path);
+	if (config != NULL)
+		rg_regconf_free(&conf);
+	if (v2fd == -1)
 		return RG_EXIT_FATAL;
 	root_arg = v2path;	/* diagnostics name the v2 directory */
 

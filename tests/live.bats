@@ -56,6 +56,18 @@ counts() {	# object result ... of the rm records
 	assert_equal "$stderr" "rg-rm: --stop and --start go together: the registry stopped is started again"
 	# nothing was deleted by any of these
 	pulls app:1
+	# rg-scan finds the storage in it too
+	assert_equal "$(rg-scan -c "$REG_CONFIG" | jq -c 'del(.time)')" "$(rg-scan "$REG_DATA" | jq -c 'del(.time)')"
+	run --separate-stderr rg-scan -c "$REG_CONFIG" "$REG_DATA"
+	assert_failure 2
+	assert_equal "$stderr" "rg-scan: $REG_DATA and --config $REG_CONFIG: one storage, named once"
+	printf 'storage:\n  s3: {bucket: b}\n' > "$BATS_TEST_TMPDIR/s3.yml"
+	run --separate-stderr rg-scan -c "$BATS_TEST_TMPDIR/s3.yml"
+	assert_failure 2
+	assert_equal "$stderr" "rg-scan: $BATS_TEST_TMPDIR/s3.yml: storage driver s3: rg-scan reads filesystem storage, or a registry through its URL"
+	run --separate-stderr rg-scan -c "$REG_CONFIG" "http://$REG"
+	assert_failure 2
+	assert_equal "$stderr" "rg-scan: --config: a scan of http://$REG goes through its API, not its storage"
 }
 
 @test "in-memory cache: without a window, layer links and blobs stay (said once); a push of the same layers pulls whole" {
@@ -225,4 +237,67 @@ counts() {	# object result ... of the rm records
 	pulls app:again app:1
 	restart
 	pulls app:again app:1
+}
+
+@test "blobs waiting in pending come back when a manifest is pushed meanwhile (rg-rm held in its wait)" {
+	registry_start "$R"
+	push "$L:a" app:1
+	push "$L:b" app:1	# a is untagged now
+	sleep 1
+	rg-scan "$REG_DATA" | rg-select --untagged | rg-refs 2>/dev/null > "$BATS_TEST_TMPDIR/plan"
+	[ "$(jq -r 'select(.type == "blob" and .delete) | .digest' "$BATS_TEST_TMPDIR/plan" | wc -l)" -gt 0 ]
+	ASAN_OPTIONS=${ASAN_OPTIONS:-}:detect_leaks=0 \
+		strace -f -qq -o /dev/null -e trace=clock_nanosleep \
+		-e inject=clock_nanosleep:delay_enter=4000000:when=1 \
+		rg-rm --min-age 0s < "$BATS_TEST_TMPDIR/plan" > "$BATS_TEST_TMPDIR/audit" &
+	rm_pid=$!
+	sleep 1.5
+	# while rg-rm waits, its blobs are in pending: a new image elsewhere
+	[ -n "$(ls "$REG_DATA/docker/registry/v2/.rg-trash/pending")" ]
+	mkimage "$L" c arm64 2022-01-01T00:00:00Z
+	push "$L:c" other:1
+	wait "$rm_pid"
+	assert_equal "$(jq -r 'select(.object == "blob") | "\(.result) \(.why)"' "$BATS_TEST_TMPDIR/audit" | sort -u)" \
+		"kept linked or needed as it was deleted"
+	assert_equal "$(jq -r 'select(.object == "manifest") | .result' "$BATS_TEST_TMPDIR/audit")" deleted
+	[ ! -e "$REG_DATA/docker/registry/v2/.rg-trash/pending" ]
+	pulls app:1 other:1
+	# the next run, with nothing pushed meanwhile, deletes them
+	sleep 1
+	rg-scan "$REG_DATA" | rg-select --untagged | rg-refs 2>/dev/null | rg-rm --min-age 0s > "$BATS_TEST_TMPDIR/audit"
+	assert_equal "$(jq -r 'select(.object == "blob") | .result' "$BATS_TEST_TMPDIR/audit" | sort -u)" deleted
+	pulls app:1 other:1
+}
+
+@test "killed while objects wait in pending: the next run puts them back and keeps links and blobs; the one after deletes them" {
+	registry_start "$R"
+	push "$L:a" app:1
+	push "$L:b" app:1
+	sleep 1
+	plan_untagged() {
+		rg-scan "$REG_DATA" | rg-select --untagged | rg-refs 2>/dev/null
+	}
+	plan_untagged > "$BATS_TEST_TMPDIR/plan"
+	run strace -f -qq -o /dev/null -e trace=clock_nanosleep \
+		-e inject=clock_nanosleep:signal=KILL:when=1 \
+		rg-rm --min-age 0s < "$BATS_TEST_TMPDIR/plan"
+	assert_equal "$status" 137
+	pending=$REG_DATA/docker/registry/v2/.rg-trash/pending
+	n=$(find "$pending" -maxdepth 1 -name '*.path' | wc -l)
+	[ "$n" -gt 0 ]
+	pulls app:1	# what is pending was garbage: every tag still pulls
+	plan_untagged > "$BATS_TEST_TMPDIR/plan"	# the scan does not see them
+	run --separate-stderr rg-rm --min-age 0s < "$BATS_TEST_TMPDIR/plan"
+	assert_success
+	[[ "$stderr" == "rg-rm: $REG_DATA/docker/registry/v2: put back $n objects a killed run had moved away and not yet deleted; a later run deletes them if they are still garbage"* ]]
+	[ ! -e "$pending" ]
+	# a's manifest is back, untagged, for the next run
+	assert_equal "$(rg-scan "$REG_DATA" | rg-select --untagged | jq -r 'select(.delete) | .type')" manifest
+	sleep 1
+	plan_untagged | rg-rm --min-age 0s > "$BATS_TEST_TMPDIR/audit"
+	[ -z "$(rg-scan "$REG_DATA" | rg-select --untagged | jq -c 'select(.delete)')" ]
+	[ -z "$(rg-scan "$REG_DATA" | rg-refs 2>/dev/null | jq -c 'select(.delete and .type != "refs")')" ]
+	pulls app:1
+	restart
+	pulls app:1
 }

@@ -1,7 +1,7 @@
 # The stress test of tests/stress/live, bounded: a registry taking pushes
 # of the layers the cleanup deletes, while rg's pipeline runs back to back
-# beside it, in each cache mode; no tag may be broken, during the runs or
-# at the end.  make stress runs it longer (RG_STRESS_SECONDS).
+# beside it, in each cache mode, and with rg-rm killed at random moments;
+# no tag may be broken, during the runs or at the end.  make stress runs it longer (RG_STRESS_SECONDS).
 
 setup() {
 	load helpers
@@ -28,4 +28,8 @@ stress() {
 
 @test "pushes during the cleanup, redis cache: no tag broken" {
 	stress redis
+}
+
+@test "pushes during the cleanup, every third rg-rm killed at a random moment: no tag broken, nothing left pending" {
+	stress none 0s 3
 }
