@@ -13,11 +13,19 @@ int
 rg_path(char *buf, size_t size, const char *fmt, ...)
 {
 	va_list ap;
-	int n;
+	int r;
 
 	va_start(ap, fmt);
-	n = vsnprintf(buf, size, fmt, ap);
+	r = rg_vpath(buf, size, fmt, ap);
 	va_end(ap);
+	return r;
+}
+
+int
+rg_vpath(char *buf, size_t size, const char *fmt, va_list ap)
+{
+	int n = vsnprintf(buf, size, fmt, ap);
+
 	if (n < 0 || (size_t)n >= size) {
 		if (size > 0)
 			buf[0] = '\0';

@@ -5,6 +5,7 @@
 #ifndef RG_H
 #define RG_H
 
+#include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -29,6 +30,8 @@ void	rg_nomem(void) __attribute__((noreturn));
 /* path.c: building a path, checked: truncation is an error (ENAMETOOLONG) */
 int	rg_path(char *buf, size_t size, const char *fmt, ...)
 	    __attribute__((format(printf, 3, 4)));
+int	rg_vpath(char *buf, size_t size, const char *fmt, va_list ap)
+	    __attribute__((format(printf, 3, 0)));
 
 /* digest.c */
 #define RG_DIGEST_LEN		32	/* raw sha256 bytes */
@@ -338,8 +341,11 @@ struct rg_redis;
 
 struct rg_swpend;
 
+#define RG_RELATIME	86400	/* relatime updates atime at least this often */
+
 struct rg_sweep {
 	int v2fd, trashfd, pendfd, dry_run;
+	int atime_works;		/* the filesystem records reads (not noatime) */
 	struct rg_swpend *pend;		/* moved into pending, not yet decided */
 	size_t npend, cappend;
 	unsigned long recovered;	/* put back from a killed run's pending */

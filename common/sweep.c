@@ -19,6 +19,10 @@
 #include "rg.h"
 
 #define PATH_BUF	RG_SWEEP_PATH
+#define READ_LATELY	"read by the registry within --min-age (a push may be " \
+			"using it): marked, it goes once unread that long"
+
+static int	atime_works(int);
 
 struct revdir {
 	struct rg_digest key;		/* sha256 of the repository's name */
@@ -45,12 +49,14 @@ rg_sweep_open(struct rg_sweep *s, const char *root, int dry_run)
 	    rg_dtab_init(&s->revdirs, sizeof(struct revdir),
 	    sizeof(struct rg_digest)) != 0)
 		return -1;
+	s->atime_works = 1;	/* a dry run cannot look; it changes nothing */
 	if (dry_run)
 		return 0;
 	if ((s->trashfd = rg_trash_open(s->v2fd, 1)) == -1) {
 		s->why = "cannot make the trash directory";
 		return -1;
 	}
+	s->atime_works = atime_works(s->trashfd);
 	if ((s->pendfd = rg_pend_open(s->trashfd)) == -1) {
 		s->why = "cannot make the pending directory";
 		return -1;
@@ -98,6 +104,77 @@ static int
 young(const struct rg_sweep *s, time_t t)
 {
 	return t > time(NULL) - s->min_age;
+}
+
+static int
+ts_cmp(const struct timespec *a, const struct timespec *b)
+{
+	if (a->tv_sec != b->tv_sec)
+		return a->tv_sec < b->tv_sec ? -1 : 1;
+	return a->tv_nsec < b->tv_nsec ? -1 : a->tv_nsec > b->tv_nsec;
+}
+
+/*
+ * Has the registry read the link at path within --min-age, as a push does
+ * when it checks a layer (HEAD), mounts it, or checks a manifest's child?
+ * The registry reads links; rg-scan reads them with O_NOATIME.  Linux
+ * (relatime) updates atime on the first read after atime <= mtime or
+ * ctime, and once a day.  So: atime == mtime, unread since written;
+ * atime < mtime, marked by rg-rm at ctime and unread since; atime > mtime,
+ * read then, and unread since a day after.  A link not known to be unread
+ * for --min-age is marked (atime = mtime - 1 s, ctime now) and kept: a
+ * later run deletes it if nothing read it meanwhile.
+ */
+static int
+read_lately(struct rg_sweep *s, const char *path, const struct stat *st)
+{
+	struct timespec t[2];
+	const char *last;
+	time_t now = time(NULL);
+	int c = ts_cmp(&st->st_atim, &st->st_mtim), fd;
+
+	if (s->min_age <= 0 || !s->atime_works)
+		return 0;
+	if (c == 0 || (c < 0 && st->st_ctime <= now - s->min_age) ||
+	    (c > 0 && st->st_atime <= now - RG_RELATIME - s->min_age))
+		return 0;
+	if (c > 0 && !s->dry_run &&
+	    (fd = rg_beneath_parent(s->v2fd, path, &last)) != -1) {
+		t[0] = st->st_mtim;
+		t[0].tv_sec--;
+		t[1].tv_sec = 0;
+		t[1].tv_nsec = UTIME_OMIT;
+		utimensat(fd, last, t, AT_SYMLINK_NOFOLLOW);
+		close(fd);
+	}
+	return 1;
+}
+
+/* Does this filesystem record reads in atime?  A probe in the trash. */
+static int
+atime_works(int trashfd)
+{
+	static const char probe[] = "atime-probe";
+	struct timespec t[2];
+	struct stat st;
+	char c;
+	int fd, r = 0;
+
+	if ((fd = openat(trashfd, probe, O_RDWR | O_CREAT | O_TRUNC | O_NOFOLLOW |
+	    O_CLOEXEC, 0600)) == -1)
+		return 0;
+	if (write(fd, "x", 1) == 1 && fstat(fd, &st) == 0) {
+		t[0] = st.st_mtim;
+		t[0].tv_sec--;
+		t[1].tv_sec = 0;
+		t[1].tv_nsec = UTIME_OMIT;
+		if (futimens(fd, t) == 0 && pread(fd, &c, 1, 0) == 1 &&
+		    fstat(fd, &st) == 0)
+			r = ts_cmp(&st.st_atim, &st.st_mtim) > 0;
+	}
+	close(fd);
+	unlinkat(trashfd, probe, 0);
+	return r;
 }
 
 static int
@@ -369,6 +446,8 @@ rg_sweep_manifest(struct rg_sweep *s, const char *repo, const struct rg_digest *
 		return kept(s, "pushed since the scan");
 	else if (young(s, before.st_mtime))
 		return kept(s, "younger than --min-age");
+	else if (read_lately(s, link, &before))
+		return kept(s, READ_LATELY);
 	key.d = *d;
 	e = s->nindex > 0 ? bsearch(&key, s->index, s->nindex, sizeof(*s->index),
 	    by_digest) : NULL;
@@ -442,6 +521,7 @@ rg_sweep_layer(struct rg_sweep *s, const char *repo, const struct rg_digest *d,
 	char path[PATH_BUF], link[PATH_BUF + 8], hex[RG_HEX_LEN + 1];
 	struct stat st, before;
 
+	memset(&st, 0, sizeof(st));
 	rg_digest_hex(d, hex);
 	if (rg_path(path, sizeof(path), "repositories/%s/_layers/sha256/%s",
 	    repo, hex) != 0 || rg_path(link, sizeof(link), "%s/link", path) != 0)
@@ -449,6 +529,8 @@ rg_sweep_layer(struct rg_sweep *s, const char *repo, const struct rg_digest *d,
 	if (rg_beneath_stat(s->v2fd, link, &st) == 0 &&
 	    (since_scan(s, st.st_mtime) || young(s, st.st_mtime)))
 		return kept(s, "linked since the scan, or younger than --min-age");
+	if (st.st_ino != 0 && read_lately(s, link, &st))
+		return kept(s, READ_LATELY);
 	if (revisions_stat(s, repo, &before) == 0 && revisions_new(s, repo, &before))
 		return kept(s, "a manifest came to the repository since the scan");
 	if (s->dry_run)

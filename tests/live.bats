@@ -57,7 +57,8 @@ counts() {	# object result ... of the rm records
 	# nothing was deleted by any of these
 	pulls app:1
 	# rg-scan finds the storage in it too
-	assert_equal "$(rg-scan -c "$REG_CONFIG" | jq -c 'del(.time)')" "$(rg-scan "$REG_DATA" | jq -c 'del(.time)')"
+	# (its two threads interleave blob and repository records: sorted)
+	assert_equal "$(rg-scan -c "$REG_CONFIG" | jq -c 'del(.time)' | sort)" "$(rg-scan "$REG_DATA" | jq -c 'del(.time)' | sort)"
 	run --separate-stderr rg-scan -c "$REG_CONFIG" "$REG_DATA"
 	assert_failure 2
 	assert_equal "$stderr" "rg-scan: $REG_DATA and --config $REG_CONFIG: one storage, named once"
@@ -300,4 +301,41 @@ counts() {	# object result ... of the rm records
 	pulls app:1
 	restart
 	pulls app:1
+}
+
+@test "a layer link the registry read within --min-age stays, marked; unread that long, it goes; a push that checked its layers before rg-rm ran succeeds" {
+	registry_start "$R"
+	push "$L:a" app:1
+	push "$L:b" keep:1
+	find "$REG_DATA" -exec touch -h -d '-2 hours' {} +	# old, and unread since
+	man=$(jq -r '.manifests[] | select(.annotations["org.opencontainers.image.ref.name"] == "a") | .digest' "$L/index.json")
+	dir=$L/blobs/sha256
+	# a push of a's image under a new tag checks its blobs (HEAD) ...
+	for d in $(jq -r '.config.digest, .layers[].digest' "$dir/${man#sha256:}"); do
+		curl -fsS -o /dev/null -I "http://$REG/v2/app/blobs/$d"
+	done
+	sleep 1
+	plan app:1 > "$BATS_TEST_TMPDIR/plan"
+	# ... rg-rm runs before its manifest comes
+	run --separate-stderr rg-rm < "$BATS_TEST_TMPDIR/plan"
+	assert_success
+	assert_equal "$(jq -r 'select(.object == "layer") | "\(.result) \(.why)"' <<<"$output" | sort -u)" \
+		"kept read by the registry within --min-age (a push may be using it): marked, it goes once unread that long"
+	# (the manifest's own blob may go: a push of it writes it again)
+	curl -fsS -X PUT -H 'Content-Type: application/vnd.oci.image.manifest.v1+json' \
+		--data-binary "@$dir/${man#sha256:}" "http://$REG/v2/app/manifests/again" >/dev/null
+	pulls app:again keep:1
+	# the tag goes; then each run marks what was read lately, and the run
+	# after, nothing having read it for --min-age, deletes it
+	sleep 1
+	rg-scan "$REG_DATA" | rg-select app:again | rg-refs 2>/dev/null | rg-rm --min-age 2s > /dev/null
+	for i in 1 2 3; do
+		sleep 3
+		rg-scan "$REG_DATA" | rg-select --untagged | rg-refs 2>/dev/null |
+			rg-rm --min-age 2s > "$BATS_TEST_TMPDIR/audit.$i"
+	done
+	grep -q '"why":"read by the registry within --min-age' "$BATS_TEST_TMPDIR/audit.1"
+	assert_equal "$(ls "$REG_DATA/docker/registry/v2/repositories/app/_layers/sha256" | wc -l)" 0
+	assert_equal "$(ls "$REG_DATA/docker/registry/v2/repositories/app/_manifests/revisions/sha256" | wc -l)" 0
+	pulls keep:1
 }

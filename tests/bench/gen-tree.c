@@ -61,12 +61,12 @@ static void
 fmt(char *buf, size_t size, const char *f, ...)
 {
 	va_list ap;
-	int n;
+	int r;
 
 	va_start(ap, f);
-	n = vsnprintf(buf, size, f, ap);
+	r = rg_vpath(buf, size, f, ap);
 	va_end(ap);
-	if (n < 0 || (size_t)n >= size)
+	if (r != 0)
 		errx(1, "path too long");
 }
 
