@@ -692,16 +692,6 @@ same_dir(int fd, const char *path)
 	    a.st_dev == b.st_dev && a.st_ino == b.st_ino;
 }
 
-/* Is the storage at root (a registry's rootdirectory) the one of fd? */
-static int
-same_storage(int fd, const char *root)
-{
-	char v2[4096];
-
-	return rg_path(v2, sizeof(v2), "%s/%s", root, RG_V2) == 0 &&
-	    same_dir(fd, v2);
-}
-
 /*
  * The registry's config.yml: the one given, or Debian's when its storage
  * is the stream's; what it caches decides what may go while it runs.
@@ -709,34 +699,22 @@ same_storage(int fd, const char *root)
 static void
 load_config(void)
 {
-	const char *path = config_opt ? config_opt : RG_REGCONF_DEFAULT;
 	int needs_cache;
 	size_t i;
-	char e[512];
+	char e[1024];
 
-	if (config_opt == NULL && access(path, F_OK) != 0)
+	switch (rg_regconf_of(config_opt, sw.v2fd, sw.root, &conf, e, sizeof(e))) {
+	case -1:
+		errx(RG_EXIT_FATAL, "%s", e);
+	case 2:
+		warnx("%s", e);
 		return;
-	if (rg_regconf_load(path, &conf, e, sizeof(e)) != 0) {
-		if (config_opt != NULL)
-			errx(RG_EXIT_FATAL, "%s: %s", path, e);
-		warnx("%s: %s: not read", path, e);
-		rg_regconf_free(&conf);
-		return;
-	}
-	if (conf.driver == NULL || strcmp(conf.driver, "filesystem") != 0 ||
-	    conf.rootdirectory == NULL || !same_storage(sw.v2fd, conf.rootdirectory)) {
-		if (config_opt != NULL)
-			errx(RG_EXIT_FATAL, "--config %s: the registry's storage is "
-			    "%s%s%s, not the one the stream was scanned from (%s)",
-			    path, conf.driver ? conf.driver : "not named",
-			    conf.rootdirectory ? " " : "",
-			    conf.rootdirectory ? conf.rootdirectory : "", sw.root);
-		rg_regconf_free(&conf);
+	case 1:
 		return;
 	}
 	have_conf = 1;
 	if (verbose)
-		warnx("%s: the registry of %s; blob descriptor cache: %s", path,
+		warnx("%s: the registry of %s; blob descriptor cache: %s", conf.path,
 		    sw.root, rg_cache_name(conf.cache));
 	for (i = 0, needs_cache = prune; i < nitems && !needs_cache; i++)
 		needs_cache = items[i].valid && (items[i].kind == K_LAYER ||
@@ -749,7 +727,7 @@ load_config(void)
 		if (rg_redis_open(&redis, conf.redis_addr, conf.redis_password,
 		    conf.redis_db) != 0)
 			errx(RG_EXIT_FATAL, "%s: the registry's cache (%s): %s: "
-			    "nothing deleted", path, conf.cache_name, redis.err);
+			    "nothing deleted", conf.path, conf.cache_name, redis.err);
 		sw.redis = &redis;
 	}
 }

@@ -114,6 +114,16 @@ ts_cmp(const struct timespec *a, const struct timespec *b)
 	return a->tv_nsec < b->tv_nsec ? -1 : a->tv_nsec > b->tv_nsec;
 }
 
+/* the times that mark a file unread: atime a second before mtime, mtime kept */
+static void
+mark_times(struct timespec t[2], const struct stat *st)
+{
+	t[0] = st->st_mtim;
+	t[0].tv_sec--;
+	t[1].tv_sec = 0;
+	t[1].tv_nsec = UTIME_OMIT;
+}
+
 /*
  * Has the registry read the link at path within --min-age, as a push does
  * when it checks a layer (HEAD), mounts it, or checks a manifest's child?
@@ -140,10 +150,7 @@ read_lately(struct rg_sweep *s, const char *path, const struct stat *st)
 		return 0;
 	if (c > 0 && !s->dry_run &&
 	    (fd = rg_beneath_parent(s->v2fd, path, &last)) != -1) {
-		t[0] = st->st_mtim;
-		t[0].tv_sec--;
-		t[1].tv_sec = 0;
-		t[1].tv_nsec = UTIME_OMIT;
+		mark_times(t, st);
 		utimensat(fd, last, t, AT_SYMLINK_NOFOLLOW);
 		close(fd);
 	}
@@ -164,10 +171,7 @@ atime_works(int trashfd)
 	    O_CLOEXEC, 0600)) == -1)
 		return 0;
 	if (write(fd, "x", 1) == 1 && fstat(fd, &st) == 0) {
-		t[0] = st.st_mtim;
-		t[0].tv_sec--;
-		t[1].tv_sec = 0;
-		t[1].tv_nsec = UTIME_OMIT;
+		mark_times(t, &st);
 		if (futimens(fd, t) == 0 && pread(fd, &c, 1, 0) == 1 &&
 		    fstat(fd, &st) == 0)
 			r = ts_cmp(&st.st_atim, &st.st_mtim) > 0;
