@@ -73,6 +73,8 @@ static struct rg_plan plan;
 static unsigned long done[NKINDS], kept[NKINDS];
 static long long bytes;
 static const char *config_opt, *stop_cmd, *start_cmd;
+static const char *http_opt;		/* the first API option given */
+static int min_age_opt;
 static struct rg_regconf conf;		/* the registry's config.yml, if known */
 static int have_conf;
 static struct rg_redis redis;
@@ -663,9 +665,6 @@ run_api(void)
 			;
 		api_repo(v + i, j - i);
 	}
-	if (prune)
-		warnx("--prune: the API cannot delete a repository; "
-		    "a sweep of the storage can");
 	free(v);
 	rg_apirm_close(&ar);
 }
@@ -739,6 +738,8 @@ open_storage(void)
 		errx(RG_EXIT_FATAL, "no storage root: the stream has no scan record; "
 		    "give --root");
 	if (rg_sweep_open(&sw, root_opt ? root_opt : root_stream, dry_run) != 0) {
+		if (sw.why != NULL && errno == EWOULDBLOCK)
+			errx(RG_EXIT_FATAL, "%s/.rg-trash: %s", sw.root, sw.why);
 		if (sw.why != NULL)
 			err(RG_EXIT_FATAL, "%s/.rg-trash: %s", sw.root, sw.why);
 		exit(RG_EXIT_FATAL);
@@ -797,6 +798,35 @@ check_approval(void)
 		    refused, why ? why : "the scan could not read all of the storage");
 		status = RG_EXIT_PARTIAL;
 	}
+}
+
+/*
+ * Options for the other kind of source are usage errors: the storage's
+ * (--root, --config, --stop, --prune, --min-age) with a scan through the
+ * API, the API's (--user, --insecure, certificates) with a storage scan.
+ */
+static void
+check_options(void)
+{
+	if (api && root_opt != NULL)
+		errx(RG_EXIT_FATAL, "--root %s: the stream is a scan of %s through "
+		    "its API", root_opt, root_stream);
+	if (api && (config_opt != NULL || stop_cmd != NULL))
+		errx(RG_EXIT_FATAL, "%s: the stream is a scan of %s through its API: "
+		    "the registry itself deletes, and keeps its cache", config_opt ?
+		    "--config" : "--stop", root_stream);
+	if (api && prune)
+		errx(RG_EXIT_FATAL, "--prune: the stream is a scan of %s through its "
+		    "API, which cannot delete a repository; a sweep of the storage "
+		    "can", root_stream);
+	if (api && min_age_opt)
+		errx(RG_EXIT_FATAL, "--min-age: the stream is a scan of %s through "
+		    "its API: the registry itself deletes, and checks what a push "
+		    "is writing", root_stream);
+	if (!api && http_opt != NULL)
+		errx(RG_EXIT_FATAL, "%s: applies to a stream scanned through a "
+		    "registry's URL; this one is a scan of its storage%s%s", http_opt,
+		    root_stream ? " at " : "", root_stream ? root_stream : "");
 }
 
 /* An administrator's command (--stop, --start), through the shell: 0 when it succeeded. */
@@ -950,6 +980,9 @@ main(int argc, char *argv[])
 
 	now = time(NULL);
 	while ((c = getopt_long(argc, argv, "c:hknr:u:vV", longopts, NULL)) != -1) {
+		if (strchr("ukCEK", c) != NULL && http_opt == NULL)
+			http_opt = c == 'u' ? "--user" : c == 'k' ? "--insecure" :
+			    c == 'C' ? "--cacert" : c == 'E' ? "--cert" : "--key";
 		switch (c) {
 		case 'c':
 			config_opt = optarg;
@@ -973,6 +1006,7 @@ main(int argc, char *argv[])
 		case 'm':
 			if (rg_duration_arg("--min-age", optarg, &min_age) != 0)
 				return RG_EXIT_FATAL;
+			min_age_opt = 1;
 			break;
 		case 'p':
 			prune = 1;
@@ -1015,16 +1049,13 @@ main(int argc, char *argv[])
 	    rg_plan_init(&plan) != 0)
 		err(RG_EXIT_FATAL, NULL);
 
+	/* the audit log: each record out as soon as its object is gone */
+	if (!dry_run)
+		setvbuf(stdout, NULL, _IOLBF, 0);
 	if (rg_lines(STDIN_FILENO, "<stdin>", on_line, NULL) != 0)
 		_exit(RG_EXIT_FATAL);
 	check_approval();
-	if (api && root_opt != NULL)
-		errx(RG_EXIT_FATAL, "--root %s: the stream is a scan of %s through "
-		    "its API", root_opt, root_stream);
-	if (api && (config_opt != NULL || stop_cmd != NULL))
-		errx(RG_EXIT_FATAL, "%s: the stream is a scan of %s through its API: "
-		    "the registry itself deletes, and keeps its cache", config_opt ?
-		    "--config" : "--stop", root_stream);
+	check_options();
 	if (api && nitems > 0)
 		run_api();
 	else if (!api && (nitems > 0 || prune || root_stream != NULL)) {

@@ -420,7 +420,7 @@ main(int argc, char *argv[])
 		{ NULL, 0, NULL, 0 }
 	};
 	char name[RG_REPO_MAX + 2] = "", *v2path, *end_num, cerr[512];
-	const char *config = NULL;
+	const char *config = NULL, *api_only = NULL;
 	struct rg_regconf conf;
 	struct rg_buf out = { 0 };
 	pthread_t blobs;
@@ -428,6 +428,10 @@ main(int argc, char *argv[])
 	long n;
 
 	while ((c = getopt_long(argc, argv, "c:j:kr:u:hV", longopts, NULL)) != -1) {
+		if (strchr("jkuCEKP", c) != NULL && api_only == NULL)
+			api_only = c == 'j' ? "--jobs" : c == 'k' ? "--insecure" :
+			    c == 'u' ? "--user" : c == 'C' ? "--cacert" :
+			    c == 'E' ? "--cert" : c == 'K' ? "--key" : "--page-size";
 		switch (c) {
 		case 'c':
 			config = optarg;
@@ -482,6 +486,9 @@ main(int argc, char *argv[])
 			    "API, not its storage", argv[0]);
 		return scan_api(argv[0]);
 	}
+	if (api_only != NULL)
+		errx(RG_EXIT_FATAL, "%s: applies to a scan of a registry's URL, "
+		    "not of its storage", api_only);
 	if (config != NULL) {	/* the storage of the registry's own config.yml */
 		if (argc == 1)
 			errx(RG_EXIT_FATAL, "%s and --config %s: one storage, named "

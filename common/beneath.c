@@ -15,7 +15,10 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <sys/syscall.h>
 #include <unistd.h>
+
+#include <linux/openat2.h>
 
 #include "rg.h"
 
@@ -28,13 +31,37 @@ component_ok(const char *s, size_t n)
 	    !(n == 2 && s[0] == '.' && s[1] == '.');
 }
 
+/* The kernel's own confinement, when it has it (Linux 5.6): 1 yes, 0 no, -1 not tried. */
+static int have_openat2 = -1;
+
 /*
- * Open the directory holding the last component of path below dirfd; its
- * name in *last.  -1 with errno set (ELOOP for a symbolic link on the way,
- * EINVAL for a path that is not plainly relative).
+ * openat2(2) with RESOLVE_BENEATH | RESOLVE_NO_SYMLINKS: the directory dir
+ * below dirfd in one step, refused (ELOOP, EXDEV) where a component is a
+ * symbolic link or leads out.  -2 when the kernel lacks it.
  */
-int
-rg_beneath_parent(int dirfd, const char *path, const char **last)
+static int
+open_beneath(int dirfd, const char *dir)
+{
+	struct open_how how = {
+		.flags = O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC,
+		.resolve = RESOLVE_BENEATH | RESOLVE_NO_SYMLINKS | RESOLVE_NO_MAGICLINKS
+	};
+	long fd;
+
+	if (have_openat2 == 0)
+		return -2;
+	fd = syscall(SYS_openat2, dirfd, dir, &how, sizeof(how));
+	if (fd == -1 && (errno == ENOSYS || errno == EPERM) && have_openat2 == -1) {
+		have_openat2 = 0;	/* (EPERM: a seccomp filter that does not know it) */
+		return -2;
+	}
+	have_openat2 = 1;
+	return (int)fd;
+}
+
+/* The component walk, where openat2 is missing: one openat per component. */
+static int
+walk_parent(int dirfd, const char *path, const char *lastslash)
 {
 	const char *p = path, *slash;
 	char comp[NAME_MAX + 1];
@@ -44,18 +71,9 @@ rg_beneath_parent(int dirfd, const char *path, const char **last)
 
 	if ((fd = dup(dirfd)) == -1)
 		return -1;
-	for (;;) {
+	for (; p <= lastslash; p = slash + 1) {
 		slash = strchr(p, '/');
-		n = slash ? (size_t)(slash - p) : strlen(p);
-		if (!component_ok(p, n)) {
-			close(fd);
-			errno = EINVAL;
-			return -1;
-		}
-		if (slash == NULL) {
-			*last = p;
-			return fd;
-		}
+		n = (size_t)(slash - p);
 		memcpy(comp, p, n);
 		comp[n] = '\0';
 		next = openat(fd, comp, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
@@ -70,8 +88,49 @@ rg_beneath_parent(int dirfd, const char *path, const char **last)
 		}
 		close(fd);
 		fd = next;
-		p = slash + 1;
 	}
+	return fd;
+}
+
+/*
+ * Open the directory holding the last component of path below dirfd; its
+ * name in *last.  Every component is checked first (no empty, ".", ".."
+ * or over-long one); then the kernel resolves the directories in one
+ * openat2, or one component at a time with O_NOFOLLOW.  -1 with errno set
+ * (ELOOP for a symbolic link on the way, EINVAL for a path that is not
+ * plainly relative).
+ */
+int
+rg_beneath_parent(int dirfd, const char *path, const char **last)
+{
+	const char *p = path, *slash, *lastslash = NULL;
+	char dir[PATH_MAX];
+	size_t n;
+	int fd;
+
+	for (;; p = slash + 1) {
+		slash = strchr(p, '/');
+		n = slash ? (size_t)(slash - p) : strlen(p);
+		if (!component_ok(p, n)) {
+			errno = EINVAL;
+			return -1;
+		}
+		if (slash == NULL)
+			break;
+		lastslash = slash;
+	}
+	*last = p;
+	if (lastslash == NULL)
+		return dup(dirfd);
+	if ((size_t)(lastslash - path) >= sizeof(dir)) {
+		errno = ENAMETOOLONG;
+		return -1;
+	}
+	memcpy(dir, path, (size_t)(lastslash - path));
+	dir[lastslash - path] = '\0';
+	if ((fd = open_beneath(dirfd, dir)) != -2)
+		return fd;
+	return walk_parent(dirfd, path, lastslash);
 }
 
 /* Open path below dirfd with flags, never through a symbolic link. */
@@ -159,7 +218,11 @@ rg_trash_move(int v2fd, int trashfd, const char *path, char name[RG_TRASH_NAME])
 {
 	static unsigned long seq;
 
-	snprintf(name, RG_TRASH_NAME, "%ld-%lu", (long)getpid(), ++seq);
+	static long pid;
+
+	if (pid == 0)
+		pid = (long)getpid();
+	snprintf(name, RG_TRASH_NAME, "%ld-%lu", pid, ++seq);
 	return rg_trash_move_as(v2fd, trashfd, path, name);
 }
 
@@ -194,10 +257,26 @@ rg_trash_move_as(int v2fd, int trashfd, const char *path, const char *name)
 	return 0;
 }
 
-/* Remove what rg_trash_move put in the trash as name; -1 (errno) on failure. */
+/*
+ * Remove what rg_trash_move put in the trash as name; -1 (errno) on
+ * failure.  leaf, when not NULL, is the one file such an object holds
+ * (link, data): removed without listing the directory, which is listed
+ * only when it then holds more.
+ */
 int
-rg_trash_drop(int trashfd, const char *name)
+rg_trash_drop(int trashfd, const char *name, const char *leaf)
 {
+	int fd, e;
+
+	if (leaf == NULL)
+		return remove_tree(trashfd, name);
+	if ((fd = openat(trashfd, name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW |
+	    O_CLOEXEC)) == -1)
+		return remove_tree(trashfd, name);	/* not a directory */
+	e = unlinkat(fd, leaf, 0) == -1 ? errno : 0;
+	close(fd);
+	if ((e == 0 || e == ENOENT) && unlinkat(trashfd, name, AT_REMOVEDIR) == 0)
+		return 0;
 	return remove_tree(trashfd, name);
 }
 
@@ -227,16 +306,16 @@ rg_trash_restore(int v2fd, int trashfd, const char *name, const char *path)
 	return e == EEXIST || e == ENOTEMPTY ? 1 : -1;
 }
 
-/* Move path into the trash, then remove it there: rg_trash_move's answers. */
+/* Move path into the trash, then remove it there (leaf: rg_trash_drop's): rg_trash_move's answers. */
 int
-rg_trash_remove(int v2fd, int trashfd, const char *path)
+rg_trash_remove(int v2fd, int trashfd, const char *path, const char *leaf)
 {
 	char name[RG_TRASH_NAME];
 	int r;
 
 	if ((r = rg_trash_move(v2fd, trashfd, path, name)) != 0)
 		return r;
-	return rg_trash_drop(trashfd, name) == -1 ? -1 : 0;
+	return rg_trash_drop(trashfd, name, leaf) == -1 ? -1 : 0;
 }
 
 /*

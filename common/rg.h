@@ -313,10 +313,11 @@ int	rg_trash_move(int v2fd, int trashfd, const char *path,
 	    char name[RG_TRASH_NAME]);
 int	rg_trash_move_as(int v2fd, int trashfd, const char *path,
 	    const char *name);
-int	rg_trash_drop(int trashfd, const char *name);
+int	rg_trash_drop(int trashfd, const char *name, const char *leaf);
 int	rg_trash_restore(int v2fd, int trashfd, const char *name,
 	    const char *path);
-int	rg_trash_remove(int v2fd, int trashfd, const char *path);
+int	rg_trash_remove(int v2fd, int trashfd, const char *path,
+	    const char *leaf);
 int	rg_trash_empty(int trashfd);
 
 /* pending.c: moved away, deleted or put back once the storage is seen again */
@@ -324,7 +325,8 @@ int	rg_pend_open(int trashfd);
 int	rg_pend_move(int v2fd, int pendfd, const char *path,
 	    char name[RG_TRASH_NAME]);
 int	rg_pend_restore(int v2fd, int pendfd, const char *name, const char *path);
-int	rg_pend_drop(int pendfd, int trashfd, const char *name);
+int	rg_pend_final(int pendfd, int trashfd, const char *name);
+void	rg_pend_close(int pendfd);
 int	rg_pend_recover(int v2fd, int pendfd, unsigned long *back);
 
 /* sweep.c: deleting registry objects from storage, one at a time, for rg-rm */
@@ -365,6 +367,7 @@ struct rg_sweep {
 	struct rg_dir tagdir;		/* the names index[].tag points into */
 	const char *why;		/* why the last object was kept or failed */
 	char err[RG_SWEEP_PATH + 160];
+	char drop[RG_TRASH_NAME];	/* gone for good, its record not yet written */
 };
 
 typedef void rg_changed_fn(void *arg, const char *repo);

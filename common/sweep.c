@@ -12,6 +12,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/file.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -54,6 +55,12 @@ rg_sweep_open(struct rg_sweep *s, const char *root, int dry_run)
 		return 0;
 	if ((s->trashfd = rg_trash_open(s->v2fd, 1)) == -1) {
 		s->why = "cannot make the trash directory";
+		return -1;
+	}
+	/* one run at a time: the next one puts back what this one has pending */
+	if (flock(s->trashfd, LOCK_EX | LOCK_NB) == -1) {
+		s->why = errno == EWOULDBLOCK ? "another rg-rm is deleting from this "
+		    "storage (it holds the lock); nothing deleted" : "cannot lock";
 		return -1;
 	}
 	s->atime_works = atime_works(s->trashfd);
@@ -181,6 +188,21 @@ atime_works(int trashfd)
 	return r;
 }
 
+/*
+ * The object the last call took out of sight for good, removed from the
+ * trash now that the caller has written its record: a run killed before
+ * that leaves it in the trash (its record written), which the next run
+ * empties.  A removal that fails here is left to that too.
+ */
+static void
+finish(struct rg_sweep *s)
+{
+	if (s->drop[0] == '\0')
+		return;
+	rg_trash_drop(s->trashfd, s->drop, NULL);
+	s->drop[0] = '\0';
+}
+
 static int
 failed(struct rg_sweep *s, const char *path)
 {
@@ -189,11 +211,14 @@ failed(struct rg_sweep *s, const char *path)
 	return RG_SW_FAILED;
 }
 
-/* Remove path, or with dry_run say it would. */
+/* Remove path (into the trash, emptied by finish), or with dry_run say it would. */
 static int
 remove_dir(struct rg_sweep *s, const char *path)
 {
-	int r = s->dry_run ? 0 : rg_trash_remove(s->v2fd, s->trashfd, path);
+	int r = s->dry_run ? 0 : rg_trash_move(s->v2fd, s->trashfd, path, s->drop);
+
+	if (r != 0 || s->dry_run)
+		s->drop[0] = '\0';
 
 	s->why = NULL;
 	if (r == -1)
@@ -286,6 +311,7 @@ rg_sweep_tag(struct rg_sweep *s, const char *repo, const char *tag,
 	struct stat before, after;
 	int st, r;
 
+	finish(s);
 	if (rg_path(dir, sizeof(dir), "repositories/%s/_manifests/tags/%s",
 	    repo, tag) != 0 || rg_path(link, sizeof(link), "%s/current/link", dir) != 0)
 		return failed(s, repo);
@@ -302,22 +328,26 @@ rg_sweep_tag(struct rg_sweep *s, const char *repo, const char *tag,
 		return kept(s, "its link is being written");
 	if (s->dry_run)
 		r = remove_dir(s, dir);
-	else if ((r = rg_trash_move(s->v2fd, s->trashfd, dir, name)) == -1)
+	else if ((r = rg_pend_move(s->v2fd, s->pendfd, dir, name)) == -1)
 		return failed(s, dir);
 	else if (r == 1)
 		r = remove_dir(s, dir);		/* gone: says so */
 	else {
 		/* a push of the tag as it was moved: put back */
 		snprintf(link, sizeof(link), "%s/current/link", name);
-		if (before.st_ino != 0 && (fstatat(s->trashfd, link, &after,
+		if (before.st_ino != 0 && (fstatat(s->pendfd, link, &after,
 		    AT_SYMLINK_NOFOLLOW) != 0 || after.st_ino != before.st_ino ||
 		    !same_time(&after.st_mtim, &before.st_mtim))) {
-			if (rg_trash_restore(s->v2fd, s->trashfd, name, dir) == -1)
+			if (rg_pend_restore(s->v2fd, s->pendfd, name, dir) == -1)
 				return failed(s, dir);
 			return kept(s, "pushed as it was deleted");
 		}
-		if (rg_trash_drop(s->trashfd, name) == -1)
-			return failed(s, dir);
+		if (rg_pend_final(s->pendfd, s->trashfd, name) == -1) {
+			r = failed(s, dir);
+			rg_pend_restore(s->v2fd, s->pendfd, name, dir);
+			return r;
+		}
+		memcpy(s->drop, name, sizeof(s->drop));
 		s->why = NULL;
 		r = RG_SW_DONE;
 	}
@@ -431,6 +461,7 @@ rg_sweep_manifest(struct rg_sweep *s, const char *repo, const struct rg_digest *
 	struct stat before;
 	size_t i;
 
+	finish(s);
 	if (repo_tags(s, repo) == -1) {
 		free(s->current_repo);
 		s->current_repo = NULL;		/* read again next time */
@@ -462,7 +493,7 @@ rg_sweep_manifest(struct rg_sweep *s, const char *repo, const struct rg_digest *
 		if (rg_path(link, sizeof(link), "repositories/%s/_manifests/"
 		    "tags/%s/index/sha256/%s", repo, s->tagdir.v[e->tag].name, hex) != 0)
 			return failed(s, repo);
-		if (rg_trash_remove(s->v2fd, s->trashfd, link) == -1)
+		if (rg_trash_remove(s->v2fd, s->trashfd, link, "link") == -1)
 			return failed(s, link);
 	}
 	if (s->dry_run)
@@ -481,6 +512,30 @@ revisions_stat(struct rg_sweep *s, const char *repo, struct stat *st)
 	    "sha256", repo) == 0 ? rg_beneath_stat(s->v2fd, path, st) : -1;
 }
 
+/*
+ * revisions_stat, taken once for the layer links of one repository in a
+ * row: compared later with what is there then, an earlier look only puts
+ * back more.  again: forget it (a manifest of ours went meanwhile).
+ */
+static int
+revisions_seen(struct rg_sweep *s, const char *repo, struct stat *st, int again)
+{
+	static char *last;
+	static struct stat seen;
+	static int r;
+
+	if (again || last == NULL || strcmp(last, repo) != 0) {
+		free(last);
+		if (again || (last = strdup(repo)) == NULL) {
+			last = NULL;
+			return again ? 0 : revisions_stat(s, repo, st);
+		}
+		r = revisions_stat(s, repo, &seen);
+	}
+	*st = seen;
+	return r;
+}
+
 /* rg-rm's own change to repo's revisions/sha256: remembered, as not a push */
 static void
 revisions_ours(struct rg_sweep *s, const char *repo)
@@ -489,6 +544,7 @@ revisions_ours(struct rg_sweep *s, const char *repo)
 	struct stat st;
 	long i;
 
+	revisions_seen(s, NULL, NULL, 1);
 	rg_digest_of(repo, strlen(repo), &k);
 	if ((i = rg_dtab_index(&s->revdirs, &k, 1)) == -1)
 		rg_nomem();
@@ -525,6 +581,7 @@ rg_sweep_layer(struct rg_sweep *s, const char *repo, const struct rg_digest *d,
 	char path[PATH_BUF], link[PATH_BUF + 8], hex[RG_HEX_LEN + 1];
 	struct stat st, before;
 
+	finish(s);
 	memset(&st, 0, sizeof(st));
 	rg_digest_hex(d, hex);
 	if (rg_path(path, sizeof(path), "repositories/%s/_layers/sha256/%s",
@@ -535,7 +592,7 @@ rg_sweep_layer(struct rg_sweep *s, const char *repo, const struct rg_digest *d,
 		return kept(s, "linked since the scan, or younger than --min-age");
 	if (st.st_ino != 0 && read_lately(s, link, &st))
 		return kept(s, READ_LATELY);
-	if (revisions_stat(s, repo, &before) == 0 && revisions_new(s, repo, &before))
+	if (revisions_seen(s, repo, &before, 0) == 0 && revisions_new(s, repo, &before))
 		return kept(s, "a manifest came to the repository since the scan");
 	if (s->dry_run)
 		return remove_dir(s, path);
@@ -554,6 +611,7 @@ rg_sweep_blob(struct rg_sweep *s, const struct rg_digest *d, size_t tag)
 	char path[PATH_BUF], hex[RG_HEX_LEN + 1];
 	struct stat st;
 
+	finish(s);
 	if (rg_dtab_index(&s->fresh, d, 0) != -1)
 		return kept(s, "linked since the scan");
 	rg_digest_hex(d, hex);
@@ -574,7 +632,10 @@ rg_sweep_blob(struct rg_sweep *s, const struct rg_digest *d, size_t tag)
 void
 rg_sweep_close(struct rg_sweep *s)
 {
+	finish(s);
+	revisions_seen(s, NULL, NULL, 1);
 	if (s->pendfd != -1) {
+		rg_pend_close(s->pendfd);
 		close(s->pendfd);
 		unlinkat(s->trashfd, "pending", AT_REMOVEDIR);
 	}
@@ -615,13 +676,15 @@ rg_sweep_settle(struct rg_sweep *s, unsigned settle, rg_settled_fn *fn, void *ar
 	struct rg_dtab back_blobs;
 	struct stat now;
 	size_t i;
-	int fm = s->fresh_manifests, all_blobs, r;
+	int fm = s->fresh_manifests, all_blobs, r, gone;
 	const char *why;
 
+	finish(s);
 	if (s->npend == 0)
 		return;
 	if (settle > 0)
 		sleep(settle);
+	revisions_seen(s, NULL, NULL, 1);	/* looked at anew */
 	s->fresh_manifests = 0;
 	rg_sweep_fresh(s, no_repo, NULL);
 	all_blobs = s->fresh_manifests;
@@ -636,7 +699,7 @@ rg_sweep_settle(struct rg_sweep *s, unsigned settle, rg_settled_fn *fn, void *ar
 			p->back = p->before.st_ino != 0 && (fstatat(s->pendfd, link, &now,
 			    AT_SYMLINK_NOFOLLOW) != 0 || !same_file(&p->before, &now));
 		} else if (p->kind == P_LAYER)
-			p->back = revisions_stat(s, p->repo, &now) != 0 ||
+			p->back = revisions_seen(s, p->repo, &now, 0) != 0 ||
 			    !same_time(&p->before.st_mtim, &now.st_mtim) ||
 			    !same_time(&p->before.st_ctim, &now.st_ctim);
 		if (p->back && p->kind == P_MANIFEST) {
@@ -655,6 +718,7 @@ rg_sweep_settle(struct rg_sweep *s, unsigned settle, rg_settled_fn *fn, void *ar
 	}
 	for (i = 0; i < s->npend; i++) {
 		p = &s->pend[i];
+		gone = 0;
 		if (p->kind == P_BLOB)
 			p->back = all_blobs || rg_dtab_index(&s->fresh, &p->d, 0) != -1 ||
 			    rg_dtab_index(&back_blobs, &p->d, 0) != -1;
@@ -666,9 +730,9 @@ rg_sweep_settle(struct rg_sweep *s, unsigned settle, rg_settled_fn *fn, void *ar
 				r = failed(s, p->path);
 			else
 				r = kept(s, why);
-		} else if (rg_pend_drop(s->pendfd, s->trashfd, p->name) == -1)
+		} else if (rg_pend_final(s->pendfd, s->trashfd, p->name) == -1)
 			r = failed(s, p->path);
-		else if (s->redis != NULL && p->kind != P_MANIFEST &&
+		else if ((gone = 1) && s->redis != NULL && p->kind != P_MANIFEST &&
 		    (p->kind == P_LAYER ? rg_redis_forget_link(s->redis, p->repo, &p->d) :
 		    rg_redis_forget_blob(s->redis, &p->d)) != 0)
 			r = cache_failed(s);
@@ -676,7 +740,10 @@ rg_sweep_settle(struct rg_sweep *s, unsigned settle, rg_settled_fn *fn, void *ar
 			s->why = NULL;
 			r = RG_SW_DONE;
 		}
-		fn(arg, p->tag, r, s->why);
+		fn(arg, p->tag, r, s->why);	/* its record, then it goes */
+		if (gone)
+			rg_trash_drop(s->trashfd, p->name,
+			    p->kind == P_BLOB ? "data" : "link");
 		free(p->path);
 		free(p->repo);
 	}
@@ -710,6 +777,7 @@ rg_sweep_upload(struct rg_sweep *s, const char *repo, const char *uuid)
 	char path[PATH_BUF];
 	time_t young = s->now - s->min_age;
 
+	finish(s);
 	snprintf(path, sizeof(path), "repositories/%s/_uploads/%s", repo, uuid);
 	if (written_since(s, path, s->scan_time >= 0 && s->scan_time < young ?
 	    s->scan_time : young))
@@ -828,6 +896,7 @@ rg_sweep_prune(struct rg_sweep *s, const char *repo)
 	size_t i;
 	int r, removed = 0;
 
+	finish(s);
 	if (s->dry_run)
 		return RG_SW_DONE;
 	snprintf(path, sizeof(path), "repositories/%s/_manifests/tags", repo);
@@ -838,7 +907,7 @@ rg_sweep_prune(struct rg_sweep *s, const char *repo)
 		return kept(s, "it has manifests");
 	for (i = 0; i < sizeof(parts) / sizeof(parts[0]); i++) {
 		snprintf(path, sizeof(path), "repositories/%s/%s", repo, parts[i]);
-		if ((r = rg_trash_remove(s->v2fd, s->trashfd, path)) == -1)
+		if ((r = rg_trash_remove(s->v2fd, s->trashfd, path, NULL)) == -1)
 			return failed(s, path);
 		removed += r == 0;
 	}

@@ -94,6 +94,10 @@ rg_duration_parse(const char *s, long long *secs)
 
 	if (*s == '\0')
 		return -1;
+	if (strspn(s, "0") == strlen(s)) {	/* a bare 0: no unit needed */
+		*secs = 0;
+		return 0;
+	}
 	while (*s != '\0') {
 		if (!isdigit((unsigned char)*s))
 			return -1;

@@ -93,6 +93,14 @@ results() {
 	assert_success
 	assert_equal "$(jq -c 'select(.type == "rm") | del(.result)' <<<"$output")" "$dry"
 	assert_equal "$(listed)" "$(pushed_but team/app:1.1 over:latest)"
+	# the storage's options with a scan through the API: said, nothing deleted
+	rg-scan "http://$REG" | rg-select team/app:1.0 | rg-refs 2>/dev/null > "$BATS_TEST_TMPDIR/plan"
+	for opt in "--prune" "--min-age 0s" "--root $R/data" "--config /dev/null" "--stop true --start true"; do
+		run --separate-stderr rg-rm $opt < "$BATS_TEST_TMPDIR/plan"
+		assert_equal "$opt $status" "$opt 2"
+		[[ "$stderr" == "rg-rm: ${opt%% *}"*": the stream is a scan of http://$REG through its API"* ]]
+	done
+	assert_equal "$(listed)" "$(pushed_but team/app:1.1 over:latest)"
 }
 
 @test "pushes since the scan: a manifest a new tag points at stays, its old tag goes alone; a tag pushed over stays" {

@@ -205,6 +205,9 @@ deleted() {
 	assert_equal "$status" 2
 	assert_equal "$output" ""
 	assert_equal "$stderr" "rg-refs: --uploads-older-than: 3x: not a duration such as 90d, 12h, 2w"
+	run --separate-stderr rg-refs -U 0 < "$S"	# a bare 0: zero
+	assert_success
+	assert_equal "$output" "$(rg-refs -U 0s < "$S" 2>/dev/null)"
 	run --separate-stderr bash -c "{ head -3 '$S'; echo '{'; } | rg-refs"
 	assert_equal "$status" 2
 	assert_equal "$output" ""

@@ -251,6 +251,19 @@ files() {
 	# the symbolic links themselves are still there: not followed, not deleted
 	[ -L "$V2/repositories/evil" ]
 	[ -L "$V2/repositories/other/base/_layers" ]
+	# the same where the kernel has no openat2 (ENOSYS): the walk a component at a time
+	ASAN_OPTIONS=${ASAN_OPTIONS:-}:detect_leaks=0 run --separate-stderr \
+		strace -f -o "$BATS_TEST_TMPDIR/strace" -e trace=openat2 -e inject=openat2:error=ENOSYS \
+		rg-rm --min-age 0s < "$BATS_TEST_TMPDIR/hostile"
+	assert_failure 1
+	grep -q 'openat2(.*= -1 ENOSYS' "$BATS_TEST_TMPDIR/strace"
+	assert_equal "$(grep -c 'openat2(' "$BATS_TEST_TMPDIR/strace")" 1
+	assert_equal "$(tree_sum "$canary")" "$sum"
+	assert_equal "$(jq -r 'select(.type == "rm") | .result' <<<"$output" | sort | uniq -c | awk '{ print $1, $2 }')" \
+		"$(printf '3 failed\n6 invalid\n1 kept')"
+	assert_equal "$(grep -c "Too many levels of symbolic links" <<<"$stderr")" 3
+	[ -L "$V2/repositories/evil" ]
+	[ -L "$V2/repositories/other/base/_layers" ]
 }
 
 @test "killed at any moment (SIGKILL): every surviving image still pulls, and running again finishes the job" {
@@ -280,6 +293,57 @@ files() {
 	done
 }
 
+# every tag, revision, layer link and blob of the storage DIR, as a path below v2
+objects() {
+	(cd "$1/docker/registry/v2" && find repositories blobs -type d) | grep -E \
+		'/_manifests/tags/[^/]+$|/_manifests/revisions/sha256/[0-9a-f]{64}$|/_layers/sha256/[0-9a-f]{64}$|^blobs/sha256/[0-9a-f]{2}/[0-9a-f]{64}$' |
+		LC_ALL=C sort
+}
+
+# the objects the audit logs FILE... name as deleted, as objects() prints them
+named() {
+	jq -r 'select(.type == "rm" and .result == "deleted") |
+		(.digest // "" | ltrimstr("sha256:")) as $h |
+		if .object == "tag" then "repositories/\(.repo)/_manifests/tags/\(.tag)"
+		elif .object == "manifest" then "repositories/\(.repo)/_manifests/revisions/sha256/\($h)"
+		elif .object == "layer" then "repositories/\(.repo)/_layers/sha256/\($h)"
+		elif .object == "blob" then "blobs/sha256/\($h[0:2])/\($h)"
+		else empty end' "$@" | LC_ALL=C sort -u
+}
+
+@test "the audit log when killed (SIGKILL): what it names as deleted is gone; what is gone is named, or named by the reruns" {
+	plan() {
+		rg-scan "$D" | rg-select team/app:1.0 over | rg-select --untagged | rg-refs 2>/dev/null
+	}
+	T=$BATS_TEST_TMPDIR
+	for at in renameat:1 renameat:2 renameat:5 renameat:9 renameat:14 unlinkat:1 unlinkat:4 unlinkat:12 unlinkat:25; do
+		rm -rf "$D"
+		cp -a "$P" "$D"
+		objects "$D" > "$T/before"
+		plan > "$T/plan"
+		st=0
+		ASAN_OPTIONS=${ASAN_OPTIONS:-}:detect_leaks=0 strace -f -o /dev/null \
+			-e trace="${at%:*}" -e inject="${at%:*}:signal=KILL:when=${at#*:}" \
+			rg-rm --min-age 0s < "$T/plan" > "$T/log" 2>/dev/null || st=$?
+		assert_equal "$at $st" "$at 137"
+		objects "$D" > "$T/after"
+		named "$T/log" > "$T/named"
+		# named as deleted: gone
+		assert_equal "$at: $(LC_ALL=C comm -12 "$T/named" "$T/after")" "$at: "
+		LC_ALL=C comm -23 "$T/before" "$T/after" | LC_ALL=C comm -23 - "$T/named" > "$T/unnamed"
+		# gone and not named: it was pending, so the next run puts it back,
+		# and it goes with the run after, named
+		plan | rg-rm --min-age 0s > "$T/log1"
+		plan | rg-rm --min-age 0s > "$T/log2"
+		assert_equal "$at: $(named "$T/log1" "$T/log2" | LC_ALL=C comm -13 - "$T/unnamed")" "$at: "
+		killed_named=$(( ${killed_named:-0} + $(wc -l < "$T/named") ))
+		killed_unnamed=$(( ${killed_unnamed:-0} + $(wc -l < "$T/unnamed") ))
+	done
+	# the kills came after deletions were logged, and before others were
+	[ "$killed_named" -gt 0 ]
+	[ "$killed_unnamed" -gt 0 ]
+}
+
 @test "the storage root: from the scan record or --root, never two different ones" {
 	rg-scan "$D" | rg-select team:v2 > "$BATS_TEST_TMPDIR/plan"
 	mkdir "$BATS_TEST_TMPDIR/other"
@@ -300,6 +364,28 @@ files() {
 	run --separate-stderr rg-rm --max-age 3x
 	assert_failure 2
 	assert_equal "$stderr" "rg-rm: --max-age: 3x: not a duration such as 90d, 12h, 2w"
+	# a bare 0 is zero: nothing is young
+	rg-scan "$D" | rg-select team:v2 | rg-refs 2>/dev/null > "$BATS_TEST_TMPDIR/zero"
+	run --separate-stderr rg-rm -n --min-age 0 < "$BATS_TEST_TMPDIR/zero"
+	assert_success
+	assert_equal "$(jq -c 'del(.time)' <<<"$output")" \
+		"$(rg-rm -n --min-age 0s < "$BATS_TEST_TMPDIR/zero" 2>/dev/null | jq -c 'del(.time)')"
+	# the API's options with a storage stream: said, nothing deleted
+	for opt in "-u bob" "-k" "--cacert /dev/null" "--cert /dev/null" "--key /dev/null"; do
+		run --separate-stderr rg-rm $opt --min-age 0s < "$BATS_TEST_TMPDIR/zero"
+		assert_equal "$opt $status" "$opt 2"
+		[[ "$stderr" == "rg-rm: --"*": applies to a stream scanned through a registry's URL; this one is a scan of its storage at $V2" ]]
+	done
+	[ -e "$V2/repositories/team/_manifests/tags/v2" ]
+	# one rg-rm at a time on a storage: a second one is refused
+	mkdir -p "$V2/.rg-trash"
+	flock "$V2/.rg-trash" sleep 3 3>&- &
+	sleep 0.5
+	run --separate-stderr rg-rm --min-age 0s < "$BATS_TEST_TMPDIR/zero"
+	assert_failure 2
+	assert_equal "$stderr" "rg-rm: $V2/.rg-trash: another rg-rm is deleting from this storage (it holds the lock); nothing deleted"
+	[ -e "$V2/repositories/team/_manifests/tags/v2" ]
+	wait
 	run --separate-stderr rg-rm extra
 	assert_failure 2
 	[[ "$stderr" == "usage: rg-rm "* ]]

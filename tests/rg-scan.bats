@@ -232,6 +232,16 @@ copy_storage() {
 	assert_equal "$status" 2
 	assert_equal "$output" ""
 	assert_equal "$stderr" "rg-scan: --repo: (: at offset 1: missing closing parenthesis"
+	# the API's options with a storage: said, not ignored
+	run --separate-stderr rg-scan -j 8 -k -u bob "$REG_DATA"
+	assert_equal "$status" 2
+	assert_equal "$output" ""
+	assert_equal "$stderr" "rg-scan: --jobs: applies to a scan of a registry's URL, not of its storage"
+	for opt in "-k" "-u bob" "--cacert /dev/null" "--page-size 10"; do
+		run --separate-stderr rg-scan $opt "$REG_DATA"
+		assert_equal "$opt $status" "$opt 2"
+		[[ "$stderr" == "rg-scan: --"*": applies to a scan of a registry's URL, not of its storage" ]]
+	done
 }
 
 @test "a truncated link: one warning naming it, the scan goes on, exit 1" {

@@ -96,6 +96,10 @@ marked() {
 }
 
 @test "--older-than on creation time, and --time pushed" {
+	# a bare 0 is a duration: zero, as 0s
+	run rg-select --older-than 0 < "$S"
+	assert_success
+	assert_equal "$output" "$(rg-select --older-than 0s < "$S")"
 	run rg-select -o --repo '^repo/sitor-a$' --older-than 3650d < "$S"
 	assert_equal "$(marked <<<"$output" | wc -l)" 8
 	run rg-select -o --repo '^repo/sitor-a$' --older-than 1d --time pushed < "$S"
@@ -209,6 +213,7 @@ marked() {
 	}
 	check "rg-select: --repo: (: at offset 1: missing closing parenthesis" --repo '('
 	check "rg-select: --older-than: 90x: not a duration such as 90d, 12h, 2w" --older-than 90x
+	check "rg-select: --older-than: 0x: not a duration such as 90d, 12h, 2w" --older-than 0x
 	check "rg-select: --before: 2016-13-01: not a date: RFC 3339 or YYYY-MM-DD[THH:MM:SS]" --before 2016-13-01
 	check "rg-select: --order: newest: not created, pushed, name or version" --keep 1 --order newest
 	check "rg-select: --time: built: not created or pushed" --time built -t x
