@@ -126,7 +126,7 @@ manifest(struct worker *w, const char *repo, const char *ref, struct rg_images *
 	if ((m = rg_images_find(imgs, &got)) != NULL)
 		return m;
 	if ((m = rg_images_add(imgs, &got)) == NULL)
-		err(RG_EXIT_FATAL, NULL);
+		rg_nomem();
 	rg_images_sort(imgs);		/* found by bsearch; a repository's few */
 	m = rg_images_find(imgs, &got);
 	m->size = (int64_t)w->body.len;
@@ -155,7 +155,7 @@ by_digest(struct worker *w, const char *repo, struct rg_images *imgs)
 	/* images move as others are added: they are known by digest */
 #define PUSH(dg) do { \
 	if ((todo = realloc(todo, (ntodo + 1) * sizeof(*todo))) == NULL) \
-		err(RG_EXIT_FATAL, NULL); \
+		rg_nomem(); \
 	todo[ntodo++] = (dg); \
 } while (0)
 	for (i = 0; i < imgs->n; i++)
@@ -165,7 +165,7 @@ by_digest(struct worker *w, const char *repo, struct rg_images *imgs)
 			continue;
 		nkids = m->ok ? m->m.children.n : 0;
 		if ((kids = realloc(kids, (nkids + 1) * sizeof(*kids))) == NULL)
-			err(RG_EXIT_FATAL, NULL);
+			rg_nomem();
 		for (i = 0; i < nkids; i++)
 			kids[i] = m->m.children.v[i].digest;
 		for (i = 0; i < nkids; i++) {
@@ -235,7 +235,7 @@ repository(struct worker *w, const char *repo)
 	if (ntags > 1)
 		qsort(tags, ntags, sizeof(*tags), by_name);
 	if (ntags > 0 && (of = calloc(ntags, sizeof(*of))) == NULL)
-		err(RG_EXIT_FATAL, NULL);
+		rg_nomem();
 	for (i = 0; i < ntags; i++)
 		if ((m = manifest(w, repo, tags[i], &imgs)) != NULL) {
 			json_array_append_new(m->tags, json_string(tags[i]));
@@ -245,16 +245,16 @@ repository(struct worker *w, const char *repo)
 	rg_images_created(&imgs);
 
 	if (rg_buf_record(&w->out, rg_record_new("repo", repo)) == -1)
-		err(RG_EXIT_FATAL, NULL);
+		rg_nomem();
 	for (i = 0; i < ntags; i++) {
 		if ((m = rg_images_find(&imgs, &of[i])) == NULL)
 			continue;	/* could not be read: reported */
 		if (rg_tag_write(&w->out, &imgs, repo, tags[i], &m->digest, 0, m) == -1)
-			err(RG_EXIT_FATAL, NULL);
+			rg_nomem();
 	}
 	for (i = 0; i < imgs.n; i++)
 		if (rg_image_write(&w->out, &imgs, &imgs.v[i], repo) == -1)
-			err(RG_EXIT_FATAL, NULL);
+			rg_nomem();
 	for (i = 0; i < ntags; i++)
 		free(tags[i]);
 	free(tags);
@@ -326,7 +326,7 @@ catalog(struct scan *s, struct worker *w)
 			if ((s->repos = realloc(s->repos, (s->nrepos + 1) *
 			    sizeof(*s->repos))) == NULL ||
 			    (s->repos[s->nrepos++] = strdup(name)) == NULL)
-				err(RG_EXIT_FATAL, NULL);
+				rg_nomem();
 		}
 		json_decref(j);
 		if ((next = rg_http_next(r.link)) == NULL)
@@ -354,11 +354,11 @@ rg_api_scan(struct rg_api_opts *o, const char *repo_pattern)
 	if (rg_http_global_init() != 0 || rg_api_credentials(o->url, &o->http) != 0)
 		return RG_EXIT_FATAL;
 	if (rg_buf_record(&rec, rg_scan_record("api", o->url, repo_pattern)) == -1)
-		err(RG_EXIT_FATAL, NULL);
+		rg_nomem();
 	o->write(o->arg, &rec);
 	st = scan(o);
 	if (rg_buf_record(&rec, rg_scan_end_record(st == 0)) == -1)
-		err(RG_EXIT_FATAL, NULL);
+		rg_nomem();
 	o->write(o->arg, &rec);
 	rg_buf_free(&rec);
 	return st;
@@ -371,7 +371,7 @@ scan(const struct rg_api_opts *o)
 	struct worker *w;
 	pthread_t *t;
 	size_t k;
-	int i, n, jobs = o->jobs > 0 ? o->jobs : 1;
+	int i, e, n, jobs = o->jobs > 0 ? o->jobs : 1;
 
 	memset(&s, 0, sizeof(s));
 	s.o = o;
@@ -379,20 +379,23 @@ scan(const struct rg_api_opts *o)
 	pthread_mutex_init(&s.lock, NULL);
 	if ((w = calloc((size_t)jobs, sizeof(*w))) == NULL ||
 	    (t = calloc((size_t)jobs, sizeof(*t))) == NULL)
-		err(RG_EXIT_FATAL, NULL);
+		rg_nomem();
 	for (n = jobs, i = 0; i < jobs; i++) {
 		w[i].s = &s;
 		if (rg_http_init(&w[i].h, o->url, &o->http) != 0 ||
 		    (w[i].configs = calloc(1, sizeof(*w[i].configs))) == NULL)
-			err(RG_EXIT_FATAL, NULL);
+			rg_nomem();
 	}
 	if (catalog(&s, &w[0]) != 0) {
 		s.status = RG_EXIT_FATAL;
 		jobs = 0;
 	}
 	for (i = 1; i < jobs; i++)
-		if (pthread_create(&t[i], NULL, work, &w[i]) != 0)
-			err(RG_EXIT_FATAL, "thread");
+		if ((e = pthread_create(&t[i], NULL, work, &w[i])) != 0) {
+			warnx("a thread for job %d: %s; the %d started do the work",
+			    i + 1, strerror(e), i);
+			jobs = i;	/* the workers share one list of repositories */
+		}
 	if (jobs > 0)
 		work(&w[0]);
 	for (i = 1; i < jobs; i++)

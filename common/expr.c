@@ -95,7 +95,7 @@ node(int kind)
 	struct rg_expr *e = calloc(1, sizeof(*e));
 
 	if (e == NULL)
-		err(RG_EXIT_FATAL, NULL);
+		rg_nomem();
 	e->kind = kind;
 	return e;
 }
@@ -158,7 +158,7 @@ parse_string(struct parser *ps, struct operand *o)
 	const char *s = ps->p;
 
 	if ((out = o->storage = malloc(strlen(s) + 1)) == NULL)
-		err(RG_EXIT_FATAL, NULL);
+		rg_nomem();
 	for (; *s != q; s++) {
 		if (*s == '\0')
 			return -1;
@@ -196,7 +196,7 @@ parse_operand(struct parser *ps, struct operand *o)
 	if (n == 0 || isdigit((unsigned char)*ps->p))
 		return fail(ps, "expected a field, string or number"), -1;
 	if ((o->field = strndup(ps->p, n)) == NULL)
-		err(RG_EXIT_FATAL, NULL);
+		rg_nomem();
 	ps->p += n;
 	o->kind = O_FIELD;
 	if (strcmp(o->field, "true") == 0 || strcmp(o->field, "false") == 0) {

@@ -83,12 +83,12 @@ repo_id(const char *name)
 		return last_id;
 	rg_digest_of(name, strlen(name), &d);
 	if ((i = rg_dtab_index(&repos, &d, 1)) == -1)
-		err(RG_EXIT_FATAL, NULL);
+		rg_nomem();
 	if (repos.n > before) {
 		if ((repo_names = realloc(repo_names, repos.cap *
 		    sizeof(*repo_names))) == NULL ||
 		    (repo_names[i] = strdup(name)) == NULL)
-			err(RG_EXIT_FATAL, NULL);
+			rg_nomem();
 	}
 	last = repo_names[i];
 	return last_id = (uint32_t)i;
@@ -106,7 +106,7 @@ blob_id_raw(const struct rg_digest *d)
 	long i;
 
 	if ((i = rg_dtab_index(&blobs, d, 1)) == -1)
-		err(RG_EXIT_FATAL, NULL);
+		rg_nomem();
 	return (uint32_t)i;
 }
 
@@ -137,7 +137,7 @@ man_find(uint32_t repo, uint32_t blob, int create)
 	k.d = BLOB(blob)->d;
 	k.repo = repo;
 	if ((i = rg_dtab_index(&mans, &k, create)) == -1 && create)
-		err(RG_EXIT_FATAL, NULL);
+		rg_nomem();
 	if (mans.n > before)
 		MAN(i)->subject = MAN(i)->fb_subject = NO_REF;
 	return i;
@@ -149,7 +149,7 @@ add_ref(uint32_t b)
 	if (nrefs == caprefs) {
 		caprefs = caprefs ? 2 * caprefs : 4096;
 		if ((refpool = realloc(refpool, caprefs * sizeof(*refpool))) == NULL)
-			err(RG_EXIT_FATAL, NULL);
+			rg_nomem();
 	}
 	refpool[nrefs++] = b;
 }
@@ -195,12 +195,12 @@ add_tag(uint32_t repo, uint32_t man, const char *name)
 	if (ntags == captags) {
 		captags = captags ? 2 * captags : 1024;
 		if ((tags = realloc(tags, captags * sizeof(*tags))) == NULL)
-			err(RG_EXIT_FATAL, NULL);
+			rg_nomem();
 	}
 	tags[ntags].repo = repo;
 	tags[ntags].man = man;
 	if ((tags[ntags++].name = strdup(name ? name : "")) == NULL)
-		err(RG_EXIT_FATAL, NULL);
+		rg_nomem();
 }
 
 /*
@@ -281,7 +281,7 @@ rg_graph_add_fields(const struct rg_rec *f, const char *where, struct rg_ticket 
 		struct lkey k = { r, b };
 
 		if ((i = rg_dtab_index(&links, &k, 1)) == -1)
-			err(RG_EXIT_FATAL, NULL);
+			rg_nomem();
 		if (REPO(r)->first_link == 0)
 			REPO(r)->first_link = (uint32_t)i + 1;
 		if (t != NULL) {
@@ -404,7 +404,7 @@ reach(void)
 	size_t i, j;
 
 	if ((queue = calloc(mans.n + 1, sizeof(*queue))) == NULL)
-		err(RG_EXIT_FATAL, NULL);
+		rg_nomem();
 	for (i = 0; i < mans.n; i++) {
 		m = MAN(i);
 		if (!(m->flags & M_SEEN) || (si = subject_of(m)) == -1)
@@ -776,7 +776,7 @@ rg_graph_usage(int with_tags, rg_usage_fn *fn, void *arg)
 	    (blob_stamp = calloc(blobs.n + 1, sizeof(*blob_stamp))) == NULL ||
 	    (blob_holders = calloc(blobs.n + 1, sizeof(*blob_holders))) == NULL ||
 	    (man_stamp = calloc(mans.n + 1, sizeof(*man_stamp))) == NULL)
-		err(RG_EXIT_FATAL, NULL);
+		rg_nomem();
 	for (i = 0; i < nr; i++)
 		order[i] = (uint32_t)i;
 	qsort(order, nr, sizeof(*order), by_repo_name);

@@ -488,7 +488,7 @@ rg_api_tags(struct rg_http *h, const char *repo, int page, char ***tags,
 			}
 			if ((*tags = realloc(*tags, (*ntags + 1) * sizeof(**tags))) == NULL ||
 			    ((*tags)[(*ntags)++] = strdup(t)) == NULL)
-				err(RG_EXIT_FATAL, NULL);
+				rg_nomem();
 		}
 		json_decref(j);
 		if ((next = rg_http_next(r->link)) == NULL)

@@ -30,20 +30,6 @@ rg_refs_add(struct rg_refs *r, const struct rg_digest *d, int64_t size)
 	return 0;
 }
 
-json_t *
-rg_refs_json(const struct rg_refs *r)
-{
-	char s[RG_DIGEST_STRLEN + 1];
-	json_t *a = json_array();
-	size_t i;
-
-	for (i = 0; a != NULL && i < r->n; i++) {
-		rg_digest_format(&r->v[i].digest, s);
-		json_array_append_new(a, json_string(s));
-	}
-	return a;
-}
-
 static int
 fail(char *err, size_t errsize, const char *msg)
 {

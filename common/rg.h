@@ -1,6 +1,8 @@
 /*
  * rg.h: the code the rg tools share.  Everything here reports problems with
- * warn(3)/warnx(3) and returns an error; only the tools in cmd/ decide to exit.
+ * warn(3)/warnx(3) and returns an error; only the tools in cmd/ decide to
+ * exit, but for rg_nomem (nomem.c), the one exit in common/, when memory
+ * runs out.
  */
 #ifndef RG_H
 #define RG_H
@@ -48,6 +50,7 @@ void	rg_digest_format(const struct rg_digest *d, char out[RG_DIGEST_STRLEN + 1])
 void	rg_digest_hex(const struct rg_digest *d, char out[RG_HEX_LEN + 1]);
 int	rg_digest_cmp(const void *a, const void *b);
 uint64_t rg_digest_hash(const struct rg_digest *d);
+/* sha256.c: the digest of a buffer */
 void	rg_digest_of(const void *buf, size_t len, struct rg_digest *d);
 
 /* names.c: the distribution grammar for repository and tag names */
@@ -100,7 +103,6 @@ int	rg_record_time(const json_t *rec, const char *key, time_t *t);
 
 /* stream.c, continued: building records */
 json_t *rg_record_new(const char *type, const char *repo);
-void	rg_set_digest(json_t *rec, const char *key, const struct rg_digest *d);
 void	rg_set_time(json_t *rec, const char *key, time_t t);
 json_t *rg_scan_record(const char *source, const char *root,
 	    const char *repo_filter);
@@ -388,6 +390,7 @@ int	rg_sweep_upload(struct rg_sweep *s, const char *repo, const char *uuid);
 void	rg_sweep_fresh(struct rg_sweep *s, rg_changed_fn *fn, void *arg);
 int	rg_sweep_prune(struct rg_sweep *s, const char *repo);
 
+/* storage.c, continued: every link file of a directory's <hex>/link entries */
 typedef void rg_link_fn(void *arg, const struct rg_digest *d,
 	    const struct timespec *mtime);
 int	rg_links_each(int dirfd, const char *dir, const char *where,
@@ -459,9 +462,21 @@ struct rg_api_opts {
 };
 
 int	rg_api_scan(struct rg_api_opts *o, const char *repo_pattern);
+/* http.c, continued: a repository's tags, page by page */
 long	rg_api_tags(struct rg_http *h, const char *repo, int page, char ***tags,
 	    size_t *ntags, size_t *bad, size_t *pages, struct rg_buf *body,
 	    struct rg_http_resp *r, char *failed, size_t size);
+
+/* fsscan.c: rg-scan of filesystem storage, apiscan.c's twin; one per process */
+struct rg_fs_opts {
+	const char *root;		/* the rootdirectory, or its v2 directory */
+	const char *repo_pattern;	/* for the scan record, or NULL */
+	struct rg_regex *filter;	/* repositories, or NULL */
+	rg_write_fn *write;		/* whole records; called from two threads */
+	void *arg;
+};
+
+int	rg_fs_scan(const struct rg_fs_opts *o);
 
 /* apirm.c: deletions through the HTTP API, for rg-rm (results: RG_SW_*) */
 struct rg_apirm {
@@ -541,7 +556,6 @@ int	rg_config_parse(const char *buf, size_t len, time_t *created,
 void	rg_config_parse_json(json_t *c, time_t *created, int *has_created,
 	    json_t **platform);
 int	rg_refs_add(struct rg_refs *r, const struct rg_digest *d, int64_t size);
-json_t *rg_refs_json(const struct rg_refs *r);
 
 /* image.c: the manifests of one repository, as a graph */
 struct rg_image {

@@ -221,15 +221,6 @@ rg_record_new(const char *type, const char *repo)
 }
 
 void
-rg_set_digest(json_t *rec, const char *key, const struct rg_digest *d)
-{
-	char s[RG_DIGEST_STRLEN + 1];
-
-	rg_digest_format(d, s);
-	json_object_set_new(rec, key, json_string(s));
-}
-
-void
 rg_set_time(json_t *rec, const char *key, time_t t)
 {
 	char s[RG_TIME_STRLEN + 1];

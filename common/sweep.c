@@ -334,8 +334,8 @@ rg_sweep_tag(struct rg_sweep *s, const char *repo, const char *tag,
 		r = remove_dir(s, dir);		/* gone: says so */
 	else {
 		/* a push of the tag as it was moved: put back */
-		snprintf(link, sizeof(link), "%s/current/link", name);
-		if (before.st_ino != 0 && (fstatat(s->pendfd, link, &after,
+		if (before.st_ino != 0 && (rg_path(link, sizeof(link),
+		    "%s/current/link", name) != 0 || fstatat(s->pendfd, link, &after,
 		    AT_SYMLINK_NOFOLLOW) != 0 || after.st_ino != before.st_ino ||
 		    !same_time(&after.st_mtim, &before.st_mtim))) {
 			if (rg_pend_restore(s->v2fd, s->pendfd, name, dir) == -1)
@@ -352,8 +352,8 @@ rg_sweep_tag(struct rg_sweep *s, const char *repo, const char *tag,
 		r = RG_SW_DONE;
 	}
 	if (r == RG_SW_DONE) {
-		snprintf(link, sizeof(link), "%s:%s", repo, tag);
-		if (rg_strset_add(&s->gone_tags, link) == -1)
+		if (rg_path(link, sizeof(link), "%s:%s", repo, tag) != 0 ||
+		    rg_strset_add(&s->gone_tags, link) == -1)
 			return failed(s, dir);
 	}
 	return r;
@@ -377,8 +377,9 @@ read_index(struct rg_sweep *s, const char *repo, size_t t)
 	size_t i;
 	int fd;
 
-	snprintf(path, sizeof(path), "repositories/%s/_manifests/tags/%s/index/sha256",
-	    repo, s->tagdir.v[t].name);
+	if (rg_path(path, sizeof(path), "repositories/%s/_manifests/tags/%s/index/"
+	    "sha256", repo, s->tagdir.v[t].name) != 0)
+		return -1;
 	if ((fd = list_dir(s, path, &l)) == -1)
 		return 0;	/* none: left as it is */
 	close(fd);
@@ -418,7 +419,8 @@ repo_tags(struct rg_sweep *s, const char *repo)
 	s->ncurrent = s->nindex = 0;
 	if ((s->current_repo = strdup(repo)) == NULL)
 		return -1;
-	snprintf(path, sizeof(path), "repositories/%s/_manifests/tags", repo);
+	if (rg_path(path, sizeof(path), "repositories/%s/_manifests/tags", repo) != 0)
+		return -1;
 	if ((fd = list_dir(s, path, &s->tagdir)) == -1)
 		return 0;
 	close(fd);
@@ -427,11 +429,13 @@ repo_tags(struct rg_sweep *s, const char *repo)
 			continue;
 		if (!s->dry_run && read_index(s, repo, i) == -1)
 			return -1;
-		snprintf(path, sizeof(path), "%s:%s", repo, s->tagdir.v[i].name);
+		if (rg_path(path, sizeof(path), "%s:%s", repo, s->tagdir.v[i].name) != 0)
+			return -1;
 		if (rg_strset_has(&s->gone_tags, path))
 			continue;	/* a dry run's: as if gone */
-		snprintf(path, sizeof(path), "repositories/%s/_manifests/"
-		    "tags/%s/current/link", repo, s->tagdir.v[i].name);
+		if (rg_path(path, sizeof(path), "repositories/%s/_manifests/"
+		    "tags/%s/current/link", repo, s->tagdir.v[i].name) != 0)
+			return -1;
 		if (rg_beneath_link(s->v2fd, path, &cur, NULL) != RG_LINK_OK)
 			continue;
 		if ((s->current = realloc(s->current, (s->ncurrent + 1) *
@@ -615,11 +619,13 @@ rg_sweep_blob(struct rg_sweep *s, const struct rg_digest *d, size_t tag)
 	if (rg_dtab_index(&s->fresh, d, 0) != -1)
 		return kept(s, "linked since the scan");
 	rg_digest_hex(d, hex);
-	snprintf(path, sizeof(path), "blobs/sha256/%.2s/%s/data", hex, hex);
+	if (rg_path(path, sizeof(path), "blobs/sha256/%.2s/%s/data", hex, hex) != 0)
+		return failed(s, hex);
 	if (rg_beneath_stat(s->v2fd, path, &st) == 0 &&
 	    st.st_mtime > s->now - s->min_age)
 		return kept(s, "younger than --min-age");
-	snprintf(path, sizeof(path), "blobs/sha256/%.2s/%s", hex, hex);
+	if (rg_path(path, sizeof(path), "blobs/sha256/%.2s/%s", hex, hex) != 0)
+		return failed(s, hex);
 	if (s->dry_run)
 		return remove_dir(s, path);
 	if (s->redis != NULL && rg_redis_forget_blob(s->redis, d) != 0)
@@ -695,8 +701,8 @@ rg_sweep_settle(struct rg_sweep *s, unsigned settle, rg_settled_fn *fn, void *ar
 	for (i = 0; i < s->npend; i++) {	/* decided before anything moves back */
 		p = &s->pend[i];
 		if (p->kind == P_MANIFEST) {
-			snprintf(link, sizeof(link), "%s/link", p->name);
-			p->back = p->before.st_ino != 0 && (fstatat(s->pendfd, link, &now,
+			p->back = p->before.st_ino != 0 && (rg_path(link, sizeof(link),
+			    "%s/link", p->name) != 0 || fstatat(s->pendfd, link, &now,
 			    AT_SYMLINK_NOFOLLOW) != 0 || !same_file(&p->before, &now));
 		} else if (p->kind == P_LAYER)
 			p->back = revisions_seen(s, p->repo, &now, 0) != 0 ||
@@ -778,7 +784,8 @@ rg_sweep_upload(struct rg_sweep *s, const char *repo, const char *uuid)
 	time_t young = s->now - s->min_age;
 
 	finish(s);
-	snprintf(path, sizeof(path), "repositories/%s/_uploads/%s", repo, uuid);
+	if (rg_path(path, sizeof(path), "repositories/%s/_uploads/%s", repo, uuid) != 0)
+		return failed(s, repo);
 	if (written_since(s, path, s->scan_time >= 0 && s->scan_time < young ?
 	    s->scan_time : young))
 		return kept(s, "written since the scan, or younger than --min-age");
@@ -802,12 +809,16 @@ fresh_links(struct rg_sweep *s, const char *repo, const char *dir,
 	size_t i;
 	int fd;
 
-	snprintf(path, sizeof(path), "repositories/%s/%s", repo, dir);
+	if (rg_path(path, sizeof(path), "repositories/%s/%s", repo, dir) != 0) {
+		s->fresh_manifests = *changed = 1;	/* not known: as if */
+		return;
+	}
 	if ((fd = list_dir(s, path, &l)) == -1)
 		return;
 	for (i = 0; i < l.n; i++) {
-		snprintf(path, sizeof(path), "%s/%s", l.v[i].name, suffix);
-		if (fstatat(fd, path, &st, AT_SYMLINK_NOFOLLOW) != 0 ||
+		if (rg_path(path, sizeof(path), "%s/%s", l.v[i].name, suffix) != 0)
+			s->fresh_manifests = *changed = 1;
+		else if (fstatat(fd, path, &st, AT_SYMLINK_NOFOLLOW) != 0 ||
 		    !since_scan(s, st.st_mtime))
 			continue;
 		if (rg_hex_parse(l.v[i].name, strlen(l.v[i].name), &d) == 0 &&
@@ -828,8 +839,8 @@ fresh_walk(struct rg_sweep *s, const char *name, rg_changed_fn *fn, void *arg)
 	size_t i;
 	int fd, repo = 0, changed = 0;
 
-	snprintf(path, sizeof(path), "repositories%s%s", *name ? "/" : "", name);
-	if ((fd = list_dir(s, path, &l)) == -1)
+	if (rg_path(path, sizeof(path), "repositories%s%s", *name ? "/" : "",
+	    name) != 0 || (fd = list_dir(s, path, &l)) == -1)
 		return;
 	for (i = 0; i < l.n; i++) {
 		const char *e = l.v[i].name;
@@ -838,8 +849,8 @@ fresh_walk(struct rg_sweep *s, const char *name, rg_changed_fn *fn, void *arg)
 			continue;
 		if (e[0] == '_')
 			repo = 1;
-		else if (rg_component_valid(e, strlen(e)) && snprintf(sub,
-		    sizeof(sub), "%s%s%s", name, *name ? "/" : "", e) < (int)sizeof(sub))
+		else if (rg_component_valid(e, strlen(e)) && rg_path(sub,
+		    sizeof(sub), "%s%s%s", name, *name ? "/" : "", e) == 0)
 			fresh_walk(s, sub, fn, arg);
 	}
 	close(fd);
@@ -849,8 +860,8 @@ fresh_walk(struct rg_sweep *s, const char *name, rg_changed_fn *fn, void *arg)
 	fresh_links(s, name, "_layers/sha256", "link", 0, &changed);
 	fresh_links(s, name, "_manifests/revisions/sha256", "link", 1, &changed);
 	fresh_links(s, name, "_manifests/tags", "current/link", 1, &changed);
-	snprintf(path, sizeof(path), "repositories/%s/_uploads", name);
-	if (changed || written_since(s, path, s->scan_time))
+	if (changed || rg_path(path, sizeof(path), "repositories/%s/_uploads",
+	    name) != 0 || written_since(s, path, s->scan_time))
 		fn(arg, name);
 }
 
@@ -874,9 +885,9 @@ count_with(struct rg_sweep *s, const char *path, const char *suffix)
 	if ((fd = list_dir(s, path, &l)) == -1)
 		return 0;
 	for (i = 0; i < l.n; i++) {
-		snprintf(sub, sizeof(sub), "%s%s%s", l.v[i].name, *suffix ? "/" : "",
-		    suffix);
-		n += fstatat(fd, sub, &st, AT_SYMLINK_NOFOLLOW) == 0;
+		n += rg_path(sub, sizeof(sub), "%s%s%s", l.v[i].name, *suffix ?
+		    "/" : "", suffix) != 0 ||	/* not known: counted */
+		    fstatat(fd, sub, &st, AT_SYMLINK_NOFOLLOW) == 0;
 	}
 	close(fd);
 	rg_dir_free(&l);
@@ -899,19 +910,24 @@ rg_sweep_prune(struct rg_sweep *s, const char *repo)
 	finish(s);
 	if (s->dry_run)
 		return RG_SW_DONE;
-	snprintf(path, sizeof(path), "repositories/%s/_manifests/tags", repo);
+	if (rg_path(path, sizeof(path), "repositories/%s/_manifests/tags", repo) != 0)
+		return failed(s, repo);
 	if (count_with(s, path, "") > 0)
 		return kept(s, "it has tags");
-	snprintf(path, sizeof(path), "repositories/%s/_manifests/revisions/sha256", repo);
+	if (rg_path(path, sizeof(path), "repositories/%s/_manifests/revisions/"
+	    "sha256", repo) != 0)
+		return failed(s, repo);
 	if (count_with(s, path, "link") > 0)
 		return kept(s, "it has manifests");
 	for (i = 0; i < sizeof(parts) / sizeof(parts[0]); i++) {
-		snprintf(path, sizeof(path), "repositories/%s/%s", repo, parts[i]);
+		if (rg_path(path, sizeof(path), "repositories/%s/%s", repo, parts[i]) != 0)
+			return failed(s, repo);
 		if ((r = rg_trash_remove(s->v2fd, s->trashfd, path, NULL)) == -1)
 			return failed(s, path);
 		removed += r == 0;
 	}
-	snprintf(path, sizeof(path), "repositories/%s", repo);
+	if (rg_path(path, sizeof(path), "repositories/%s", repo) != 0)
+		return failed(s, repo);
 	while (rg_beneath_rmdir(s->v2fd, path) == 0 &&
 	    (slash = strrchr(path, '/')) != NULL &&
 	    slash > path + strlen("repositories"))

@@ -1,0 +1,409 @@
+/*
+ * fsscan.c: rg-scan of a distribution registry's filesystem storage, the
+ * twin of apiscan.c: the same records (rg-records(5)), handed to the
+ * caller's writer a buffer of whole records at a time.
+ *
+ * Reads the tree under docker/registry/v2: every repository's tags, manifest
+ * revisions, layer links and uploads, each manifest once, each image config
+ * once (for its creation time and platform), and the size and mtime of every
+ * blob.  It never reads layer data.
+ *
+ * Two threads, one per core: the caller's walks repositories/, the other
+ * walks blobs/.  Each formats whole records into its own buffer and hands
+ * the buffer to the writer (which must lock: lines never interleave); the
+ * scan record comes first, then repositories and blobs in chunks.
+ *
+ * Memory: the tags, manifests and layer links of one repository at a time,
+ * a fixed-size cache of image configs, and one blob directory's names.
+ * Nothing grows with the number of blobs or repositories.  One scan per
+ * process at a time.
+ */
+#include <sys/stat.h>
+
+#include <dirent.h>
+#include <err.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <pthread.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "rg.h"
+
+#define FLUSH_AT	(64 << 10)	/* bytes buffered before a write */
+#define PATH_BUF	1024
+
+struct tag {
+	char *name;
+	struct rg_digest digest;
+	time_t pushed;
+	struct rg_image *man;
+};
+
+static const struct rg_fs_opts *opts;
+static const char *root_arg;		/* the v2 directory, for diagnostics */
+static int v2fd;
+static struct rg_configs *configs;	/* used by the repositories thread only */
+static int repo_status, blob_status;
+
+/* Hand a buffer of whole records to the writer, once it is worth a write. */
+static void
+out_flush(struct rg_buf *o, int force)
+{
+	if (o->len == 0 || (!force && o->len < FLUSH_AT))
+		return;
+	opts->write(opts->arg, o);
+}
+
+static void
+out_record(struct rg_buf *o, json_t *rec)
+{
+	if (rec == NULL || rg_buf_record(o, rec) == -1)
+		rg_nomem();
+}
+
+struct repo {
+	const char *name;
+	char where[PATH_BUF];	/* for diagnostics */
+	int fd;
+	struct tag *tags;
+	size_t ntags;
+	struct rg_images mans;
+	struct rg_buf *out;
+};
+
+/* A problem at path below the repository: what, or errno when what is NULL. */
+static void
+repo_warn(struct repo *r, const char *path, const char *what)
+{
+	if (what != NULL)
+		warnx("%s/%s: %s", r->where, path, what);
+	else
+		warn("%s/%s", r->where, path);
+	repo_status = RG_EXIT_PARTIAL;
+}
+
+static void
+add_revision(void *arg, const struct rg_digest *d, const struct timespec *mtime)
+{
+	struct repo *r = arg;
+	struct rg_image *m;
+
+	if ((m = rg_images_add(&r->mans, d)) == NULL)
+		rg_nomem();
+	m->pushed = mtime->tv_sec;
+}
+
+static void
+read_tags(struct repo *r)
+{
+	const char *dir = "_manifests/tags";
+	char path[PATH_BUF];
+	struct timespec mtime;
+	struct rg_dir l;
+	struct tag *t;
+	size_t i;
+	int fd, st;
+
+	if ((fd = rg_dir_list(r->fd, dir, &l)) == -1) {
+		if (errno != ENOENT)
+			repo_warn(r, dir, NULL);
+		return;
+	}
+	if ((r->tags = calloc(l.n ? l.n : 1, sizeof(*r->tags))) == NULL)
+		rg_nomem();
+	for (i = 0; i < l.n; i++) {
+		snprintf(path, sizeof(path), "%s/current/link", l.v[i].name);
+		if (!rg_tag_valid(l.v[i].name)) {
+			snprintf(path, sizeof(path), "%s/%s", dir, l.v[i].name);
+			repo_warn(r, path, "not a valid tag name, ignored");
+			continue;
+		}
+		t = &r->tags[r->ntags];
+		if ((st = rg_link_read(fd, path, &t->digest, &mtime)) != RG_LINK_OK) {
+			snprintf(path, sizeof(path), "%s/%s/current/link", dir,
+			    l.v[i].name);
+			repo_warn(r, path, st == RG_LINK_CORRUPT ?
+			    "corrupt link: not sha256:<64 hex>" : NULL);
+			continue;
+		}
+		t->name = l.v[i].name;
+		l.v[i].name = NULL;
+		t->pushed = mtime.tv_sec;
+		r->ntags++;
+	}
+	close(fd);
+	rg_dir_free(&l);
+}
+
+static void
+emit_tag(struct repo *r, struct tag *t)
+{
+	if (rg_tag_write(r->out, &r->mans, r->name, t->name, &t->digest, t->pushed,
+	    t->man) == -1)
+		rg_nomem();
+}
+
+static void
+add_layer(void *arg, const struct rg_digest *d, const struct timespec *mtime)
+{
+	struct repo *r = arg;
+	char ds[RG_DIGEST_STRLEN + 1];
+
+	(void)mtime;
+	rg_digest_format(d, ds);	/* validated names: nothing to escape */
+	if (rg_buf_printf(r->out, "{\"type\":\"layer\",\"repo\":\"%s\","
+	    "\"digest\":\"%s\"}\n", r->name, ds) == -1)
+		rg_nomem();
+}
+
+static void
+emit_uploads(struct repo *r)
+{
+	struct rg_dir l;
+	size_t i;
+	int fd;
+
+	if ((fd = rg_dir_list(r->fd, "_uploads", &l)) == -1) {
+		if (errno != ENOENT)
+			repo_warn(r, "_uploads", NULL);
+		return;
+	}
+	for (i = 0; i < l.n; i++) {
+		if (!rg_upload_valid(l.v[i].name)) {
+			warnx("%s/_uploads/%s: not an upload id, ignored", r->where,
+			    l.v[i].name);
+			repo_status = RG_EXIT_PARTIAL;
+			continue;
+		}
+		out_record(r->out, rg_upload_record(fd, r->name, l.v[i].name));
+	}
+	close(fd);
+	rg_dir_free(&l);
+}
+
+static void
+scan_repo(const char *name, int fd, struct rg_buf *out)
+{
+	struct repo r = { .name = name, .fd = fd, .out = out };
+	char ds[RG_DIGEST_STRLEN + 1];
+	size_t i;
+
+	snprintf(r.where, sizeof(r.where), "%s/repositories/%s", root_arg, name);
+	if (rg_links_each(fd, "_manifests/revisions/sha256", r.where, add_revision,
+	    &r) != 0)
+		repo_status = RG_EXIT_PARTIAL;
+	rg_images_sort(&r.mans);
+	read_tags(&r);
+	for (i = 0; i < r.mans.n; i++)
+		if (rg_image_read(v2fd, root_arg, name, &r.mans.v[i], configs) != 0)
+			repo_status = RG_EXIT_PARTIAL;
+	rg_images_created(&r.mans);
+	for (i = 0; i < r.ntags; i++) {
+		r.tags[i].man = rg_images_find(&r.mans, &r.tags[i].digest);
+		if (r.tags[i].man != NULL)
+			json_array_append_new(r.tags[i].man->tags,
+			    json_string(r.tags[i].name));
+		else {
+			rg_digest_format(&r.tags[i].digest, ds);
+			warnx("%s:%s: points at %s, which has no revision link "
+			    "in the repository", name, r.tags[i].name, ds);
+			repo_status = RG_EXIT_PARTIAL;
+		}
+	}
+
+	out_record(out, rg_record_new("repo", name));
+	for (i = 0; i < r.ntags; i++)
+		emit_tag(&r, &r.tags[i]);
+	for (i = 0; i < r.mans.n; i++)
+		if (rg_image_write(out, &r.mans, &r.mans.v[i], name) == -1)
+			rg_nomem();
+	if (rg_links_each(fd, "_layers/sha256", r.where, add_layer, &r) != 0)
+		repo_status = RG_EXIT_PARTIAL;
+	emit_uploads(&r);
+	out_flush(out, 0);
+
+	for (i = 0; i < r.ntags; i++)
+		free(r.tags[i].name);
+	free(r.tags);
+	rg_images_free(&r.mans);
+}
+
+/*
+ * A directory below repositories/: a repository when it holds _manifests,
+ * _layers or _uploads, a namespace when it holds other directories; both
+ * at once happens (team and team/app).
+ */
+static void
+walk_repos(int fd, char *name, size_t len, struct rg_buf *out)
+{
+	struct rg_dir l;
+	size_t i, n;
+	int is_repo = 0, child;
+
+	if ((child = rg_dir_list(fd, ".", &l)) == -1) {
+		warn("%s/repositories/%s", root_arg, name);
+		repo_status = RG_EXIT_PARTIAL;
+		return;
+	}
+	close(child);
+	for (i = 0; i < l.n; i++)
+		if (strcmp(l.v[i].name, "_manifests") == 0 ||
+		    strcmp(l.v[i].name, "_layers") == 0 ||
+		    strcmp(l.v[i].name, "_uploads") == 0)
+			is_repo = 1;
+	if (is_repo && len > 0 && (opts->filter == NULL ||
+	    rg_regex_match(opts->filter, name)))
+		scan_repo(name, fd, out);
+	for (i = 0; i < l.n; i++) {
+		const char *e = l.v[i].name;
+
+		if (l.v[i].type == DT_LNK) {
+			warnx("%s/repositories/%s%s%s: symbolic link, not followed",
+			    root_arg, name, len ? "/" : "", e);
+			repo_status = RG_EXIT_PARTIAL;
+			continue;
+		}
+		if (e[0] == '_' || !rg_entry_is_dir(fd, &l.v[i]))
+			continue;
+		n = strlen(e);
+		if (!rg_component_valid(e, n) || len + 1 + n > RG_REPO_MAX) {
+			warnx("%s/repositories/%s%s%s: not a valid repository "
+			    "name, ignored", root_arg, name, len ? "/" : "", e);
+			repo_status = RG_EXIT_PARTIAL;
+			continue;
+		}
+		if ((child = openat(fd, e, O_RDONLY | O_DIRECTORY | O_NOFOLLOW |
+		    O_CLOEXEC)) == -1) {
+			warn("%s/repositories/%s%s%s", root_arg, name,
+			    len ? "/" : "", e);
+			repo_status = RG_EXIT_PARTIAL;
+			continue;
+		}
+		snprintf(name + len, RG_REPO_MAX + 1 - len, "%s%s",
+		    len ? "/" : "", e);
+		walk_repos(child, name, len + (len ? 1 : 0) + n, out);
+		name[len] = '\0';
+		close(child);
+	}
+	rg_dir_free(&l);
+}
+
+/* blobs/sha256/<xx>/<hex>/data: size and mtime, never the content */
+static void *
+walk_blobs(void *arg)
+{
+	struct rg_buf out = { 0 };
+	struct rg_dir prefixes, hexes;
+	struct rg_digest d;
+	struct stat st;
+	char path[PATH_BUF], when[RG_TIME_STRLEN + 1];
+	size_t i, j;
+	int fd, pfd;
+
+	(void)arg;
+	if ((fd = rg_dir_list(v2fd, "blobs/sha256", &prefixes)) == -1) {
+		if (errno != ENOENT) {
+			warn("%s/blobs/sha256", root_arg);
+			blob_status = RG_EXIT_PARTIAL;
+		}
+		return NULL;
+	}
+	for (i = 0; i < prefixes.n; i++) {
+		if ((pfd = rg_dir_list(fd, prefixes.v[i].name, &hexes)) == -1) {
+			warn("%s/blobs/sha256/%s", root_arg, prefixes.v[i].name);
+			blob_status = RG_EXIT_PARTIAL;
+			continue;
+		}
+		for (j = 0; j < hexes.n; j++) {
+			const char *h = hexes.v[j].name;
+
+			snprintf(path, sizeof(path), "%s/data", h);
+			if (rg_hex_parse(h, strlen(h), &d) != 0 ||
+			    strncmp(h, prefixes.v[i].name, 2) != 0) {
+				warnx("%s/blobs/sha256/%s/%s: not a blob directory, "
+				    "ignored", root_arg, prefixes.v[i].name, h);
+				blob_status = RG_EXIT_PARTIAL;
+				continue;
+			}
+			if (fstatat(pfd, path, &st, AT_SYMLINK_NOFOLLOW) == -1) {
+				warn("%s/blobs/sha256/%s/%s/data", root_arg,
+				    prefixes.v[i].name, h);
+				blob_status = RG_EXIT_PARTIAL;
+				continue;
+			}
+			if (!S_ISREG(st.st_mode)) {
+				warnx("%s/blobs/sha256/%s/%s/data: not a regular "
+				    "file, ignored", root_arg, prefixes.v[i].name, h);
+				blob_status = RG_EXIT_PARTIAL;
+				continue;
+			}
+			rg_time_format(st.st_mtim.tv_sec, when);
+			if (rg_buf_printf(&out, "{\"type\":\"blob\",\"digest\":"
+			    "\"sha256:%s\",\"size\":%lld,\"modified\":\"%s\"}\n",
+			    h, (long long)st.st_size, when) == -1)
+				rg_nomem();
+		}
+		close(pfd);
+		rg_dir_free(&hexes);
+		out_flush(&out, 0);
+	}
+	close(fd);
+	rg_dir_free(&prefixes);
+	out_flush(&out, 1);
+	rg_buf_free(&out);
+	return NULL;
+}
+
+/*
+ * The scan of the storage at o->root (its rootdirectory or v2 directory):
+ * the scan record, repositories and blobs, the scan-end record, all through
+ * o->write.  Returns 0, 1 when some of it could not be read (each
+ * reported), 2 when the storage cannot be opened.
+ */
+int
+rg_fs_scan(const struct rg_fs_opts *o)
+{
+	char name[RG_REPO_MAX + 2] = "", *v2path;
+	struct rg_buf out = { 0 };
+	pthread_t blobs;
+	int rfd, threaded;
+	size_t i;
+
+	opts = o;
+	repo_status = blob_status = 0;
+	if ((v2fd = rg_open_root(o->root, &v2path)) == -1)
+		return RG_EXIT_FATAL;
+	if ((configs = calloc(1, sizeof(*configs))) == NULL)
+		rg_nomem();
+	root_arg = v2path;	/* diagnostics name the v2 directory */
+
+	out_record(&out, rg_scan_record("storage", v2path, o->repo_pattern));
+	out_flush(&out, 1);
+
+	threaded = pthread_create(&blobs, NULL, walk_blobs, NULL) == 0;
+	if ((rfd = openat(v2fd, "repositories", O_RDONLY | O_DIRECTORY |
+	    O_NOFOLLOW | O_CLOEXEC)) != -1) {
+		walk_repos(rfd, name, 0, &out);
+		close(rfd);
+	} else if (errno != ENOENT) {
+		warn("%s/repositories", root_arg);
+		repo_status = RG_EXIT_PARTIAL;
+	}
+	out_flush(&out, 1);
+	if (threaded)
+		pthread_join(blobs, NULL);
+	else
+		walk_blobs(NULL);
+	/* the last record: a stream without it was cut short */
+	out_record(&out, rg_scan_end_record(!repo_status && !blob_status));
+	out_flush(&out, 1);
+	rg_buf_free(&out);
+	for (i = 0; i < RG_CONFIG_CACHE; i++)
+		json_decref(configs->v[i].platform);
+	free(configs);
+	close(v2fd);
+	free(v2path);
+	return repo_status ? repo_status : blob_status;
+}
