@@ -30,7 +30,7 @@
 
 #include "redis.h"
 #include "regconf.h"
-#include "rg.h"
+#include "store.h"
 
 enum kind { K_TAG, K_MANIFEST, K_LAYER, K_BLOB, K_UPLOAD, K_REPO, NKINDS };
 
@@ -57,6 +57,7 @@ struct repo {
 };
 
 static struct rg_sweep sw;
+static struct rg_store *store;		/* chosen once: the stream's storage */
 static struct rg_apirm ar;		/* a scan of a URL: through the API */
 static struct rg_http_opts http_opts;
 static int api;
@@ -681,16 +682,6 @@ usage(FILE *f, int code)
 	exit(code);
 }
 
-/* Is the storage at path the one of fd?  Same device and inode. */
-static int
-same_dir(int fd, const char *path)
-{
-	struct stat a, b;
-
-	return fstat(fd, &a) == 0 && stat(path, &b) == 0 &&
-	    a.st_dev == b.st_dev && a.st_ino == b.st_ino;
-}
-
 /*
  * The registry's config.yml: the one given, or Debian's when its storage
  * is the stream's; what it caches decides what may go while it runs.
@@ -702,7 +693,7 @@ load_config(void)
 	size_t i;
 	char e[1024];
 
-	switch (rg_regconf_of(config_opt, sw.v2fd, sw.root, &conf, e, sizeof(e))) {
+	switch (rg_regconf_of(config_opt, sw.st, &conf, e, sizeof(e))) {
 	case -1:
 		errx(RG_EXIT_FATAL, "%s", e);
 	case 2:
@@ -737,14 +728,17 @@ open_storage(void)
 	if (root_opt == NULL && root_stream == NULL)
 		errx(RG_EXIT_FATAL, "no storage root: the stream has no scan record; "
 		    "give --root");
-	if (rg_sweep_open(&sw, root_opt ? root_opt : root_stream, dry_run) != 0) {
+	if ((store = rg_store_open(root_opt ? root_opt : root_stream)) == NULL)
+		exit(RG_EXIT_FATAL);	/* reported */
+	if (rg_sweep_open(&sw, store, dry_run) != 0) {
 		if (sw.why != NULL && errno == EWOULDBLOCK)
 			errx(RG_EXIT_FATAL, "%s/.rg-trash: %s", sw.root, sw.why);
 		if (sw.why != NULL)
 			err(RG_EXIT_FATAL, "%s/.rg-trash: %s", sw.root, sw.why);
 		exit(RG_EXIT_FATAL);
 	}
-	if (root_opt != NULL && root_stream != NULL && !same_dir(sw.v2fd, root_stream))
+	if (root_opt != NULL && root_stream != NULL &&
+	    !store->ops->same(store, root_stream))
 		errx(RG_EXIT_FATAL, "--root %s is not the storage the stream was "
 		    "scanned from (%s)", root_opt, root_stream);
 	sw.scan_time = scan_time;
@@ -1065,6 +1059,7 @@ main(int argc, char *argv[])
 		rg_sweep_close(&sw);
 	}
 	summary();
+	rg_store_close(store);		/* (sw.root is the store's) */
 	if (sw.redis != NULL)
 		rg_redis_close(&redis);
 	rg_regconf_free(&conf);

@@ -1,6 +1,6 @@
 /*
  * rg-scan: the inventory of a distribution registry, as rg records
- * (rg-records(5)) on stdout: of its filesystem storage (common/fsscan.c),
+ * (rg-records(5)) on stdout: of its storage (common/storescan.c),
  * or of a URL through its HTTP API (common/apiscan.c).  Both hand whole
  * records to one writer, from more than one thread; it writes them under
  * a lock, so lines never interleave.
@@ -18,7 +18,7 @@
 #include <unistd.h>
 
 #include "regconf.h"
-#include "rg.h"
+#include "store.h"
 
 static const char *repo_pattern;
 static struct rg_regex *repo_re;
@@ -87,7 +87,8 @@ main(int argc, char *argv[])
 	char *end_num, cerr[512];
 	const char *config = NULL, *api_only = NULL;
 	struct rg_regconf conf;
-	struct rg_fs_opts fs = { 0 };
+	struct rg_store_opts so = { 0 };
+	const char *root;
 	int c, st;
 	long n;
 
@@ -171,19 +172,20 @@ main(int argc, char *argv[])
 			rg_regconf_free(&conf);
 			errx(RG_EXIT_FATAL, "%s: %s", config, cerr);
 		}
-		fs.root = conf.rootdirectory;	/* freed after the scan */
+		root = conf.rootdirectory;	/* freed after the scan */
 	} else
-		fs.root = argc == 1 ? argv[0] : getenv("REGISTRY_DATA_DIR");
-	if (fs.root == NULL || *fs.root == '\0')
-		fs.root = "/var/lib/registry";
-	fs.repo_pattern = repo_pattern;
-	fs.filter = repo_re;
-	fs.write = write_records;
-	st = rg_fs_scan(&fs);
+		root = argc == 1 ? argv[0] : getenv("REGISTRY_DATA_DIR");
+	if (root == NULL || *root == '\0')
+		root = "/var/lib/registry";
+	if ((so.store = rg_store_open(root)) == NULL)
+		return RG_EXIT_FATAL;	/* reported; nothing written */
+	so.repo_pattern = repo_pattern;
+	so.filter = repo_re;
+	so.write = write_records;
+	st = rg_store_scan(&so);
+	rg_store_close(so.store);
 	if (config != NULL)
 		rg_regconf_free(&conf);
-	if (st == RG_EXIT_FATAL)
-		return st;	/* the storage could not be opened: nothing written */
 	if (rg_stdout_close() != 0)
 		return RG_EXIT_FATAL;
 	return st;

@@ -35,27 +35,31 @@ component_ok(const char *s, size_t n)
 static int have_openat2 = -1;
 
 /*
- * openat2(2) with RESOLVE_BENEATH | RESOLVE_NO_SYMLINKS: the directory dir
- * below dirfd in one step, refused (ELOOP, EXDEV) where a component is a
- * symbolic link or leads out.  -2 when the kernel lacks it.
+ * openat2(2) with RESOLVE_BENEATH | RESOLVE_NO_SYMLINKS: path below dirfd
+ * in one step, refused (ELOOP, EXDEV) where a component is a symbolic
+ * link or leads out.  -2 when the kernel lacks it.
  */
 static int
-open_beneath(int dirfd, const char *dir)
+open_beneath(int dirfd, const char *path, int flags)
 {
 	struct open_how how = {
-		.flags = O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC,
+		.flags = (uint64_t)(flags | O_NOFOLLOW | O_CLOEXEC),
 		.resolve = RESOLVE_BENEATH | RESOLVE_NO_SYMLINKS | RESOLVE_NO_MAGICLINKS
 	};
 	long fd;
 
 	if (have_openat2 == 0)
 		return -2;
-	fd = syscall(SYS_openat2, dirfd, dir, &how, sizeof(how));
-	if (fd == -1 && (errno == ENOSYS || errno == EPERM) && have_openat2 == -1) {
-		have_openat2 = 0;	/* (EPERM: a seccomp filter that does not know it) */
+	fd = syscall(SYS_openat2, dirfd, path, &how, sizeof(how));
+	/* (EPERM: a seccomp filter that does not know it; O_NOATIME can
+	 * also give EPERM, so it decides nothing) */
+	if (fd == -1 && (errno == ENOSYS || (errno == EPERM &&
+	    !(flags & O_NOATIME))) && have_openat2 == -1) {
+		have_openat2 = 0;
 		return -2;
 	}
-	have_openat2 = 1;
+	if (fd != -1 || errno != EPERM)
+		have_openat2 = 1;
 	return (int)fd;
 }
 
@@ -93,21 +97,17 @@ walk_parent(int dirfd, const char *path, const char *lastslash)
 }
 
 /*
- * Open the directory holding the last component of path below dirfd; its
- * name in *last.  Every component is checked first (no empty, ".", ".."
- * or over-long one); then the kernel resolves the directories in one
- * openat2, or one component at a time with O_NOFOLLOW.  -1 with errno set
- * (ELOOP for a symbolic link on the way, EINVAL for a path that is not
- * plainly relative).
+ * Is path plainly relative: no empty, ".", ".." or over-long component?
+ * Its last component in *last, the slash before it in *lastslash (NULL
+ * when there is none).  -1 with errno EINVAL when not.
  */
-int
-rg_beneath_parent(int dirfd, const char *path, const char **last)
+static int
+path_check(const char *path, const char **last, const char **lastslash)
 {
-	const char *p = path, *slash, *lastslash = NULL;
-	char dir[PATH_MAX];
+	const char *p = path, *slash;
 	size_t n;
-	int fd;
 
+	*lastslash = NULL;
 	for (;; p = slash + 1) {
 		slash = strchr(p, '/');
 		n = slash ? (size_t)(slash - p) : strlen(p);
@@ -117,9 +117,28 @@ rg_beneath_parent(int dirfd, const char *path, const char **last)
 		}
 		if (slash == NULL)
 			break;
-		lastslash = slash;
+		*lastslash = slash;
 	}
 	*last = p;
+	return 0;
+}
+
+/*
+ * Open the directory holding the last component of path below dirfd; its
+ * name in *last.  Every component is checked first (path_check); then the
+ * kernel resolves the directories in one openat2, or one component at a
+ * time with O_NOFOLLOW.  -1 with errno set (ELOOP for a symbolic link on
+ * the way, EINVAL for a path that is not plainly relative).
+ */
+int
+rg_beneath_parent(int dirfd, const char *path, const char **last)
+{
+	const char *lastslash;
+	char dir[PATH_MAX];
+	int fd;
+
+	if (path_check(path, last, &lastslash) == -1)
+		return -1;
 	if (lastslash == NULL)
 		return dup(dirfd);
 	if ((size_t)(lastslash - path) >= sizeof(dir)) {
@@ -128,18 +147,25 @@ rg_beneath_parent(int dirfd, const char *path, const char **last)
 	}
 	memcpy(dir, path, (size_t)(lastslash - path));
 	dir[lastslash - path] = '\0';
-	if ((fd = open_beneath(dirfd, dir)) != -2)
+	if ((fd = open_beneath(dirfd, dir, O_RDONLY | O_DIRECTORY)) != -2)
 		return fd;
 	return walk_parent(dirfd, path, lastslash);
 }
 
-/* Open path below dirfd with flags, never through a symbolic link. */
+/*
+ * Open path below dirfd with flags, never through a symbolic link: one
+ * openat2 where the kernel has it.
+ */
 int
 rg_beneath_open(int dirfd, const char *path, int flags)
 {
-	const char *last;
+	const char *last, *lastslash;
 	int fd, r, e;
 
+	if (path_check(path, &last, &lastslash) == -1)
+		return -1;
+	if ((r = open_beneath(dirfd, path, flags)) != -2)
+		return r;
 	if ((fd = rg_beneath_parent(dirfd, path, &last)) == -1)
 		return -1;
 	r = openat(fd, last, flags | O_NOFOLLOW | O_CLOEXEC);

@@ -47,25 +47,27 @@ dir_add(struct rg_dir *l, const struct dirent *de)
 }
 
 /*
- * Open the directory at path below dirfd (never through a symbolic link) and
- * list it, sorted, without . and ..  Returns its fd, or -1 with errno set.
+ * List the open directory fd (its offset is shared: list a directory once
+ * per open), sorted, without . and ..; an entry of unknown kind is looked
+ * at.  0, or -1 with errno set.
  */
 int
-rg_dir_list(int dirfd, const char *path, struct rg_dir *l)
+rg_dir_read(int fd, struct rg_dir *l)
 {
 	struct dirent *de;
+	struct stat st;
 	DIR *d;
-	int fd, dupfd, e;
+	size_t i;
+	int dupfd, e;
 
 	memset(l, 0, sizeof(*l));
-	fd = openat(dirfd, path, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
-	if (fd == -1)
+	if ((dupfd = dup(fd)) == -1)
 		return -1;
-	if ((dupfd = dup(fd)) == -1 || (d = fdopendir(dupfd)) == NULL) {
+	if ((d = fdopendir(dupfd)) == NULL) {
 		e = errno;
-		if (dupfd != -1)
-			close(dupfd);
-		goto fail;
+		close(dupfd);
+		errno = e;
+		return -1;
 	}
 	while ((errno = 0, de = readdir(d)) != NULL) {
 		if (de->d_name[0] == '.' && (de->d_name[1] == '\0' ||
@@ -76,25 +78,39 @@ rg_dir_list(int dirfd, const char *path, struct rg_dir *l)
 	}
 	e = errno;
 	closedir(d);
-	if (e != 0)
-		goto fail;
+	if (e != 0) {
+		rg_dir_free(l);
+		errno = e;
+		return -1;
+	}
+	for (i = 0; i < l->n; i++)
+		if (l->v[i].type == DT_UNKNOWN && fstatat(fd, l->v[i].name, &st,
+		    AT_SYMLINK_NOFOLLOW) == 0)
+			l->v[i].type = IFTODT(st.st_mode);
 	if (l->n > 1)
 		qsort(l->v, l->n, sizeof(*l->v), entry_cmp);
-	return fd;
-fail:
-	close(fd);
-	rg_dir_free(l);
-	errno = e;
-	return -1;
+	return 0;
 }
 
+/*
+ * Open the directory at path below dirfd (never through a symbolic link as
+ * its last component) and list it: rg_dir_read.  Returns its fd, or -1
+ * with errno set.
+ */
 int
-rg_entry_is_dir(int dirfd, const struct rg_entry *e)
+rg_dir_list(int dirfd, const char *path, struct rg_dir *l)
 {
-	struct stat st;
+	int fd, e;
 
-	if (e->type != DT_UNKNOWN)
-		return e->type == DT_DIR;
-	return fstatat(dirfd, e->name, &st, AT_SYMLINK_NOFOLLOW) == 0 &&
-	    S_ISDIR(st.st_mode);
+	memset(l, 0, sizeof(*l));
+	fd = openat(dirfd, path, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+	if (fd == -1)
+		return -1;
+	if (rg_dir_read(fd, l) == -1) {
+		e = errno;
+		close(fd);
+		errno = e;
+		return -1;
+	}
+	return fd;
 }

@@ -21,7 +21,7 @@
 #include <yaml.h>
 
 #include "regconf.h"
-#include "rg.h"
+#include "store.h"
 
 #define MAXDEPTH	32
 #define KEYMAX		64
@@ -206,26 +206,15 @@ rg_regconf_load(const char *path, struct rg_regconf *c, char *err, size_t errsiz
 	return r;
 }
 
-/* Is the directory at path the one of fd?  Same device and inode. */
-static int
-same_dir(int fd, const char *path)
-{
-	struct stat a, b;
-
-	return fstat(fd, &a) == 0 && stat(path, &b) == 0 &&
-	    a.st_dev == b.st_dev && a.st_ino == b.st_ino;
-}
-
 /*
- * The configuration of the registry whose storage's v2 directory is v2fd
- * (v2path, for messages): the file given, or Debian's when it names that
+ * The configuration of the registry whose storage is st: the file given, or Debian's when it names that
  * storage.  0 found; 1 none applies (Debian's absent or of another
  * storage); 2 Debian's could not be read (err says why, to be warned of);
  * -1 the file given is unreadable or of another storage (err says why).
  */
 int
-rg_regconf_of(const char *given, int v2fd, const char *v2path,
-    struct rg_regconf *c, char *err, size_t errsize)
+rg_regconf_of(const char *given, struct rg_store *st, struct rg_regconf *c,
+    char *err, size_t errsize)
 {
 	const char *path = given ? given : RG_REGCONF_DEFAULT;
 	char e[512], v2[4096];
@@ -240,13 +229,13 @@ rg_regconf_of(const char *given, int v2fd, const char *v2path,
 	}
 	if (c->driver != NULL && strcmp(c->driver, "filesystem") == 0 &&
 	    c->rootdirectory != NULL && rg_path(v2, sizeof(v2), "%s/%s",
-	    c->rootdirectory, RG_V2) == 0 && same_dir(v2fd, v2))
+	    c->rootdirectory, RG_V2) == 0 && st->ops->same(st, v2))
 		return 0;
 	if (given != NULL)
 		snprintf(err, errsize, "--config %s: the registry's storage is "
 		    "%s%s%s, not the one the stream was scanned from (%s)", path,
 		    c->driver ? c->driver : "not named", c->rootdirectory ? " " : "",
-		    c->rootdirectory ? c->rootdirectory : "", v2path);
+		    c->rootdirectory ? c->rootdirectory : "", st->root);
 	rg_regconf_free(c);
 	return given ? -1 : 1;
 }

@@ -25,8 +25,9 @@ struct rg_regconf {
 /* 0, or -1 with a message in err ("line N: what", or a system error) */
 int	rg_regconf_load(const char *path, struct rg_regconf *c, char *err,
 	    size_t errsize);
-int	rg_regconf_of(const char *given, int v2fd, const char *v2path,
-	    struct rg_regconf *c, char *err, size_t errsize);
+struct rg_store;
+int	rg_regconf_of(const char *given, struct rg_store *st, struct rg_regconf *c,
+	    char *err, size_t errsize);
 void	rg_regconf_free(struct rg_regconf *c);
 const char *rg_cache_name(enum rg_cache c);
 

@@ -174,9 +174,9 @@ struct rg_dir {
 	size_t n, cap;
 };
 
+int	rg_dir_read(int fd, struct rg_dir *l);
 int	rg_dir_list(int dirfd, const char *path, struct rg_dir *l);
 void	rg_dir_free(struct rg_dir *l);
-int	rg_entry_is_dir(int dirfd, const struct rg_entry *e);
 
 /* jscan.c: checking a line is a JSON object without building it */
 enum { RG_JS_TYPE, RG_JS_REPO, RG_JS_DIGEST, RG_JS_TAG, RG_JS_SUBJECT,
@@ -292,15 +292,17 @@ enum rg_link_status {
 	RG_LINK_CORRUPT = -3	/* not "sha256:" + 64 lowercase hex */
 };
 
+int	rg_link_fd(int fd, struct rg_digest *d, struct stat *st);
+int	rg_link_open(int dirfd, const char *path, int beneath);
 int	rg_link_read(int dirfd, const char *path, struct rg_digest *d,
 	    struct timespec *mtime);
+int	rg_read_fd(int fd, size_t max, char **buf, size_t *len);
 int	rg_blob_path(const struct rg_digest *d, char *buf, size_t size);
 int	rg_read_file(int dirfd, const char *path, size_t max, char **buf,
 	    size_t *len);
 int	rg_open_root(const char *root, char **v2path);
 
 int	rg_upload_valid(const char *s);
-json_t *rg_upload_record(int uploadsfd, const char *repo, const char *uuid);
 
 /* beneath.c: file operations confined below a directory, for rg-rm */
 int	rg_beneath_parent(int dirfd, const char *path, const char **last);
@@ -342,19 +344,20 @@ struct rg_tagindex {
 };
 
 struct rg_redis;
-
+struct rg_store;
 struct rg_swpend;
 
 #define RG_RELATIME	86400	/* relatime updates atime at least this often */
 
 struct rg_sweep {
-	int v2fd, trashfd, pendfd, dry_run;
+	struct rg_store *st;		/* the storage, the caller's */
+	int dry_run;
 	int atime_works;		/* the filesystem records reads (not noatime) */
 	struct rg_swpend *pend;		/* moved into pending, not yet decided */
 	size_t npend, cappend;
 	unsigned long recovered;	/* put back from a killed run's pending */
 	struct rg_redis *redis;		/* the registry's redis cache, or NULL */
-	char *root;			/* the v2 directory, for messages */
+	const char *root;		/* the store's, for messages */
 	time_t scan_time, now;		/* scan_time -1: unknown */
 	long long min_age;
 	int fresh_manifests;		/* a revision or tag written since the scan */
@@ -374,7 +377,7 @@ struct rg_sweep {
 
 typedef void rg_changed_fn(void *arg, const char *repo);
 
-int	rg_sweep_open(struct rg_sweep *s, const char *root, int dry_run);
+int	rg_sweep_open(struct rg_sweep *s, struct rg_store *st, int dry_run);
 int	rg_sweep_tag(struct rg_sweep *s, const char *repo, const char *tag,
 	    const struct rg_digest *expect);
 int	rg_sweep_manifest(struct rg_sweep *s, const char *repo,
@@ -390,11 +393,9 @@ int	rg_sweep_upload(struct rg_sweep *s, const char *repo, const char *uuid);
 void	rg_sweep_fresh(struct rg_sweep *s, rg_changed_fn *fn, void *arg);
 int	rg_sweep_prune(struct rg_sweep *s, const char *repo);
 
-/* storage.c, continued: every link file of a directory's <hex>/link entries */
+/* store.h's rg_store_links: every <hex>/link of a directory */
 typedef void rg_link_fn(void *arg, const struct rg_digest *d,
 	    const struct timespec *mtime);
-int	rg_links_each(int dirfd, const char *dir, const char *where,
-	    rg_link_fn *fn, void *arg);
 
 /* storage.c, continued: image configs, cached by digest, so an image pushed
  * to many repositories is read once; fixed size, so memory stays bounded */
@@ -411,9 +412,6 @@ struct rg_configs {
 	struct rg_config v[RG_CONFIG_CACHE];
 };
 
-struct rg_image;
-int	rg_image_read(int v2fd, const char *root, const char *repo,
-	    struct rg_image *m, struct rg_configs *cache);
 
 /* http.c: requests to a registry's HTTP API (libcurl), auth, retries */
 struct rg_http_opts {
@@ -466,17 +464,6 @@ int	rg_api_scan(struct rg_api_opts *o, const char *repo_pattern);
 long	rg_api_tags(struct rg_http *h, const char *repo, int page, char ***tags,
 	    size_t *ntags, size_t *bad, size_t *pages, struct rg_buf *body,
 	    struct rg_http_resp *r, char *failed, size_t size);
-
-/* fsscan.c: rg-scan of filesystem storage, apiscan.c's twin; one per process */
-struct rg_fs_opts {
-	const char *root;		/* the rootdirectory, or its v2 directory */
-	const char *repo_pattern;	/* for the scan record, or NULL */
-	struct rg_regex *filter;	/* repositories, or NULL */
-	rg_write_fn *write;		/* whole records; called from two threads */
-	void *arg;
-};
-
-int	rg_fs_scan(const struct rg_fs_opts *o);
 
 /* apirm.c: deletions through the HTTP API, for rg-rm (results: RG_SW_*) */
 struct rg_apirm {

@@ -10,46 +10,59 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "rg.h"
+#include "store.h"
 
 /*
- * Read a link file (sha256:<hex>, 71 bytes, no newline).  Its mtime is
- * returned too, when asked: for a tag's current link it is the push time.
+ * Read the open link file fd (sha256:<hex>, 71 bytes, no newline); its
+ * stat in st when asked: for a tag's current link, mtime is the push time.
  */
+int
+rg_link_fd(int fd, struct rg_digest *d, struct stat *st)
+{
+	char buf[RG_LINK_LEN + 2];
+	ssize_t n;
+
+	if (st != NULL && fstat(fd, st) == -1)
+		return RG_LINK_IOERR;
+	if ((n = read(fd, buf, sizeof(buf))) == -1)
+		return RG_LINK_IOERR;
+	if (rg_digest_parse(buf, (size_t)n, d) != 0)
+		return RG_LINK_CORRUPT;
+	return RG_LINK_OK;
+}
+
+/* O_NOATIME: a read of rg's is not the registry's (rg-rm(1)); the owner or
+ * root may ask it, others read as usual */
+int
+rg_link_open(int dirfd, const char *path, int beneath)
+{
+	int flags = O_RDONLY | O_NOFOLLOW | O_CLOEXEC, fd;
+
+	fd = beneath ? rg_beneath_open(dirfd, path, flags | O_NOATIME) :
+	    openat(dirfd, path, flags | O_NOATIME);
+	if (fd == -1 && errno == EPERM)
+		fd = beneath ? rg_beneath_open(dirfd, path, flags) :
+		    openat(dirfd, path, flags);
+	return fd;
+}
+
+/* Read the link file at path below dirfd: rg_link_fd's answers, or RG_LINK_MISSING. */
 int
 rg_link_read(int dirfd, const char *path, struct rg_digest *d,
     struct timespec *mtime)
 {
-	char buf[RG_LINK_LEN + 2];
 	struct stat st;
-	ssize_t n;
-	int fd, e;
+	int fd, r, e;
 
-	/* O_NOATIME: a read of rg's is not the registry's (rg-rm(1)); the
-	 * owner or root may ask it, others read as usual */
-	if ((fd = openat(dirfd, path, O_RDONLY | O_NOFOLLOW | O_CLOEXEC |
-	    O_NOATIME)) == -1 && errno == EPERM)
-		fd = openat(dirfd, path, O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
-	if (fd == -1)
+	if ((fd = rg_link_open(dirfd, path, 0)) == -1)
 		return errno == ENOENT ? RG_LINK_MISSING : RG_LINK_IOERR;
-	if (mtime != NULL && fstat(fd, &st) == -1) {
-		e = errno;
-		close(fd);
-		errno = e;
-		return RG_LINK_IOERR;
-	}
-	n = read(fd, buf, sizeof(buf));
+	r = rg_link_fd(fd, d, mtime != NULL ? &st : NULL);
 	e = errno;
 	close(fd);
-	if (n == -1) {
-		errno = e;
-		return RG_LINK_IOERR;
-	}
-	if (mtime != NULL)
+	errno = e;
+	if (mtime != NULL && r != RG_LINK_IOERR)
 		*mtime = st.st_mtim;
-	if (rg_digest_parse(buf, (size_t)n, d) != 0)
-		return RG_LINK_CORRUPT;
-	return RG_LINK_OK;
+	return r;
 }
 
 /* blobs/sha256/<xx>/<hex>/data, relative to the v2 directory. */
@@ -65,32 +78,30 @@ rg_blob_path(const struct rg_digest *d, char *buf, size_t size)
 }
 
 /*
- * Read a whole file of at most max bytes into a fresh NUL-terminated buffer.
- * A larger file fails with EFBIG.
+ * Read the whole open regular file fd, of at most max bytes, into a fresh
+ * NUL-terminated buffer.  A larger file fails with EFBIG.
  */
 int
-rg_read_file(int dirfd, const char *path, size_t max, char **bufp, size_t *lenp)
+rg_read_fd(int fd, size_t max, char **bufp, size_t *lenp)
 {
 	struct stat st;
 	char *buf;
 	size_t len = 0;
 	ssize_t n;
-	int fd, e;
+	int e;
 
-	if ((fd = openat(dirfd, path, O_RDONLY | O_NOFOLLOW | O_CLOEXEC)) == -1)
-		return -1;
 	if (fstat(fd, &st) == -1)
-		goto fail;
+		return -1;
 	if (!S_ISREG(st.st_mode)) {
 		errno = EINVAL;
-		goto fail;
+		return -1;
 	}
 	if ((size_t)st.st_size > max) {
 		errno = EFBIG;
-		goto fail;
+		return -1;
 	}
 	if ((buf = malloc((size_t)st.st_size + 1)) == NULL)
-		goto fail;
+		return -1;
 	while (len < (size_t)st.st_size) {
 		n = read(fd, buf + len, (size_t)st.st_size - len);
 		if (n == -1 && errno == EINTR)
@@ -101,20 +112,29 @@ rg_read_file(int dirfd, const char *path, size_t max, char **bufp, size_t *lenp)
 			e = errno;
 			free(buf);
 			errno = e;
-			goto fail;
+			return -1;
 		}
 		len += (size_t)n;
 	}
-	close(fd);
 	buf[len] = '\0';
 	*bufp = buf;
 	*lenp = len;
 	return 0;
-fail:
+}
+
+/* rg_read_fd of the file at path below dirfd (not a symbolic link) */
+int
+rg_read_file(int dirfd, const char *path, size_t max, char **bufp, size_t *lenp)
+{
+	int fd, r, e;
+
+	if ((fd = openat(dirfd, path, O_RDONLY | O_NOFOLLOW | O_CLOEXEC)) == -1)
+		return -1;
+	r = rg_read_fd(fd, max, bufp, lenp);
 	e = errno;
 	close(fd);
 	errno = e;
-	return -1;
+	return r;
 }
 
 static int
@@ -182,59 +202,62 @@ fail:
 	return -1;
 }
 
+struct links_each {
+	const char *where, *dir;
+	rg_link_fn *fn;
+	void *arg;
+	int bad;
+};
+
+static void
+link_each(void *arg, const char *e, int st, const struct rg_digest *d,
+    const struct rg_stat *sst)
+{
+	struct links_each *l = arg;
+	struct rg_digest named;
+
+	if (rg_hex_parse(e, strlen(e), &named) != 0) {
+		warnx("%s/%s/%s: not a sha256 digest, ignored", l->where, l->dir, e);
+		l->bad++;
+	} else if (st == RG_LINK_OK && memcmp(d, &named, sizeof(*d)) != 0) {
+		warnx("%s/%s/%s/link: names another digest, ignored", l->where,
+		    l->dir, e);
+		l->bad++;
+	} else if (st == RG_LINK_CORRUPT) {
+		warnx("%s/%s/%s/link: corrupt link: not sha256:<64 hex>", l->where,
+		    l->dir, e);
+		l->bad++;
+	} else if (st == RG_LINK_MISSING) {
+		return;		/* what the registry's deletes leave: an empty <hex>/ */
+	} else if (st != RG_LINK_OK) {
+		warn("%s/%s/%s/link", l->where, l->dir, e);
+		l->bad++;
+	} else
+		l->fn(l->arg, d, &sst->mtime);
+}
+
 /*
- * Call fn for each <hex>/link below dir (relative to dirfd): revisions,
- * layer links, tag index entries.  A bad entry is reported, naming
- * where/dir/..., and skipped; a <hex>/ without a link is what the
- * registry's API deletes leave, and is skipped silently.  Returns how many were bad; a dir that does
- * not exist has none.
+ * Call fn for each <hex>/link below the directory path/dir of the store:
+ * revisions, layer links.  A bad entry is reported, naming where/dir/...,
+ * and skipped; a <hex>/ without a link is what the registry's API deletes
+ * leave, and is skipped silently.  Returns how many were bad; a dir that
+ * does not exist has none.
  */
 int
-rg_links_each(int dirfd, const char *dir, const char *where, rg_link_fn *fn,
-    void *arg)
+rg_store_links(struct rg_store *st, const char *path, const char *dir,
+    const char *where, rg_link_fn *fn, void *arg)
 {
-	char path[RG_HEX_LEN + 16];
-	struct rg_digest d, named;
-	struct timespec mtime;
-	struct rg_dir l;
-	size_t i;
-	int fd, st, bad = 0;
+	struct links_each l = { where, dir, fn, arg, 0 };
+	char full[RG_STORE_PATH];
 
-	if ((fd = rg_dir_list(dirfd, dir, &l)) == -1) {
+	if (rg_path(full, sizeof(full), "%s/%s", path, dir) != 0 ||
+	    st->ops->links(st, full, link_each, &l) == -1) {
 		if (errno == ENOENT)
 			return 0;
 		warn("%s/%s", where, dir);
 		return 1;
 	}
-	for (i = 0; i < l.n; i++) {
-		const char *e = l.v[i].name;
-
-		if (rg_hex_parse(e, strlen(e), &named) != 0) {
-			warnx("%s/%s/%s: not a sha256 digest, ignored", where, dir, e);
-			bad++;
-			continue;
-		}
-		snprintf(path, sizeof(path), "%s/link", e);
-		st = rg_link_read(fd, path, &d, &mtime);
-		if (st == RG_LINK_OK && memcmp(&d, &named, sizeof(d)) != 0) {
-			warnx("%s/%s/%s/link: names another digest, ignored",
-			    where, dir, e);
-			bad++;
-		} else if (st == RG_LINK_CORRUPT) {
-			warnx("%s/%s/%s/link: corrupt link: not sha256:<64 hex>",
-			    where, dir, e);
-			bad++;
-		} else if (st == RG_LINK_MISSING) {
-			continue;	/* what the registry's deletes leave: an empty <hex>/ */
-		} else if (st != RG_LINK_OK) {
-			warn("%s/%s/%s/link", where, dir, e);
-			bad++;
-		} else
-			fn(arg, &d, &mtime);
-	}
-	close(fd);
-	rg_dir_free(&l);
-	return bad;
+	return l.bad;
 }
 
 #define MANIFEST_MAX	(4 << 20)	/* the registry refuses larger manifests */
@@ -242,8 +265,8 @@ rg_links_each(int dirfd, const char *dir, const char *where, rg_link_fn *fn,
 
 /* Read an image config through the cache; -1 (reported) when unreadable. */
 static struct rg_config *
-config_get(int v2fd, const char *root, const char *repo,
-    const struct rg_digest *d, struct rg_configs *cache, int *bad)
+config_get(struct rg_store *st, const char *repo, const struct rg_digest *d,
+    struct rg_configs *cache, int *bad)
 {
 	struct rg_config *c = &cache->v[rg_digest_hash(d) & (RG_CONFIG_CACHE - 1)];
 	char path[RG_HEX_LEN * 2 + 32], ds[RG_DIGEST_STRLEN + 1];
@@ -259,14 +282,14 @@ config_get(int v2fd, const char *root, const char *repo,
 	c->digest = *d;
 	rg_blob_path(d, path, sizeof(path));
 	rg_digest_format(d, ds);
-	if (rg_read_file(v2fd, path, CONFIG_MAX, &buf, &len) == -1) {
-		warn("%s: config %s: %s/%s", repo, ds, root, path);
+	if (st->ops->read(st, path, CONFIG_MAX, &buf, &len) == -1) {
+		warn("%s: config %s: %s/%s", repo, ds, st->root, path);
 		*bad = 1;
 		return c;
 	}
 	if (rg_config_parse(buf, len, &c->created, &c->has_created,
 	    &c->platform) != 0) {
-		warnx("%s: config %s: %s/%s: not a JSON object", repo, ds, root,
+		warnx("%s: config %s: %s/%s: not a JSON object", repo, ds, st->root,
 		    path);
 		*bad = 1;
 	}
@@ -280,8 +303,8 @@ config_get(int v2fd, const char *root, const char *repo,
  * m->error then says what when the manifest itself could not be had.
  */
 int
-rg_image_read(int v2fd, const char *root, const char *repo,
-    struct rg_image *m, struct rg_configs *cache)
+rg_image_read(struct rg_store *st, const char *repo, struct rg_image *m,
+    struct rg_configs *cache)
 {
 	char path[RG_HEX_LEN * 2 + 32], ds[RG_DIGEST_STRLEN + 1], perr[128];
 	struct rg_config *c;
@@ -291,8 +314,8 @@ rg_image_read(int v2fd, const char *root, const char *repo,
 
 	rg_blob_path(&m->digest, path, sizeof(path));
 	rg_digest_format(&m->digest, ds);
-	if (rg_read_file(v2fd, path, MANIFEST_MAX, &buf, &len) == -1) {
-		warn("%s@%s: %s/%s", repo, ds, root, path);
+	if (st->ops->read(st, path, MANIFEST_MAX, &buf, &len) == -1) {
+		warn("%s@%s: %s/%s", repo, ds, st->root, path);
 		m->error = strdup(errno == ENOENT ? "manifest blob missing" :
 		    strerror(errno));
 		return -1;
@@ -300,14 +323,14 @@ rg_image_read(int v2fd, const char *root, const char *repo,
 	m->size = (int64_t)len;
 	if (rg_manifest_parse(buf, len, &m->m, perr, sizeof(perr)) != 0) {
 		warnx("%s@%s: %s/%s: manifest does not parse: %s", repo, ds,
-		    root, path, perr);
+		    st->root, path, perr);
 		m->error = strdup(perr);
 		free(buf);
 		return -1;
 	}
 	free(buf);
 	if (rg_image_parsed(m)) {
-		c = config_get(v2fd, root, repo, &m->m.config, cache, &bad);
+		c = config_get(st, repo, &m->m.config, cache, &bad);
 		rg_image_config(m, c);
 		return bad ? -1 : 0;
 	}
@@ -321,29 +344,30 @@ rg_upload_valid(const char *s)
 	return *s != '\0' && strspn(s, "0123456789abcdefABCDEF-") == strlen(s);
 }
 
-/* The upload record of _uploads/<uuid>, read relative to its fd. */
+/* The upload record of repositories/<repo>/_uploads/<uuid>. */
 json_t *
-rg_upload_record(int uploadsfd, const char *repo, const char *uuid)
+rg_upload_record(struct rg_store *st, const char *repo, const char *uuid)
 {
-	char path[RG_HEX_LEN * 2], *buf;
+	char path[RG_STORE_PATH], *buf;
 	json_t *rec = rg_record_new("upload", repo);
-	struct stat st;
+	struct rg_stat sst;
 	time_t started;
 	size_t len;
 
 	if (rec == NULL)
 		return NULL;
 	json_object_set_new(rec, "uuid", json_string(uuid));
-	snprintf(path, sizeof(path), "%s/startedat", uuid);
-	if (rg_read_file(uploadsfd, path, RG_TIME_STRLEN * 4, &buf, &len) == 0) {
+	if (rg_path(path, sizeof(path), "repositories/%s/_uploads/%s/startedat",
+	    repo, uuid) == 0 && st->ops->read(st, path, RG_TIME_STRLEN * 4, &buf,
+	    &len) == 0) {
 		if (rg_time_parse(buf, &started) == 0)
 			rg_set_time(rec, "started", started);
 		free(buf);
 	}
-	snprintf(path, sizeof(path), "%s/data", uuid);
-	if (fstatat(uploadsfd, path, &st, AT_SYMLINK_NOFOLLOW) == 0) {
-		json_object_set_new(rec, "size", json_integer(st.st_size));
-		rg_set_time(rec, "modified", st.st_mtim.tv_sec);
+	if (rg_path(path, sizeof(path), "repositories/%s/_uploads/%s/data",
+	    repo, uuid) == 0 && st->ops->stat(st, path, &sst) == 0) {
+		json_object_set_new(rec, "size", json_integer(sst.size));
+		rg_set_time(rec, "modified", sst.mtime.tv_sec);
 	}
 	return rec;
 }

@@ -7,23 +7,19 @@
  * RG_SW_KEPT or RG_SW_FAILED, with the reason in s->why; it reports
  * nothing itself.
  */
+#include <dirent.h>
 #include <errno.h>
-#include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/file.h>
-#include <sys/stat.h>
 #include <unistd.h>
 
 #include "redis.h"
-#include "rg.h"
+#include "store.h"
 
 #define PATH_BUF	RG_SWEEP_PATH
 #define READ_LATELY	"read by the registry within --min-age (a push may be " \
 			"using it): marked, it goes once unread that long"
-
-static int	atime_works(int);
 
 struct revdir {
 	struct rg_digest key;		/* sha256 of the repository's name */
@@ -31,20 +27,19 @@ struct revdir {
 };
 
 
-/* the storage at root; with dry_run nothing is ever changed */
+/*
+ * The sweep of the store st; with dry_run nothing is ever changed.  -1
+ * when the store cannot be taken for removal (s->why, errno say why).
+ */
 int
-rg_sweep_open(struct rg_sweep *s, const char *root, int dry_run)
+rg_sweep_open(struct rg_sweep *s, struct rg_store *st, int dry_run)
 {
-	char *v2path;
-
 	memset(s, 0, sizeof(s[0]));
-	s->trashfd = s->pendfd = -1;
+	s->st = st;
 	s->scan_time = -1;
 	s->dry_run = dry_run;
 	s->now = time(NULL);
-	if ((s->v2fd = rg_open_root(root, &v2path)) == -1)
-		return -1;
-	s->root = v2path;
+	s->root = st->root;
 	if (rg_dtab_init(&s->fresh, sizeof(struct rg_digest),
 	    sizeof(struct rg_digest)) != 0 ||
 	    rg_dtab_init(&s->revdirs, sizeof(struct revdir),
@@ -53,29 +48,9 @@ rg_sweep_open(struct rg_sweep *s, const char *root, int dry_run)
 	s->atime_works = 1;	/* a dry run cannot look; it changes nothing */
 	if (dry_run)
 		return 0;
-	if ((s->trashfd = rg_trash_open(s->v2fd, 1)) == -1) {
-		s->why = "cannot make the trash directory";
+	if (st->ops->rm_open(st, &s->recovered, &s->why) == -1)
 		return -1;
-	}
-	/* one run at a time: the next one puts back what this one has pending */
-	if (flock(s->trashfd, LOCK_EX | LOCK_NB) == -1) {
-		s->why = errno == EWOULDBLOCK ? "another rg-rm is deleting from this "
-		    "storage (it holds the lock); nothing deleted" : "cannot lock";
-		return -1;
-	}
-	s->atime_works = atime_works(s->trashfd);
-	if ((s->pendfd = rg_pend_open(s->trashfd)) == -1) {
-		s->why = "cannot make the pending directory";
-		return -1;
-	}
-	if (rg_pend_recover(s->v2fd, s->pendfd, &s->recovered) == -1) {
-		s->why = "cannot put back what an earlier run left pending";
-		return -1;
-	}
-	if (rg_trash_empty(s->trashfd) == -1) {
-		s->why = "cannot empty the trash of an earlier run";
-		return -1;
-	}
+	s->atime_works = st->atime_works;
 	return 0;
 }
 
@@ -92,12 +67,12 @@ struct rg_swpend {
 	char name[RG_TRASH_NAME];	/* in .rg-trash/pending */
 	char *path, *repo;		/* where it was; its repository */
 	struct rg_digest d;
-	struct stat before;		/* its link; for a layer, its revisions/sha256 */
+	struct rg_stat before;		/* its link; for a layer, its revisions/sha256 */
 	size_t tag;			/* the caller's */
 	int kind, back;
 };
 
-static int	revisions_stat(struct rg_sweep *, const char *, struct stat *);
+static int	revisions_stat(struct rg_sweep *, const char *, struct rg_stat *);
 static void	revisions_ours(struct rg_sweep *, const char *);
 
 static int
@@ -121,16 +96,6 @@ ts_cmp(const struct timespec *a, const struct timespec *b)
 	return a->tv_nsec < b->tv_nsec ? -1 : a->tv_nsec > b->tv_nsec;
 }
 
-/* the times that mark a file unread: atime a second before mtime, mtime kept */
-static void
-mark_times(struct timespec t[2], const struct stat *st)
-{
-	t[0] = st->st_mtim;
-	t[0].tv_sec--;
-	t[1].tv_sec = 0;
-	t[1].tv_nsec = UTIME_OMIT;
-}
-
 /*
  * Has the registry read the link at path within --min-age, as a push does
  * when it checks a layer (HEAD), mounts it, or checks a manifest's child?
@@ -143,49 +108,19 @@ mark_times(struct timespec t[2], const struct stat *st)
  * later run deletes it if nothing read it meanwhile.
  */
 static int
-read_lately(struct rg_sweep *s, const char *path, const struct stat *st)
+read_lately(struct rg_sweep *s, const char *path, const struct rg_stat *st)
 {
-	struct timespec t[2];
-	const char *last;
 	time_t now = time(NULL);
-	int c = ts_cmp(&st->st_atim, &st->st_mtim), fd;
+	int c = ts_cmp(&st->atime, &st->mtime);
 
 	if (s->min_age <= 0 || !s->atime_works)
 		return 0;
-	if (c == 0 || (c < 0 && st->st_ctime <= now - s->min_age) ||
-	    (c > 0 && st->st_atime <= now - RG_RELATIME - s->min_age))
+	if (c == 0 || (c < 0 && st->ctime.tv_sec <= now - s->min_age) ||
+	    (c > 0 && st->atime.tv_sec <= now - RG_RELATIME - s->min_age))
 		return 0;
-	if (c > 0 && !s->dry_run &&
-	    (fd = rg_beneath_parent(s->v2fd, path, &last)) != -1) {
-		mark_times(t, st);
-		utimensat(fd, last, t, AT_SYMLINK_NOFOLLOW);
-		close(fd);
-	}
+	if (c > 0 && !s->dry_run)
+		s->st->ops->unread(s->st, path, st);
 	return 1;
-}
-
-/* Does this filesystem record reads in atime?  A probe in the trash. */
-static int
-atime_works(int trashfd)
-{
-	static const char probe[] = "atime-probe";
-	struct timespec t[2];
-	struct stat st;
-	char c;
-	int fd, r = 0;
-
-	if ((fd = openat(trashfd, probe, O_RDWR | O_CREAT | O_TRUNC | O_NOFOLLOW |
-	    O_CLOEXEC, 0600)) == -1)
-		return 0;
-	if (write(fd, "x", 1) == 1 && fstat(fd, &st) == 0) {
-		mark_times(t, &st);
-		if (futimens(fd, t) == 0 && pread(fd, &c, 1, 0) == 1 &&
-		    fstat(fd, &st) == 0)
-			r = ts_cmp(&st.st_atim, &st.st_mtim) > 0;
-	}
-	close(fd);
-	unlinkat(trashfd, probe, 0);
-	return r;
 }
 
 /*
@@ -199,7 +134,7 @@ finish(struct rg_sweep *s)
 {
 	if (s->drop[0] == '\0')
 		return;
-	rg_trash_drop(s->trashfd, s->drop, NULL);
+	s->st->ops->drop(s->st, s->drop, NULL);
 	s->drop[0] = '\0';
 }
 
@@ -215,7 +150,7 @@ failed(struct rg_sweep *s, const char *path)
 static int
 remove_dir(struct rg_sweep *s, const char *path)
 {
-	int r = s->dry_run ? 0 : rg_trash_move(s->v2fd, s->trashfd, path, s->drop);
+	int r = s->dry_run ? 0 : s->st->ops->trash(s->st, path, s->drop);
 
 	if (r != 0 || s->dry_run)
 		s->drop[0] = '\0';
@@ -236,7 +171,7 @@ remove_dir(struct rg_sweep *s, const char *path)
  */
 static int
 pend(struct rg_sweep *s, int kind, const char *repo, const struct rg_digest *d,
-    const char *path, const struct stat *before, size_t tag)
+    const char *path, const struct rg_stat *before, size_t tag)
 {
 	struct rg_swpend *p;
 	int r;
@@ -248,7 +183,7 @@ pend(struct rg_sweep *s, int kind, const char *repo, const struct rg_digest *d,
 	}
 	p = &s->pend[s->npend];
 	memset(p, 0, sizeof(*p));
-	r = rg_pend_move(s->v2fd, s->pendfd, path, p->name);
+	r = s->st->ops->pend(s->st, path, p->name);
 	if (kind == P_MANIFEST)
 		revisions_ours(s, repo);
 	if (r == -1)
@@ -285,19 +220,11 @@ kept(struct rg_sweep *s, const char *why)
 	return RG_SW_KEPT;
 }
 
-/* List the directory at path below the root: its fd, or -1 (errno). */
+/* List the directory at path below the root: 0, or -1 (errno). */
 static int
 list_dir(struct rg_sweep *s, const char *path, struct rg_dir *l)
 {
-	int fd, dfd, e;
-
-	if ((fd = rg_beneath_open(s->v2fd, path, O_RDONLY | O_DIRECTORY)) == -1)
-		return -1;
-	dfd = rg_dir_list(fd, ".", l);
-	e = errno;
-	close(fd);
-	errno = e;
-	return dfd;
+	return s->st->ops->list(s->st, path, l);
 }
 
 /* A tag: kept when it names another manifest than expect, or is new. */
@@ -306,45 +233,41 @@ rg_sweep_tag(struct rg_sweep *s, const char *repo, const char *tag,
     const struct rg_digest *expect)
 {
 	char dir[PATH_BUF], link[PATH_BUF + 16], name[RG_TRASH_NAME];
-	struct timespec mtime;
 	struct rg_digest d;
-	struct stat before, after;
+	struct rg_stat before, after;
 	int st, r;
 
 	finish(s);
 	if (rg_path(dir, sizeof(dir), "repositories/%s/_manifests/tags/%s",
 	    repo, tag) != 0 || rg_path(link, sizeof(link), "%s/current/link", dir) != 0)
 		return failed(s, repo);
-	if (rg_beneath_stat(s->v2fd, link, &before) != 0)
-		memset(&before, 0, sizeof(before));
-	if ((st = rg_beneath_link(s->v2fd, link, &d, &mtime)) == RG_LINK_IOERR)
+	if ((st = s->st->ops->link(s->st, link, &d, &before)) == RG_LINK_IOERR)
 		return failed(s, link);
 	if (st == RG_LINK_OK && ((expect != NULL && memcmp(&d, expect,
-	    sizeof(d)) != 0) || since_scan(s, mtime.tv_sec)))
+	    sizeof(d)) != 0) || since_scan(s, before.mtime.tv_sec)))
 		return kept(s, "tag pushed since the scan");
 	/* the registry rewrites a link in place: truncated, then written */
-	if (st == RG_LINK_CORRUPT && (since_scan(s, mtime.tv_sec) ||
-	    young(s, mtime.tv_sec)))
+	if (st == RG_LINK_CORRUPT && (since_scan(s, before.mtime.tv_sec) ||
+	    young(s, before.mtime.tv_sec)))
 		return kept(s, "its link is being written");
 	if (s->dry_run)
 		r = remove_dir(s, dir);
-	else if ((r = rg_pend_move(s->v2fd, s->pendfd, dir, name)) == -1)
+	else if ((r = s->st->ops->pend(s->st, dir, name)) == -1)
 		return failed(s, dir);
 	else if (r == 1)
 		r = remove_dir(s, dir);		/* gone: says so */
 	else {
 		/* a push of the tag as it was moved: put back */
-		if (before.st_ino != 0 && (rg_path(link, sizeof(link),
-		    "%s/current/link", name) != 0 || fstatat(s->pendfd, link, &after,
-		    AT_SYMLINK_NOFOLLOW) != 0 || after.st_ino != before.st_ino ||
-		    !same_time(&after.st_mtim, &before.st_mtim))) {
-			if (rg_pend_restore(s->v2fd, s->pendfd, name, dir) == -1)
+		if (before.id != 0 && (s->st->ops->pend_stat(s->st, name,
+		    "current/link", &after) != 0 || after.id != before.id ||
+		    !same_time(&after.mtime, &before.mtime))) {
+			if (s->st->ops->restore(s->st, name, dir) == -1)
 				return failed(s, dir);
 			return kept(s, "pushed as it was deleted");
 		}
-		if (rg_pend_final(s->pendfd, s->trashfd, name) == -1) {
+		if (s->st->ops->final(s->st, name) == -1) {
 			r = failed(s, dir);
-			rg_pend_restore(s->v2fd, s->pendfd, name, dir);
+			s->st->ops->restore(s->st, name, dir);
 			return r;
 		}
 		memcpy(s->drop, name, sizeof(s->drop));
@@ -375,14 +298,12 @@ read_index(struct rg_sweep *s, const char *repo, size_t t)
 	struct rg_digest d;
 	struct rg_dir l;
 	size_t i;
-	int fd;
 
 	if (rg_path(path, sizeof(path), "repositories/%s/_manifests/tags/%s/index/"
 	    "sha256", repo, s->tagdir.v[t].name) != 0)
 		return -1;
-	if ((fd = list_dir(s, path, &l)) == -1)
+	if (list_dir(s, path, &l) == -1)
 		return 0;	/* none: left as it is */
-	close(fd);
 	for (i = 0; i < l.n; i++) {
 		if (rg_hex_parse(l.v[i].name, strlen(l.v[i].name), &d) != 0)
 			continue;
@@ -410,7 +331,6 @@ repo_tags(struct rg_sweep *s, const char *repo)
 	char path[PATH_BUF];
 	struct rg_digest cur;
 	size_t i;
-	int fd;
 
 	if (s->current_repo != NULL && strcmp(s->current_repo, repo) == 0)
 		return 0;
@@ -421,9 +341,8 @@ repo_tags(struct rg_sweep *s, const char *repo)
 		return -1;
 	if (rg_path(path, sizeof(path), "repositories/%s/_manifests/tags", repo) != 0)
 		return -1;
-	if ((fd = list_dir(s, path, &s->tagdir)) == -1)
+	if (list_dir(s, path, &s->tagdir) == -1)
 		return 0;
-	close(fd);
 	for (i = 0; i < s->tagdir.n; i++) {
 		if (!rg_tag_valid(s->tagdir.v[i].name))
 			continue;
@@ -436,7 +355,7 @@ repo_tags(struct rg_sweep *s, const char *repo)
 		if (rg_path(path, sizeof(path), "repositories/%s/_manifests/"
 		    "tags/%s/current/link", repo, s->tagdir.v[i].name) != 0)
 			return -1;
-		if (rg_beneath_link(s->v2fd, path, &cur, NULL) != RG_LINK_OK)
+		if (s->st->ops->link(s->st, path, &cur, NULL) != RG_LINK_OK)
 			continue;
 		if ((s->current = realloc(s->current, (s->ncurrent + 1) *
 		    sizeof(*s->current))) == NULL)
@@ -462,7 +381,7 @@ rg_sweep_manifest(struct rg_sweep *s, const char *repo, const struct rg_digest *
 	char path[PATH_BUF], hex[RG_HEX_LEN + 1];
 	char link[PATH_BUF + RG_TRASH_NAME];
 	struct rg_tagindex key, *e;
-	struct stat before;
+	struct rg_stat before;
 	size_t i;
 
 	finish(s);
@@ -479,11 +398,11 @@ rg_sweep_manifest(struct rg_sweep *s, const char *repo, const struct rg_digest *
 	    "sha256/%s", repo, hex) != 0)
 		return failed(s, repo);
 	if (rg_path(link, sizeof(link), "%s/link", path) != 0 ||
-	    rg_beneath_stat(s->v2fd, link, &before) != 0)
+	    s->st->ops->stat(s->st, link, &before) != 0)
 		memset(&before, 0, sizeof(before));	/* no link: nothing to compare */
-	else if (since_scan(s, before.st_mtime))
+	else if (since_scan(s, before.mtime.tv_sec))
 		return kept(s, "pushed since the scan");
-	else if (young(s, before.st_mtime))
+	else if (young(s, before.mtime.tv_sec))
 		return kept(s, "younger than --min-age");
 	else if (read_lately(s, link, &before))
 		return kept(s, READ_LATELY);
@@ -497,7 +416,7 @@ rg_sweep_manifest(struct rg_sweep *s, const char *repo, const struct rg_digest *
 		if (rg_path(link, sizeof(link), "repositories/%s/_manifests/"
 		    "tags/%s/index/sha256/%s", repo, s->tagdir.v[e->tag].name, hex) != 0)
 			return failed(s, repo);
-		if (rg_trash_remove(s->v2fd, s->trashfd, link, "link") == -1)
+		if (s->st->ops->remove(s->st, link, "link") == -1)
 			return failed(s, link);
 	}
 	if (s->dry_run)
@@ -507,13 +426,13 @@ rg_sweep_manifest(struct rg_sweep *s, const char *repo, const struct rg_digest *
 
 /* the repository's revisions/sha256 directory: a new manifest changes it */
 static int
-revisions_stat(struct rg_sweep *s, const char *repo, struct stat *st)
+revisions_stat(struct rg_sweep *s, const char *repo, struct rg_stat *st)
 {
 	char path[PATH_BUF];
 
 	memset(st, 0, sizeof(*st));
 	return rg_path(path, sizeof(path), "repositories/%s/_manifests/revisions/"
-	    "sha256", repo) == 0 ? rg_beneath_stat(s->v2fd, path, st) : -1;
+	    "sha256", repo) == 0 ? s->st->ops->stat(s->st, path, st) : -1;
 }
 
 /*
@@ -522,10 +441,10 @@ revisions_stat(struct rg_sweep *s, const char *repo, struct stat *st)
  * back more.  again: forget it (a manifest of ours went meanwhile).
  */
 static int
-revisions_seen(struct rg_sweep *s, const char *repo, struct stat *st, int again)
+revisions_seen(struct rg_sweep *s, const char *repo, struct rg_stat *st, int again)
 {
 	static char *last;
-	static struct stat seen;
+	static struct rg_stat seen;
 	static int r;
 
 	if (again || last == NULL || strcmp(last, repo) != 0) {
@@ -545,7 +464,7 @@ static void
 revisions_ours(struct rg_sweep *s, const char *repo)
 {
 	struct rg_digest k;
-	struct stat st;
+	struct rg_stat st;
 	long i;
 
 	revisions_seen(s, NULL, NULL, 1);
@@ -553,12 +472,12 @@ revisions_ours(struct rg_sweep *s, const char *repo)
 	if ((i = rg_dtab_index(&s->revdirs, &k, 1)) == -1)
 		rg_nomem();
 	((struct revdir *)RG_DTAB_AT(&s->revdirs, i))->mtim =
-	    revisions_stat(s, repo, &st) == 0 ? st.st_mtim : (struct timespec){ 0, 0 };
+	    revisions_stat(s, repo, &st) == 0 ? st.mtime : (struct timespec){ 0, 0 };
 }
 
 /* Did a manifest come to repo since the scan (or since rg-rm's own change)? */
 static int
-revisions_new(struct rg_sweep *s, const char *repo, const struct stat *st)
+revisions_new(struct rg_sweep *s, const char *repo, const struct rg_stat *st)
 {
 	struct rg_digest k;
 	long i;
@@ -566,8 +485,8 @@ revisions_new(struct rg_sweep *s, const char *repo, const struct stat *st)
 	rg_digest_of(repo, strlen(repo), &k);
 	if ((i = rg_dtab_index(&s->revdirs, &k, 0)) != -1)
 		return !same_time(&((struct revdir *)RG_DTAB_AT(&s->revdirs, i))->mtim,
-		    &st->st_mtim);
-	return since_scan(s, st->st_mtime);
+		    &st->mtime);
+	return since_scan(s, st->mtime.tv_sec);
 }
 
 /*
@@ -583,7 +502,7 @@ rg_sweep_layer(struct rg_sweep *s, const char *repo, const struct rg_digest *d,
     size_t tag)
 {
 	char path[PATH_BUF], link[PATH_BUF + 8], hex[RG_HEX_LEN + 1];
-	struct stat st, before;
+	struct rg_stat st, before;
 
 	finish(s);
 	memset(&st, 0, sizeof(st));
@@ -591,10 +510,10 @@ rg_sweep_layer(struct rg_sweep *s, const char *repo, const struct rg_digest *d,
 	if (rg_path(path, sizeof(path), "repositories/%s/_layers/sha256/%s",
 	    repo, hex) != 0 || rg_path(link, sizeof(link), "%s/link", path) != 0)
 		return failed(s, repo);
-	if (rg_beneath_stat(s->v2fd, link, &st) == 0 &&
-	    (since_scan(s, st.st_mtime) || young(s, st.st_mtime)))
+	if (s->st->ops->stat(s->st, link, &st) == 0 &&
+	    (since_scan(s, st.mtime.tv_sec) || young(s, st.mtime.tv_sec)))
 		return kept(s, "linked since the scan, or younger than --min-age");
-	if (st.st_ino != 0 && read_lately(s, link, &st))
+	if (st.id != 0 && read_lately(s, link, &st))
 		return kept(s, READ_LATELY);
 	if (revisions_seen(s, repo, &before, 0) == 0 && revisions_new(s, repo, &before))
 		return kept(s, "a manifest came to the repository since the scan");
@@ -613,7 +532,7 @@ int
 rg_sweep_blob(struct rg_sweep *s, const struct rg_digest *d, size_t tag)
 {
 	char path[PATH_BUF], hex[RG_HEX_LEN + 1];
-	struct stat st;
+	struct rg_stat st;
 
 	finish(s);
 	if (rg_dtab_index(&s->fresh, d, 0) != -1)
@@ -621,8 +540,8 @@ rg_sweep_blob(struct rg_sweep *s, const struct rg_digest *d, size_t tag)
 	rg_digest_hex(d, hex);
 	if (rg_path(path, sizeof(path), "blobs/sha256/%.2s/%s/data", hex, hex) != 0)
 		return failed(s, hex);
-	if (rg_beneath_stat(s->v2fd, path, &st) == 0 &&
-	    st.st_mtime > s->now - s->min_age)
+	if (s->st->ops->stat(s->st, path, &st) == 0 &&
+	    st.mtime.tv_sec > s->now - s->min_age)
 		return kept(s, "younger than --min-age");
 	if (rg_path(path, sizeof(path), "blobs/sha256/%.2s/%s", hex, hex) != 0)
 		return failed(s, hex);
@@ -640,14 +559,8 @@ rg_sweep_close(struct rg_sweep *s)
 {
 	finish(s);
 	revisions_seen(s, NULL, NULL, 1);
-	if (s->pendfd != -1) {
-		rg_pend_close(s->pendfd);
-		close(s->pendfd);
-		unlinkat(s->trashfd, "pending", AT_REMOVEDIR);
-	}
-	if (s->trashfd != -1)
-		close(s->trashfd);
-	s->pendfd = s->trashfd = -1;
+	if (!s->dry_run)
+		s->st->ops->rm_close(s->st);
 }
 
 static void
@@ -658,10 +571,10 @@ no_repo(void *arg, const char *repo)
 }
 
 static int
-same_file(const struct stat *a, const struct stat *b)
+same_file(const struct rg_stat *a, const struct rg_stat *b)
 {
-	return a->st_ino == b->st_ino && same_time(&a->st_mtim, &b->st_mtim) &&
-	    same_time(&a->st_ctim, &b->st_ctim);
+	return a->id == b->id && same_time(&a->mtime, &b->mtime) &&
+	    same_time(&a->ctime, &b->ctime);
 }
 
 /*
@@ -676,11 +589,10 @@ same_file(const struct stat *a, const struct stat *b)
 void
 rg_sweep_settle(struct rg_sweep *s, unsigned settle, rg_settled_fn *fn, void *arg)
 {
-	char link[RG_TRASH_NAME + 8];
 	struct rg_swpend *p;
 	struct rg_strset back_repos;
 	struct rg_dtab back_blobs;
-	struct stat now;
+	struct rg_stat now;
 	size_t i;
 	int fm = s->fresh_manifests, all_blobs, r, gone;
 	const char *why;
@@ -701,13 +613,12 @@ rg_sweep_settle(struct rg_sweep *s, unsigned settle, rg_settled_fn *fn, void *ar
 	for (i = 0; i < s->npend; i++) {	/* decided before anything moves back */
 		p = &s->pend[i];
 		if (p->kind == P_MANIFEST) {
-			p->back = p->before.st_ino != 0 && (rg_path(link, sizeof(link),
-			    "%s/link", p->name) != 0 || fstatat(s->pendfd, link, &now,
-			    AT_SYMLINK_NOFOLLOW) != 0 || !same_file(&p->before, &now));
+			p->back = p->before.id != 0 && (s->st->ops->pend_stat(s->st,
+			    p->name, "link", &now) != 0 || !same_file(&p->before, &now));
 		} else if (p->kind == P_LAYER)
 			p->back = revisions_seen(s, p->repo, &now, 0) != 0 ||
-			    !same_time(&p->before.st_mtim, &now.st_mtim) ||
-			    !same_time(&p->before.st_ctim, &now.st_ctim);
+			    !same_time(&p->before.mtime, &now.mtime) ||
+			    !same_time(&p->before.ctime, &now.ctime);
 		if (p->back && p->kind == P_MANIFEST) {
 			all_blobs = 1;
 			if (rg_strset_add(&back_repos, p->repo) == -1)
@@ -732,11 +643,11 @@ rg_sweep_settle(struct rg_sweep *s, unsigned settle, rg_settled_fn *fn, void *ar
 			why = p->kind == P_MANIFEST ? "pushed again as it was deleted" :
 			    p->kind == P_LAYER ? "a manifest came to the repository "
 			    "as it was deleted" : "linked or needed as it was deleted";
-			if (rg_pend_restore(s->v2fd, s->pendfd, p->name, p->path) == -1)
+			if (s->st->ops->restore(s->st, p->name, p->path) == -1)
 				r = failed(s, p->path);
 			else
 				r = kept(s, why);
-		} else if (rg_pend_final(s->pendfd, s->trashfd, p->name) == -1)
+		} else if (s->st->ops->final(s->st, p->name) == -1)
 			r = failed(s, p->path);
 		else if ((gone = 1) && s->redis != NULL && p->kind != P_MANIFEST &&
 		    (p->kind == P_LAYER ? rg_redis_forget_link(s->redis, p->repo, &p->d) :
@@ -748,7 +659,7 @@ rg_sweep_settle(struct rg_sweep *s, unsigned settle, rg_settled_fn *fn, void *ar
 		}
 		fn(arg, p->tag, r, s->why);	/* its record, then it goes */
 		if (gone)
-			rg_trash_drop(s->trashfd, p->name,
+			s->st->ops->drop(s->st, p->name,
 			    p->kind == P_BLOB ? "data" : "link");
 		free(p->path);
 		free(p->repo);
@@ -758,23 +669,29 @@ rg_sweep_settle(struct rg_sweep *s, unsigned settle, rg_settled_fn *fn, void *ar
 	rg_dtab_free(&back_blobs);
 }
 
+struct since {
+	time_t t;
+	int found;
+};
+
+static void
+is_since(void *arg, const char *name, const struct rg_stat *st, int err)
+{
+	struct since *w = arg;
+
+	(void)name;
+	(void)err;
+	w->found |= st != NULL && st->mtime.tv_sec >= w->t;
+}
+
 /* Is anything in the directory at path written at or after t? */
 static int
 written_since(struct rg_sweep *s, const char *path, time_t t)
 {
-	struct rg_dir l;
-	struct stat st;
-	size_t i;
-	int fd, r = 0;
+	struct since w = { t, 0 };
 
-	if ((fd = list_dir(s, path, &l)) == -1)
-		return 0;
-	for (i = 0; i < l.n && !r; i++)
-		r = fstatat(fd, l.v[i].name, &st, AT_SYMLINK_NOFOLLOW) == 0 &&
-		    st.st_mtime >= t;
-	close(fd);
-	rg_dir_free(&l);
-	return r;
+	s->st->ops->each(s->st, path, "", is_since, &w);
+	return w.found;
 }
 
 int
@@ -798,37 +715,41 @@ rg_sweep_upload(struct rg_sweep *s, const char *repo, const char *uuid)
  * repository with a new link or upload.  Walks repositories/ below the
  * root, never through a symbolic link.
  */
+struct fresh {
+	struct rg_sweep *s;
+	int manifests, *changed;
+};
+
+static void
+fresh_link(void *arg, const char *name, const struct rg_stat *st, int err)
+{
+	struct fresh *f = arg;
+	struct rg_sweep *s = f->s;
+	struct rg_digest d;
+
+	if (err == ENAMETOOLONG)
+		s->fresh_manifests = *f->changed = 1;	/* not known: as if */
+	else if (st == NULL || !since_scan(s, st->mtime.tv_sec))
+		return;
+	if (rg_hex_parse(name, strlen(name), &d) == 0 &&
+	    rg_dtab_index(&s->fresh, &d, 1) == -1)
+		s->fresh_manifests = 1;	/* out of memory: hold every blob */
+	s->fresh_manifests |= f->manifests;
+	*f->changed = 1;
+}
+
 static void
 fresh_links(struct rg_sweep *s, const char *repo, const char *dir,
     const char *suffix, int manifests, int *changed)
 {
 	char path[PATH_BUF];
-	struct rg_digest d;
-	struct rg_dir l;
-	struct stat st;
-	size_t i;
-	int fd;
+	struct fresh f = { s, manifests, changed };
 
 	if (rg_path(path, sizeof(path), "repositories/%s/%s", repo, dir) != 0) {
 		s->fresh_manifests = *changed = 1;	/* not known: as if */
 		return;
 	}
-	if ((fd = list_dir(s, path, &l)) == -1)
-		return;
-	for (i = 0; i < l.n; i++) {
-		if (rg_path(path, sizeof(path), "%s/%s", l.v[i].name, suffix) != 0)
-			s->fresh_manifests = *changed = 1;
-		else if (fstatat(fd, path, &st, AT_SYMLINK_NOFOLLOW) != 0 ||
-		    !since_scan(s, st.st_mtime))
-			continue;
-		if (rg_hex_parse(l.v[i].name, strlen(l.v[i].name), &d) == 0 &&
-		    rg_dtab_index(&s->fresh, &d, 1) == -1)
-			s->fresh_manifests = 1;	/* out of memory: hold every blob */
-		s->fresh_manifests |= manifests;
-		*changed = 1;
-	}
-	close(fd);
-	rg_dir_free(&l);
+	s->st->ops->each(s->st, path, suffix, fresh_link, &f);
 }
 
 static void
@@ -837,15 +758,15 @@ fresh_walk(struct rg_sweep *s, const char *name, rg_changed_fn *fn, void *arg)
 	char path[PATH_BUF], sub[RG_REPO_MAX + 2];
 	struct rg_dir l;
 	size_t i;
-	int fd, repo = 0, changed = 0;
+	int repo = 0, changed = 0;
 
 	if (rg_path(path, sizeof(path), "repositories%s%s", *name ? "/" : "",
-	    name) != 0 || (fd = list_dir(s, path, &l)) == -1)
+	    name) != 0 || list_dir(s, path, &l) == -1)
 		return;
 	for (i = 0; i < l.n; i++) {
 		const char *e = l.v[i].name;
 
-		if (!rg_entry_is_dir(fd, &l.v[i]))
+		if (l.v[i].type != DT_DIR)
 			continue;
 		if (e[0] == '_')
 			repo = 1;
@@ -853,7 +774,6 @@ fresh_walk(struct rg_sweep *s, const char *name, rg_changed_fn *fn, void *arg)
 		    sizeof(sub), "%s%s%s", name, *name ? "/" : "", e) == 0)
 			fresh_walk(s, sub, fn, arg);
 	}
-	close(fd);
 	rg_dir_free(&l);
 	if (!repo || !*name)
 		return;
@@ -872,25 +792,20 @@ rg_sweep_fresh(struct rg_sweep *s, rg_changed_fn *fn, void *arg)
 		fresh_walk(s, "", fn, arg);
 }
 
+static void
+count_one(void *arg, const char *name, const struct rg_stat *st, int err)
+{
+	(void)name;
+	*(size_t *)arg += st != NULL || err == ENAMETOOLONG;	/* not known: counted */
+}
+
 /* How many entries of the directory at path have suffix below them. */
 static size_t
 count_with(struct rg_sweep *s, const char *path, const char *suffix)
 {
-	struct rg_dir l;
-	struct stat st;
-	size_t i, n = 0;
-	char sub[PATH_BUF];
-	int fd;
+	size_t n = 0;
 
-	if ((fd = list_dir(s, path, &l)) == -1)
-		return 0;
-	for (i = 0; i < l.n; i++) {
-		n += rg_path(sub, sizeof(sub), "%s%s%s", l.v[i].name, *suffix ?
-		    "/" : "", suffix) != 0 ||	/* not known: counted */
-		    fstatat(fd, sub, &st, AT_SYMLINK_NOFOLLOW) == 0;
-	}
-	close(fd);
-	rg_dir_free(&l);
+	s->st->ops->each(s->st, path, suffix, count_one, &n);
 	return n;
 }
 
@@ -922,13 +837,13 @@ rg_sweep_prune(struct rg_sweep *s, const char *repo)
 	for (i = 0; i < sizeof(parts) / sizeof(parts[0]); i++) {
 		if (rg_path(path, sizeof(path), "repositories/%s/%s", repo, parts[i]) != 0)
 			return failed(s, repo);
-		if ((r = rg_trash_remove(s->v2fd, s->trashfd, path, NULL)) == -1)
+		if ((r = s->st->ops->remove(s->st, path, NULL)) == -1)
 			return failed(s, path);
 		removed += r == 0;
 	}
 	if (rg_path(path, sizeof(path), "repositories/%s", repo) != 0)
 		return failed(s, repo);
-	while (rg_beneath_rmdir(s->v2fd, path) == 0 &&
+	while (s->st->ops->rmdir(s->st, path) == 0 &&
 	    (slash = strrchr(path, '/')) != NULL &&
 	    slash > path + strlen("repositories"))
 		*slash = '\0';

@@ -398,16 +398,24 @@ copy_storage() {
 @test "symbolic links are not followed; a blob without data is reported" {
 	copy_storage
 	ln -s "$CV2/repositories/team" "$CV2/repositories/alias"
+	# a link in the middle of a path: other/base's layer links are base's
+	rm -r "$CV2/repositories/other/base/_layers"
+	ln -s "$CV2/repositories/base/_layers" "$CV2/repositories/other/base/_layers"
 	mkdir -p "$CV2/blobs/sha256/ab/ab$(printf %062d 0)"
 	run --separate-stderr rg-scan "$COPY"
 	assert_equal "$status" 1
 	assert_equal "$(sort <<<"$stderr")" "$(sort <<-EOF
 	rg-scan: $CV2/repositories/alias: symbolic link, not followed
+	rg-scan: $CV2/repositories/other/base/_layers: symbolic link, not followed
+	rg-scan: $CV2/repositories/other/base/_layers/sha256: Too many levels of symbolic links
 	rg-scan: $CV2/blobs/sha256/ab/ab$(printf %062d 0)/data: No such file or directory
 	EOF
 	)"
-	run jq -r 'select(.type == "repo") | .repo' <<<"$output"
+	scan=$output
+	run jq -r 'select(.type == "repo") | .repo' <<<"$scan"
 	refute_line alias
+	run jq -r 'select(.type == "layer" and .repo == "other/base") | .digest' <<<"$scan"
+	assert_output ""
 }
 
 @test "what the registry's API deletes leave (a <hex>/ without link) is skipped" {

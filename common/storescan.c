@@ -1,7 +1,8 @@
 /*
- * fsscan.c: rg-scan of a distribution registry's filesystem storage, the
- * twin of apiscan.c: the same records (rg-records(5)), handed to the
- * caller's writer a buffer of whole records at a time.
+ * storescan.c: rg-scan of a distribution registry's storage through its
+ * store (store.h), the twin of apiscan.c: the same records
+ * (rg-records(5)), handed to the caller's writer a buffer of whole records
+ * at a time.
  *
  * Reads the tree under docker/registry/v2: every repository's tags, manifest
  * revisions, layer links and uploads, each manifest once, each image config
@@ -18,21 +19,17 @@
  * Nothing grows with the number of blobs or repositories.  One scan per
  * process at a time.
  */
-#include <sys/stat.h>
-
 #include <dirent.h>
 #include <err.h>
 #include <errno.h>
-#include <fcntl.h>
 #include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
-#include <unistd.h>
 
-#include "rg.h"
+#include "store.h"
 
 #define FLUSH_AT	(64 << 10)	/* bytes buffered before a write */
-#define PATH_BUF	1024
+#define PATH_BUF	RG_STORE_PATH
 
 struct tag {
 	char *name;
@@ -41,9 +38,9 @@ struct tag {
 	struct rg_image *man;
 };
 
-static const struct rg_fs_opts *opts;
+static const struct rg_store_opts *opts;
+static struct rg_store *store;
 static const char *root_arg;		/* the v2 directory, for diagnostics */
-static int v2fd;
 static struct rg_configs *configs;	/* used by the repositories thread only */
 static int repo_status, blob_status;
 
@@ -66,7 +63,7 @@ out_record(struct rg_buf *o, json_t *rec)
 struct repo {
 	const char *name;
 	char where[PATH_BUF];	/* for diagnostics */
-	int fd;
+	char path[PATH_BUF];	/* repositories/<name> */
 	struct tag *tags;
 	size_t ntags;
 	struct rg_images mans;
@@ -100,13 +97,14 @@ read_tags(struct repo *r)
 {
 	const char *dir = "_manifests/tags";
 	char path[PATH_BUF];
-	struct timespec mtime;
+	struct rg_stat sst;
 	struct rg_dir l;
 	struct tag *t;
 	size_t i;
-	int fd, st;
+	int st, e;
 
-	if ((fd = rg_dir_list(r->fd, dir, &l)) == -1) {
+	if (rg_path(path, sizeof(path), "%s/%s", r->path, dir) != 0 ||
+	    store->ops->list(store, path, &l) == -1) {
 		if (errno != ENOENT)
 			repo_warn(r, dir, NULL);
 		return;
@@ -114,26 +112,32 @@ read_tags(struct repo *r)
 	if ((r->tags = calloc(l.n ? l.n : 1, sizeof(*r->tags))) == NULL)
 		rg_nomem();
 	for (i = 0; i < l.n; i++) {
-		snprintf(path, sizeof(path), "%s/current/link", l.v[i].name);
 		if (!rg_tag_valid(l.v[i].name)) {
-			snprintf(path, sizeof(path), "%s/%s", dir, l.v[i].name);
-			repo_warn(r, path, "not a valid tag name, ignored");
+			warnx("%s/%s/%s: not a valid tag name, ignored", r->where,
+			    dir, l.v[i].name);
+			repo_status = RG_EXIT_PARTIAL;
 			continue;
 		}
 		t = &r->tags[r->ntags];
-		if ((st = rg_link_read(fd, path, &t->digest, &mtime)) != RG_LINK_OK) {
-			snprintf(path, sizeof(path), "%s/%s/current/link", dir,
+		if (rg_path(path, sizeof(path), "%s/%s/%s/current/link", r->path,
+		    dir, l.v[i].name) != 0)
+			st = RG_LINK_IOERR;
+		else
+			st = store->ops->link(store, path, &t->digest, &sst);
+		if (st != RG_LINK_OK) {
+			e = errno;
+			rg_path(path, sizeof(path), "%s/%s/current/link", dir,
 			    l.v[i].name);
+			errno = e;
 			repo_warn(r, path, st == RG_LINK_CORRUPT ?
 			    "corrupt link: not sha256:<64 hex>" : NULL);
 			continue;
 		}
 		t->name = l.v[i].name;
 		l.v[i].name = NULL;
-		t->pushed = mtime.tv_sec;
+		t->pushed = sst.mtime.tv_sec;
 		r->ntags++;
 	}
-	close(fd);
 	rg_dir_free(&l);
 }
 
@@ -161,11 +165,12 @@ add_layer(void *arg, const struct rg_digest *d, const struct timespec *mtime)
 static void
 emit_uploads(struct repo *r)
 {
+	char path[PATH_BUF];
 	struct rg_dir l;
 	size_t i;
-	int fd;
 
-	if ((fd = rg_dir_list(r->fd, "_uploads", &l)) == -1) {
+	if (rg_path(path, sizeof(path), "%s/_uploads", r->path) != 0 ||
+	    store->ops->list(store, path, &l) == -1) {
 		if (errno != ENOENT)
 			repo_warn(r, "_uploads", NULL);
 		return;
@@ -177,27 +182,32 @@ emit_uploads(struct repo *r)
 			repo_status = RG_EXIT_PARTIAL;
 			continue;
 		}
-		out_record(r->out, rg_upload_record(fd, r->name, l.v[i].name));
+		out_record(r->out, rg_upload_record(store, r->name, l.v[i].name));
 	}
-	close(fd);
 	rg_dir_free(&l);
 }
 
 static void
-scan_repo(const char *name, int fd, struct rg_buf *out)
+scan_repo(const char *name, struct rg_buf *out)
 {
-	struct repo r = { .name = name, .fd = fd, .out = out };
+	struct repo r = { .name = name, .out = out };
 	char ds[RG_DIGEST_STRLEN + 1];
 	size_t i;
 
-	snprintf(r.where, sizeof(r.where), "%s/repositories/%s", root_arg, name);
-	if (rg_links_each(fd, "_manifests/revisions/sha256", r.where, add_revision,
-	    &r) != 0)
+	if (rg_path(r.where, sizeof(r.where), "%s/repositories/%s", root_arg,
+	    name) != 0 || rg_path(r.path, sizeof(r.path), "repositories/%s",
+	    name) != 0) {
+		warnx("%s/repositories/%s: path too long", root_arg, name);
+		repo_status = RG_EXIT_PARTIAL;
+		return;
+	}
+	if (rg_store_links(store, r.path, "_manifests/revisions/sha256", r.where,
+	    add_revision, &r) != 0)
 		repo_status = RG_EXIT_PARTIAL;
 	rg_images_sort(&r.mans);
 	read_tags(&r);
 	for (i = 0; i < r.mans.n; i++)
-		if (rg_image_read(v2fd, root_arg, name, &r.mans.v[i], configs) != 0)
+		if (rg_image_read(store, name, &r.mans.v[i], configs) != 0)
 			repo_status = RG_EXIT_PARTIAL;
 	rg_images_created(&r.mans);
 	for (i = 0; i < r.ntags; i++) {
@@ -219,7 +229,8 @@ scan_repo(const char *name, int fd, struct rg_buf *out)
 	for (i = 0; i < r.mans.n; i++)
 		if (rg_image_write(out, &r.mans, &r.mans.v[i], name) == -1)
 			rg_nomem();
-	if (rg_links_each(fd, "_layers/sha256", r.where, add_layer, &r) != 0)
+	if (rg_store_links(store, r.path, "_layers/sha256", r.where, add_layer,
+	    &r) != 0)
 		repo_status = RG_EXIT_PARTIAL;
 	emit_uploads(&r);
 	out_flush(out, 0);
@@ -236,18 +247,21 @@ scan_repo(const char *name, int fd, struct rg_buf *out)
  * at once happens (team and team/app).
  */
 static void
-walk_repos(int fd, char *name, size_t len, struct rg_buf *out)
+walk_repos(char *name, size_t len, struct rg_buf *out)
 {
+	char path[PATH_BUF];
 	struct rg_dir l;
 	size_t i, n;
-	int is_repo = 0, child;
+	int is_repo = 0;
 
-	if ((child = rg_dir_list(fd, ".", &l)) == -1) {
-		warn("%s/repositories/%s", root_arg, name);
+	if (rg_path(path, sizeof(path), "repositories%s%s", len ? "/" : "",
+	    name) != 0 || store->ops->list(store, path, &l) == -1) {
+		if (len == 0 && errno == ENOENT)
+			return;		/* no repositories yet */
+		warn("%s/repositories%s%s", root_arg, len ? "/" : "", name);
 		repo_status = RG_EXIT_PARTIAL;
 		return;
 	}
-	close(child);
 	for (i = 0; i < l.n; i++)
 		if (strcmp(l.v[i].name, "_manifests") == 0 ||
 		    strcmp(l.v[i].name, "_layers") == 0 ||
@@ -255,7 +269,7 @@ walk_repos(int fd, char *name, size_t len, struct rg_buf *out)
 			is_repo = 1;
 	if (is_repo && len > 0 && (opts->filter == NULL ||
 	    rg_regex_match(opts->filter, name)))
-		scan_repo(name, fd, out);
+		scan_repo(name, out);
 	for (i = 0; i < l.n; i++) {
 		const char *e = l.v[i].name;
 
@@ -265,7 +279,7 @@ walk_repos(int fd, char *name, size_t len, struct rg_buf *out)
 			repo_status = RG_EXIT_PARTIAL;
 			continue;
 		}
-		if (e[0] == '_' || !rg_entry_is_dir(fd, &l.v[i]))
+		if (e[0] == '_' || l.v[i].type != DT_DIR)
 			continue;
 		n = strlen(e);
 		if (!rg_component_valid(e, n) || len + 1 + n > RG_REPO_MAX) {
@@ -274,36 +288,62 @@ walk_repos(int fd, char *name, size_t len, struct rg_buf *out)
 			repo_status = RG_EXIT_PARTIAL;
 			continue;
 		}
-		if ((child = openat(fd, e, O_RDONLY | O_DIRECTORY | O_NOFOLLOW |
-		    O_CLOEXEC)) == -1) {
-			warn("%s/repositories/%s%s%s", root_arg, name,
-			    len ? "/" : "", e);
-			repo_status = RG_EXIT_PARTIAL;
-			continue;
-		}
-		snprintf(name + len, RG_REPO_MAX + 1 - len, "%s%s",
-		    len ? "/" : "", e);
-		walk_repos(child, name, len + (len ? 1 : 0) + n, out);
+		rg_path(name + len, RG_REPO_MAX + 1 - len, "%s%s", len ? "/" : "", e);
+		walk_repos(name, len + (len ? 1 : 0) + n, out);
 		name[len] = '\0';
-		close(child);
 	}
 	rg_dir_free(&l);
 }
 
+struct blobdir {
+	const char *prefix;
+	struct rg_buf *out;
+};
+
 /* blobs/sha256/<xx>/<hex>/data: size and mtime, never the content */
+static void
+add_blob(void *arg, const char *h, const struct rg_stat *st, int e)
+{
+	struct blobdir *b = arg;
+	struct rg_digest d;
+	char when[RG_TIME_STRLEN + 1];
+
+	if (rg_hex_parse(h, strlen(h), &d) != 0 || strncmp(h, b->prefix, 2) != 0) {
+		warnx("%s/blobs/sha256/%s/%s: not a blob directory, ignored",
+		    root_arg, b->prefix, h);
+		blob_status = RG_EXIT_PARTIAL;
+		return;
+	}
+	if (st == NULL) {
+		errno = e;
+		warn("%s/blobs/sha256/%s/%s/data", root_arg, b->prefix, h);
+		blob_status = RG_EXIT_PARTIAL;
+		return;
+	}
+	if (st->kind != DT_REG) {
+		warnx("%s/blobs/sha256/%s/%s/data: not a regular file, ignored",
+		    root_arg, b->prefix, h);
+		blob_status = RG_EXIT_PARTIAL;
+		return;
+	}
+	rg_time_format(st->mtime.tv_sec, when);
+	if (rg_buf_printf(b->out, "{\"type\":\"blob\",\"digest\":\"sha256:%s\","
+	    "\"size\":%lld,\"modified\":\"%s\"}\n", h, (long long)st->size,
+	    when) == -1)
+		rg_nomem();
+}
+
 static void *
 walk_blobs(void *arg)
 {
 	struct rg_buf out = { 0 };
-	struct rg_dir prefixes, hexes;
-	struct rg_digest d;
-	struct stat st;
-	char path[PATH_BUF], when[RG_TIME_STRLEN + 1];
-	size_t i, j;
-	int fd, pfd;
+	struct blobdir b = { .out = &out };
+	struct rg_dir prefixes;
+	char path[PATH_BUF];
+	size_t i;
 
 	(void)arg;
-	if ((fd = rg_dir_list(v2fd, "blobs/sha256", &prefixes)) == -1) {
+	if (store->ops->list(store, "blobs/sha256", &prefixes) == -1) {
 		if (errno != ENOENT) {
 			warn("%s/blobs/sha256", root_arg);
 			blob_status = RG_EXIT_PARTIAL;
@@ -311,45 +351,15 @@ walk_blobs(void *arg)
 		return NULL;
 	}
 	for (i = 0; i < prefixes.n; i++) {
-		if ((pfd = rg_dir_list(fd, prefixes.v[i].name, &hexes)) == -1) {
-			warn("%s/blobs/sha256/%s", root_arg, prefixes.v[i].name);
+		b.prefix = prefixes.v[i].name;
+		if (rg_path(path, sizeof(path), "blobs/sha256/%s", b.prefix) != 0 ||
+		    store->ops->each(store, path, "data", add_blob, &b) == -1) {
+			warn("%s/blobs/sha256/%s", root_arg, b.prefix);
 			blob_status = RG_EXIT_PARTIAL;
 			continue;
 		}
-		for (j = 0; j < hexes.n; j++) {
-			const char *h = hexes.v[j].name;
-
-			snprintf(path, sizeof(path), "%s/data", h);
-			if (rg_hex_parse(h, strlen(h), &d) != 0 ||
-			    strncmp(h, prefixes.v[i].name, 2) != 0) {
-				warnx("%s/blobs/sha256/%s/%s: not a blob directory, "
-				    "ignored", root_arg, prefixes.v[i].name, h);
-				blob_status = RG_EXIT_PARTIAL;
-				continue;
-			}
-			if (fstatat(pfd, path, &st, AT_SYMLINK_NOFOLLOW) == -1) {
-				warn("%s/blobs/sha256/%s/%s/data", root_arg,
-				    prefixes.v[i].name, h);
-				blob_status = RG_EXIT_PARTIAL;
-				continue;
-			}
-			if (!S_ISREG(st.st_mode)) {
-				warnx("%s/blobs/sha256/%s/%s/data: not a regular "
-				    "file, ignored", root_arg, prefixes.v[i].name, h);
-				blob_status = RG_EXIT_PARTIAL;
-				continue;
-			}
-			rg_time_format(st.st_mtim.tv_sec, when);
-			if (rg_buf_printf(&out, "{\"type\":\"blob\",\"digest\":"
-			    "\"sha256:%s\",\"size\":%lld,\"modified\":\"%s\"}\n",
-			    h, (long long)st.st_size, when) == -1)
-				rg_nomem();
-		}
-		close(pfd);
-		rg_dir_free(&hexes);
 		out_flush(&out, 0);
 	}
-	close(fd);
 	rg_dir_free(&prefixes);
 	out_flush(&out, 1);
 	rg_buf_free(&out);
@@ -357,40 +367,32 @@ walk_blobs(void *arg)
 }
 
 /*
- * The scan of the storage at o->root (its rootdirectory or v2 directory):
- * the scan record, repositories and blobs, the scan-end record, all through
- * o->write.  Returns 0, 1 when some of it could not be read (each
- * reported), 2 when the storage cannot be opened.
+ * The scan of the store o->store: the scan record, repositories and blobs,
+ * the scan-end record, all through o->write.  Returns 0, or 1 when some of
+ * it could not be read (each reported).
  */
 int
-rg_fs_scan(const struct rg_fs_opts *o)
+rg_store_scan(const struct rg_store_opts *o)
 {
-	char name[RG_REPO_MAX + 2] = "", *v2path;
+	char name[RG_REPO_MAX + 2] = "";
 	struct rg_buf out = { 0 };
 	pthread_t blobs;
-	int rfd, threaded;
+	int threaded;
 	size_t i;
 
 	opts = o;
+	store = o->store;
+	root_arg = store->root;		/* diagnostics name the v2 directory */
 	repo_status = blob_status = 0;
-	if ((v2fd = rg_open_root(o->root, &v2path)) == -1)
-		return RG_EXIT_FATAL;
 	if ((configs = calloc(1, sizeof(*configs))) == NULL)
 		rg_nomem();
-	root_arg = v2path;	/* diagnostics name the v2 directory */
 
-	out_record(&out, rg_scan_record("storage", v2path, o->repo_pattern));
+	out_record(&out, rg_scan_record(store->source, store->root,
+	    o->repo_pattern));
 	out_flush(&out, 1);
 
 	threaded = pthread_create(&blobs, NULL, walk_blobs, NULL) == 0;
-	if ((rfd = openat(v2fd, "repositories", O_RDONLY | O_DIRECTORY |
-	    O_NOFOLLOW | O_CLOEXEC)) != -1) {
-		walk_repos(rfd, name, 0, &out);
-		close(rfd);
-	} else if (errno != ENOENT) {
-		warn("%s/repositories", root_arg);
-		repo_status = RG_EXIT_PARTIAL;
-	}
+	walk_repos(name, 0, &out);
 	out_flush(&out, 1);
 	if (threaded)
 		pthread_join(blobs, NULL);
@@ -403,7 +405,5 @@ rg_fs_scan(const struct rg_fs_opts *o)
 	for (i = 0; i < RG_CONFIG_CACHE; i++)
 		json_decref(configs->v[i].platform);
 	free(configs);
-	close(v2fd);
-	free(v2path);
 	return repo_status ? repo_status : blob_status;
 }

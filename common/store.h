@@ -1,0 +1,126 @@
+/*
+ * store.h: a registry's storage, behind one interface.  The scan
+ * (storescan.c) and the sweep (sweep.c) use only these operations; each
+ * driver is one file: store_fs.c for a filesystem.  Paths are relative to
+ * the registry's docker/registry/v2 directory, '/'-separated, as the
+ * registry names its objects ("repositories/<name>/_manifests/tags").
+ *
+ * The operations follow what S3 can do as well as a filesystem:
+ * - there are no directories on S3, only key prefixes: a listing names a
+ *   prefix's immediate children (a delimiter listing) with their kind, and
+ *   each() asks for every child's <child>/<suffix> at once, as one prefix
+ *   listing of 1000 keys a page (sizes and modification times come with
+ *   it; S3 has no atime, ctime or inode: id is then a hash of the ETag);
+ * - a link's digest is in its key: links() may answer from a listing
+ *   without reading each link, where a filesystem reads them;
+ * - there is no atomic rename: pend/restore/final move an object's keys
+ *   (copy and delete), or note them in a journal and delete later, which a
+ *   driver may do in batches (DeleteObjects takes 1000 keys);
+ * - an empty directory is nothing: rmdir may succeed with nothing to do.
+ * Every operation of one store may be called from two threads at once by
+ * the scan; the removal operations from one thread only.
+ */
+#ifndef RG_STORE_H
+#define RG_STORE_H
+
+#include "rg.h"
+
+/* the longest path a store is asked about */
+#define RG_STORE_PATH	(RG_REPO_MAX + RG_TAG_MAX + 2 * RG_HEX_LEN + 96)
+
+/* what the storage says of an object; a field a driver lacks is zero */
+struct rg_stat {
+	int kind;		/* DT_REG, DT_DIR, DT_LNK..., as in rg_entry */
+	int64_t size;
+	struct timespec mtime, atime, ctime;
+	uint64_t id;		/* the same object: inode (or an ETag's hash) */
+};
+
+struct rg_store;
+
+/* each(): an entry name of dir, with the stat of name/suffix, or err (errno) */
+typedef void rg_each_fn(void *arg, const char *name, const struct rg_stat *st,
+	    int err);
+/* links(): an entry name of dir whose <name>/link gave status (RG_LINK_*;
+ * RG_LINK_IOERR with errno set), its digest and stat when there */
+typedef void rg_linked_fn(void *arg, const char *name, int status,
+	    const struct rg_digest *d, const struct rg_stat *st);
+
+struct rg_store_ops {
+	/* reading: every call -1 with errno set on failure (ENOENT: not there) */
+	int	(*list)(struct rg_store *, const char *dir, struct rg_dir *l);
+	int	(*each)(struct rg_store *, const char *dir, const char *suffix,
+		    rg_each_fn *fn, void *arg);
+	int	(*links)(struct rg_store *, const char *dir, rg_linked_fn *fn,
+		    void *arg);
+	int	(*stat)(struct rg_store *, const char *path, struct rg_stat *st);
+	int	(*read)(struct rg_store *, const char *path, size_t max,
+		    char **buf, size_t *len);
+	int	(*link)(struct rg_store *, const char *path, struct rg_digest *d,
+		    struct rg_stat *st);	/* RG_LINK_*; st when not NULL */
+	int	(*same)(struct rg_store *, const char *where);
+
+	/*
+	 * Removing, for rg-rm: rm_open takes the store for one run (a lock;
+	 * what a killed run left pending goes back, its trash goes); an
+	 * object (a directory and what it holds) moves to pending under a
+	 * name, then back or on into the trash, then is dropped for good.
+	 * 0 done, 1 nothing was there (or, for restore, something is there
+	 * again), -1 failed (errno).
+	 */
+	int	(*rm_open)(struct rg_store *, unsigned long *recovered,
+		    const char **why);
+	int	(*pend)(struct rg_store *, const char *path,
+		    char name[RG_TRASH_NAME]);
+	int	(*pend_stat)(struct rg_store *, const char *name, const char *sub,
+		    struct rg_stat *st);
+	int	(*restore)(struct rg_store *, const char *name, const char *path);
+	int	(*final)(struct rg_store *, const char *name);
+	int	(*trash)(struct rg_store *, const char *path,
+		    char name[RG_TRASH_NAME]);
+	int	(*drop)(struct rg_store *, const char *name, const char *leaf);
+	int	(*remove)(struct rg_store *, const char *path, const char *leaf);
+	int	(*rmdir)(struct rg_store *, const char *path);
+	/* the registry's reads of path (atime): marked as none since st */
+	int	(*unread)(struct rg_store *, const char *path,
+		    const struct rg_stat *st);
+	void	(*rm_close)(struct rg_store *);
+
+	void	(*close)(struct rg_store *);
+};
+
+struct rg_store {
+	const struct rg_store_ops *ops;
+	const char *source;	/* for the scan record: "storage" */
+	char *root;		/* where, for messages and the scan record */
+	int atime_works;	/* after rm_open: reads are seen in atime */
+	void *drv;		/* the driver's */
+};
+
+/* store_fs.c: the filesystem driver; NULL (reported) when root is not storage */
+struct rg_store *rg_store_fs(const char *root);
+
+/* store.c: the store at where, its driver chosen by the name's form */
+struct rg_store *rg_store_open(const char *where);
+void	rg_store_close(struct rg_store *st);
+
+/* storage.c: reading the registry's objects through a store */
+int	rg_store_links(struct rg_store *st, const char *path, const char *dir,
+	    const char *where, rg_link_fn *fn, void *arg);
+int	rg_image_read(struct rg_store *st, const char *repo, struct rg_image *m,
+	    struct rg_configs *cache);
+json_t *rg_upload_record(struct rg_store *st, const char *repo,
+	    const char *uuid);
+
+/* storescan.c: rg-scan of a store, apiscan.c's twin; one per process */
+struct rg_store_opts {
+	struct rg_store *store;
+	const char *repo_pattern;	/* for the scan record, or NULL */
+	struct rg_regex *filter;	/* repositories, or NULL */
+	rg_write_fn *write;		/* whole records; called from two threads */
+	void *arg;
+};
+
+int	rg_store_scan(const struct rg_store_opts *o);
+
+#endif
