@@ -8,7 +8,7 @@
  * made for the purpose, unique, and that manifest's digest is deleted
  * (a DELETE by digest takes every tag pointing at it: distribution
  * #2317).  Should that last DELETE fail, the tag is put back.  Results as
- * common/sweep.c's: RG_SW_DONE, GONE, KEPT or FAILED with a->why.
+ * common/sweep.c's: RG_RM_DONE, GONE, KEPT or FAILED with a->why.
  */
 #include <err.h>
 #include <stdio.h>
@@ -42,7 +42,7 @@ failed(struct rg_apirm *a, const char *what, long code,
 	else
 		snprintf(a->whybuf, sizeof(a->whybuf), "%s: HTTP %ld", what, code);
 	a->why = a->whybuf;
-	return RG_SW_FAILED;
+	return RG_RM_FAILED;
 }
 
 int
@@ -167,15 +167,15 @@ rg_apirm_manifest(struct rg_apirm *a, const char *repo, const struct rg_digest *
 	long code;
 
 	if (a->dry_run)
-		return RG_SW_DONE;
+		return RG_RM_DONE;
 	rg_digest_format(d, ds);
 	snprintf(path, sizeof(path), "/v2/%s/manifests/%s", repo, ds);
 	code = rg_http_req(&a->h, "DELETE", path, NULL, NULL, NULL, 0, &a->body, &r);
 	if (code == 202 || code == 200 || code == 204)
-		return RG_SW_DONE;
+		return RG_RM_DONE;
 	if (code == 404) {
 		a->why = "no such manifest now";
-		return RG_SW_GONE;
+		return RG_RM_GONE;
 	}
 	return failed(a, path, code, &r);
 }
@@ -282,7 +282,7 @@ put_manifest(struct rg_apirm *a, const char *repo, const char *tag,
 		snprintf(a->whybuf, sizeof(a->whybuf), "a placeholder manifest: the "
 		    "registry stored it as %.80s, not %s", r.digest, ds);
 		a->why = a->whybuf;
-		return RG_SW_FAILED;
+		return RG_RM_FAILED;
 	}
 	return 0;
 }
@@ -323,7 +323,7 @@ probe_tag_delete(struct rg_apirm *a, const char *repo)
 	    head(a, repo, ds, &now) == 0)
 		a->tag_delete = 1;
 out:
-	if (stored && rg_apirm_manifest(a, repo, &d) == RG_SW_FAILED)
+	if (stored && rg_apirm_manifest(a, repo, &d) == RG_RM_FAILED)
 		warnx("%s/v2/%s: the trial manifest %s stays: %s", a->url, repo,
 		    ds, a->why);
 }
@@ -347,16 +347,16 @@ rg_apirm_tag(struct rg_apirm *a, const char *repo, const char *tag,
 	switch (head(a, repo, tag, &now)) {
 	case 1:
 		a->why = "no such tag now";
-		return RG_SW_GONE;
+		return RG_RM_GONE;
 	case -1:
-		return RG_SW_FAILED;
+		return RG_RM_FAILED;
 	}
 	if (rg_digest_cmp(&now, d) != 0) {
 		a->why = "pushed since the scan: it points at another manifest now";
-		return RG_SW_KEPT;
+		return RG_RM_KEPT;
 	}
 	if (a->dry_run)
-		return RG_SW_DONE;
+		return RG_RM_DONE;
 	if (a->tag_delete == -1)
 		probe_tag_delete(a, repo);
 	snprintf(path, sizeof(path), "/v2/%s/manifests/%s", repo, tag);
@@ -364,7 +364,7 @@ rg_apirm_tag(struct rg_apirm *a, const char *repo, const char *tag,
 		code = rg_http_req(&a->h, "DELETE", path, NULL, NULL, NULL, 0,
 		    &a->body, &r);
 		if (code == 202 || code == 200 || code == 204)
-			return RG_SW_DONE;
+			return RG_RM_DONE;
 		return failed(a, path, code, &r);
 	}
 
@@ -381,7 +381,7 @@ rg_apirm_tag(struct rg_apirm *a, const char *repo, const char *tag,
 	if (empty_blob(a, repo) != 0 ||
 	    (len = placeholder(a, what, man, sizeof(man), &pd)) < 0) {
 		rg_buf_free(&was);
-		return RG_SW_FAILED;
+		return RG_RM_FAILED;
 	}
 	rg_digest_format(&pd, pds);
 
@@ -390,23 +390,23 @@ rg_apirm_tag(struct rg_apirm *a, const char *repo, const char *tag,
 	case 1:
 		rg_buf_free(&was);
 		a->why = "no such tag now";
-		return RG_SW_GONE;
+		return RG_RM_GONE;
 	case -1:
 		rg_buf_free(&was);
-		return RG_SW_FAILED;
+		return RG_RM_FAILED;
 	}
 	if (rg_digest_cmp(&now, d) != 0) {
 		rg_buf_free(&was);
 		a->why = "pushed since the scan: it points at another manifest now";
-		return RG_SW_KEPT;
+		return RG_RM_KEPT;
 	}
 	if ((res = put_manifest(a, repo, tag, man, (size_t)len, &pd, &stored)) == 0 &&
-	    (res = rg_apirm_manifest(a, repo, &pd)) == RG_SW_GONE)
+	    (res = rg_apirm_manifest(a, repo, &pd)) == RG_RM_GONE)
 		failed(a, "the placeholder's DELETE", 404, &r);
-	if (res != RG_SW_DONE) {
+	if (res != RG_RM_DONE) {
 		if (stored)	/* the tag points at the placeholder */
 			restore(a, repo, tag, &was, mt, pds);
-		res = RG_SW_FAILED;
+		res = RG_RM_FAILED;
 	}
 	rg_buf_free(&was);
 	return res;

@@ -335,7 +335,8 @@ int	rg_pend_recover(int v2fd, int pendfd, unsigned long *back);
 
 /* sweep.c: deleting registry objects from storage, one at a time, for rg-rm */
 #define RG_SWEEP_PATH	(RG_REPO_MAX + RG_TAG_MAX + 2 * RG_HEX_LEN + 96)
-enum { RG_SW_DONE, RG_SW_GONE, RG_SW_KEPT, RG_SW_FAILED, RG_SW_PENDING };
+/* what became of an object, from the storage's sweep and the API's alike */
+enum { RG_RM_DONE, RG_RM_GONE, RG_RM_KEPT, RG_RM_FAILED, RG_RM_PENDING };
 #define RG_SETTLE	1	/* seconds pending objects wait for pushes in flight */
 
 struct rg_tagindex {
@@ -465,7 +466,7 @@ long	rg_api_tags(struct rg_http *h, const char *repo, int page, char ***tags,
 	    size_t *ntags, size_t *bad, size_t *pages, struct rg_buf *body,
 	    struct rg_http_resp *r, char *failed, size_t size);
 
-/* apirm.c: deletions through the HTTP API, for rg-rm (results: RG_SW_*) */
+/* apirm.c: deletions through the HTTP API, for rg-rm (results: RG_RM_*) */
 struct rg_apirm {
 	struct rg_http h;
 	struct rg_buf body;

@@ -3,8 +3,8 @@
  * rg-rm; the order and the policy are rg-rm's.  Each call checks the
  * storage again (what changed since the scan stays), then removes the
  * object's directory through the trash (beneath.c), or with dry_run says
- * it would.  Each returns RG_SW_DONE, RG_SW_GONE (nothing there),
- * RG_SW_KEPT or RG_SW_FAILED, with the reason in s->why; it reports
+ * it would.  Each returns RG_RM_DONE, RG_RM_GONE (nothing there),
+ * RG_RM_KEPT or RG_RM_FAILED, with the reason in s->why; it reports
  * nothing itself.
  */
 #include <dirent.h>
@@ -143,7 +143,7 @@ failed(struct rg_sweep *s, const char *path)
 {
 	snprintf(s->err, sizeof(s->err), "%s: %s", path, strerror(errno));
 	s->why = s->err;
-	return RG_SW_FAILED;
+	return RG_RM_FAILED;
 }
 
 /* Remove path (into the trash, emptied by finish), or with dry_run say it would. */
@@ -160,14 +160,14 @@ remove_dir(struct rg_sweep *s, const char *path)
 		return failed(s, path);
 	if (r == 1) {
 		s->why = "already deleted";
-		return RG_SW_GONE;
+		return RG_RM_GONE;
 	}
-	return RG_SW_DONE;
+	return RG_RM_DONE;
 }
 
 /*
- * Move the object at path into pending: RG_SW_PENDING, its fate told by
- * rg_sweep_settle; RG_SW_GONE, RG_SW_FAILED.
+ * Move the object at path into pending: RG_RM_PENDING, its fate told by
+ * rg_sweep_settle; RG_RM_GONE, RG_RM_FAILED.
  */
 static int
 pend(struct rg_sweep *s, int kind, const char *repo, const struct rg_digest *d,
@@ -190,7 +190,7 @@ pend(struct rg_sweep *s, int kind, const char *repo, const struct rg_digest *d,
 		return failed(s, path);
 	if (r == 1) {
 		s->why = "already deleted";
-		return RG_SW_GONE;
+		return RG_RM_GONE;
 	}
 	if ((p->path = strdup(path)) == NULL ||
 	    (repo != NULL && (p->repo = strdup(repo)) == NULL))
@@ -201,7 +201,7 @@ pend(struct rg_sweep *s, int kind, const char *repo, const struct rg_digest *d,
 	p->tag = tag;
 	s->npend++;
 	s->why = NULL;
-	return RG_SW_PENDING;
+	return RG_RM_PENDING;
 }
 
 /* the cache could not be told: for the data, as if the deletion failed */
@@ -210,14 +210,14 @@ cache_failed(struct rg_sweep *s)
 {
 	snprintf(s->err, sizeof(s->err), "the registry's cache: %s", s->redis->err);
 	s->why = s->err;
-	return RG_SW_FAILED;
+	return RG_RM_FAILED;
 }
 
 static int
 kept(struct rg_sweep *s, const char *why)
 {
 	s->why = why;
-	return RG_SW_KEPT;
+	return RG_RM_KEPT;
 }
 
 /* List the directory at path below the root: 0, or -1 (errno). */
@@ -272,9 +272,9 @@ rg_sweep_tag(struct rg_sweep *s, const char *repo, const char *tag,
 		}
 		memcpy(s->drop, name, sizeof(s->drop));
 		s->why = NULL;
-		r = RG_SW_DONE;
+		r = RG_RM_DONE;
 	}
-	if (r == RG_SW_DONE) {
+	if (r == RG_RM_DONE) {
 		if (rg_path(link, sizeof(link), "%s:%s", repo, tag) != 0 ||
 		    rg_strset_add(&s->gone_tags, link) == -1)
 			return failed(s, dir);
@@ -655,7 +655,7 @@ rg_sweep_settle(struct rg_sweep *s, unsigned settle, rg_settled_fn *fn, void *ar
 			r = cache_failed(s);
 		else {
 			s->why = NULL;
-			r = RG_SW_DONE;
+			r = RG_RM_DONE;
 		}
 		fn(arg, p->tag, r, s->why);	/* its record, then it goes */
 		if (gone)
@@ -824,7 +824,7 @@ rg_sweep_prune(struct rg_sweep *s, const char *repo)
 
 	finish(s);
 	if (s->dry_run)
-		return RG_SW_DONE;
+		return RG_RM_DONE;
 	if (rg_path(path, sizeof(path), "repositories/%s/_manifests/tags", repo) != 0)
 		return failed(s, repo);
 	if (count_with(s, path, "") > 0)
@@ -848,5 +848,5 @@ rg_sweep_prune(struct rg_sweep *s, const char *repo)
 	    slash > path + strlen("repositories"))
 		*slash = '\0';
 	s->why = removed ? NULL : "already deleted";
-	return removed ? RG_SW_DONE : RG_SW_GONE;
+	return removed ? RG_RM_DONE : RG_RM_GONE;
 }

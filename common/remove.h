@@ -1,0 +1,84 @@
+/*
+ * remove.h: what rg-rm carries out.  The plan (rmplan.c) is read from an
+ * rg-refs stream: its marked objects, checked field by field, and the
+ * repositories they are in.  A remover then carries it out, the storage's
+ * (rmstore.c, through sweep.c and a store) or the registry API's
+ * (rmapi.c, through apirm.c); both tell each object's result and reason to
+ * the caller's function, which counts it and writes the audit record.
+ */
+#ifndef RG_REMOVE_H
+#define RG_REMOVE_H
+
+#include "rg.h"
+
+/* the kinds of object, in the order they are deleted */
+enum { RG_OBJ_TAG, RG_OBJ_MANIFEST, RG_OBJ_LAYER, RG_OBJ_BLOB, RG_OBJ_UPLOAD,
+    RG_OBJ_REPO, RG_NOBJ };
+
+extern const char *const rg_obj_name[RG_NOBJ];	/* "tag", as in records */
+extern const char *const rg_obj_names[RG_NOBJ];	/* "tags", as in rm-total */
+
+/* a marked record */
+struct rg_rmitem {
+	struct rg_digest d;
+	char *key;		/* tag or upload uuid */
+	const char *bad;	/* why the record is not valid, or NULL */
+	int64_t size;
+	uint32_t repo;		/* index in the plan's repos; UINT32_MAX for a blob */
+	unsigned char kind, has_digest, index, valid;
+	unsigned long line;	/* of stdin */
+};
+
+/* a repository of the stream */
+struct rg_rmrepo {
+	struct rg_digest key;	/* sha256 of the name */
+	char *name;
+	uint32_t tags, mans, tags_done, mans_done;	/* in the stream; deleted */
+	int changed;		/* written since the scan, or an object kept */
+	struct rg_digest keep;	/* API scans: the unmarked (tag, digest) pairs, */
+	uint32_t nkeep;		/* as a sum that does not depend on their order */
+};
+
+struct rg_rmplan {
+	struct rg_rmitem *v;
+	size_t n, cap;
+	struct rg_dtab repos;
+	struct rg_plan marks;		/* the digest of the marks, as rg-refs' */
+	int api;			/* the stream is a scan through the API */
+	char *root, *plan;		/* the scan record's root; rg-refs' plan */
+	time_t scan_time;		/* -1: no scan record */
+	unsigned long refs_line;	/* of rg-refs' record; 0 none */
+	int saw_end, complete;		/* the scan-end record, and what it says */
+	int invalid;			/* some marked record was not valid */
+};
+
+#define RG_RMREPO(p, i)	((struct rg_rmrepo *)RG_DTAB_AT(&(p)->repos, i))
+
+int	rg_rmplan_init(struct rg_rmplan *p);
+int	rg_rmplan_read(struct rg_rmplan *p, int fd, const char *name);
+json_t *rg_rmitem_record(const struct rg_rmplan *p, const struct rg_rmitem *it,
+	    const char *result, const char *why);
+void	rg_tagset_add(struct rg_digest *sum, uint32_t *n, const char *tag,
+	    const struct rg_digest *d);
+
+/* what became of an object (RG_RM_*, rg.h); why says why, but for RG_RM_DONE */
+typedef void rg_outcome_fn(void *arg, const struct rg_rmitem *it, int result,
+	    const char *why);
+
+/* rmstore.c: the plan carried out on storage, in the safe order */
+struct rg_rmstore {
+	int prune, dry_run;
+	const char *stop_cmd, *start_cmd;	/* the window, or NULL */
+	const char *hold_cached;	/* why no layer link or blob may go, or NULL */
+	unsigned long ncached;		/* out: layer links and blobs it kept */
+	int failed;			/* out: --stop or --start failed */
+};
+
+void	rg_rmstore_run(struct rg_rmplan *p, struct rg_sweep *sw,
+	    struct rg_rmstore *o, rg_outcome_fn *fn, void *arg);
+
+/* rmapi.c: the plan carried out through the registry's API */
+void	rg_rmapi_run(struct rg_rmplan *p, struct rg_apirm *ar, rg_outcome_fn *fn,
+	    void *arg);
+
+#endif

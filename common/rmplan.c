@@ -1,0 +1,274 @@
+/*
+ * rmplan.c: rg-rm's plan, read from an rg-refs stream (rg-records(5)): the
+ * scan record (where, when, through what), the marked records, each
+ * checked field by field so that nothing unchecked makes a path, the
+ * repositories of the stream with their counts of tags and manifests,
+ * scan-end, and rg-refs' closing "refs" record with its plan digest.
+ * Memory: the marked records (a digest, a name and a few numbers each) and
+ * the repositories; the unmarked records are looked at without a parse.
+ */
+#include <err.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "remove.h"
+
+const char *const rg_obj_name[RG_NOBJ] = { "tag", "manifest", "layer", "blob",
+    "upload", "repository" };
+const char *const rg_obj_names[RG_NOBJ] = { "tags", "manifests", "layers",
+    "blobs", "uploads", "repositories" };
+
+struct reader {
+	struct rg_rmplan *p;
+	unsigned long line;		/* of the record at hand */
+	uint32_t last;			/* the repository named last */
+};
+
+int
+rg_rmplan_init(struct rg_rmplan *p)
+{
+	memset(p, 0, sizeof(*p));
+	p->scan_time = -1;
+	return rg_dtab_init(&p->repos, sizeof(struct rg_rmrepo),
+	    sizeof(struct rg_digest)) != 0 || rg_plan_init(&p->marks) != 0 ? -1 : 0;
+}
+
+static uint32_t
+repo_id(struct reader *r, const char *name)
+{
+	struct rg_rmplan *p = r->p;
+	struct rg_digest k;
+	long i;
+
+	if (r->last != UINT32_MAX && strcmp(RG_RMREPO(p, r->last)->name, name) == 0)
+		return r->last;
+	rg_digest_of(name, strlen(name), &k);
+	if ((i = rg_dtab_index(&p->repos, &k, 1)) == -1)
+		rg_nomem();
+	if (RG_RMREPO(p, i)->name == NULL &&
+	    (RG_RMREPO(p, i)->name = strdup(name)) == NULL)
+		rg_nomem();
+	return r->last = (uint32_t)i;
+}
+
+static int
+kind_of(const char *type)
+{
+	int k;
+
+	for (k = 0; type != NULL && k < RG_OBJ_REPO; k++)
+		if (strcmp(type, rg_obj_name[k]) == 0)
+			return k;
+	return -1;
+}
+
+/* A marked record, checked field by field: nothing unchecked makes a path. */
+static void
+take_marked(struct reader *r, const json_t *rec, int kind, const char *where)
+{
+	struct rg_rmplan *p = r->p;
+	const char *repo = rg_str(rec, "repo"), *digest = rg_str(rec, "digest");
+	const char *key = kind == RG_OBJ_TAG ? rg_str(rec, "tag") :
+	    kind == RG_OBJ_UPLOAD ? rg_str(rec, "uuid") : NULL;
+	struct rg_rmitem *it;
+
+	rg_plan_add_fields(&p->marks, rg_obj_name[kind], repo,
+	    key != NULL ? key : digest);
+	if (p->n == p->cap) {
+		p->cap = p->cap ? 2 * p->cap : 1024;
+		if ((p->v = realloc(p->v, p->cap * sizeof(*p->v))) == NULL)
+			rg_nomem();
+	}
+	it = &p->v[p->n++];
+	memset(it, 0, sizeof(*it));
+	it->kind = (unsigned char)kind;
+	it->line = r->line;
+	it->size = json_integer_value(json_object_get(rec, "size"));
+	it->index = json_array_size(json_object_get(rec, "manifests")) > 0;
+	it->has_digest = digest != NULL &&
+	    rg_digest_parse(digest, strlen(digest), &it->d) == 0;
+	if (kind != RG_OBJ_BLOB && (repo == NULL || !rg_repo_valid(repo)))
+		it->bad = "invalid repository name";
+	else if (kind == RG_OBJ_TAG && (key == NULL || !rg_tag_valid(key)))
+		it->bad = "invalid tag";
+	else if (kind == RG_OBJ_UPLOAD && (key == NULL || !rg_upload_valid(key)))
+		it->bad = "invalid upload id";
+	else if (kind != RG_OBJ_TAG && kind != RG_OBJ_UPLOAD && !it->has_digest)
+		it->bad = "invalid digest";
+	if (it->bad != NULL) {
+		warnx("%s: %s record with an %s: nothing deleted for it",
+		    where, rg_obj_name[kind], it->bad);
+		p->invalid = 1;
+		return;
+	}
+	it->valid = 1;
+	it->repo = kind == RG_OBJ_BLOB ? UINT32_MAX : repo_id(r, repo);
+	if (key != NULL && (it->key = strdup(key)) == NULL)
+		rg_nomem();
+}
+
+/* (tag, digest) added to a sum of such pairs: equal sums, equal sets */
+void
+rg_tagset_add(struct rg_digest *sum, uint32_t *n, const char *tag,
+    const struct rg_digest *d)
+{
+	char buf[RG_TAG_MAX + 2 + sizeof(d->b)];
+	struct rg_digest h;
+	size_t len = strlen(tag), i;
+
+	memcpy(buf, tag, len);
+	buf[len] = '\n';
+	memcpy(buf + len + 1, d->b, sizeof(d->b));
+	rg_digest_of(buf, len + 1 + sizeof(d->b), &h);
+	for (i = 0; i < sizeof(h.b); i++)
+		sum->b[i] ^= h.b[i];
+	++*n;
+}
+
+/*
+ * The repositories of the stream, and their tags and manifests: for
+ * --prune; for an API scan, the tags no mark deletes and where they point.
+ */
+static void
+repo_seen(struct reader *r, const char *type, const char *repo, const char *tag,
+    const char *digest, int marked)
+{
+	int kind = kind_of(type);
+	struct rg_rmrepo *rp;
+	struct rg_digest d;
+	uint32_t i;
+
+	if (type == NULL || repo == NULL || !rg_repo_valid(repo) ||
+	    (kind != RG_OBJ_TAG && kind != RG_OBJ_MANIFEST &&
+	    strcmp(type, "repo") != 0))
+		return;
+	i = repo_id(r, repo);		/* apart: it may move the table */
+	rp = RG_RMREPO(r->p, i);
+	if (kind == RG_OBJ_TAG)
+		rp->tags++;
+	else if (kind == RG_OBJ_MANIFEST)
+		rp->mans++;
+	if (r->p->api && kind == RG_OBJ_TAG && !marked && tag != NULL &&
+	    rg_tag_valid(tag) && digest != NULL &&
+	    rg_digest_parse(digest, strlen(digest), &d) == 0)
+		rg_tagset_add(&rp->keep, &rp->nkeep, tag, &d);
+}
+
+/* a fatal problem of the stream: reported, and the reading stops */
+static int
+bad_stream(const char *where, const char *what)
+{
+	warnx("%s: %s", where, what);
+	return -1;
+}
+
+static int
+on_record(json_t *rec, const char *line, size_t len, const char *where, void *arg)
+{
+	struct reader *r = arg;
+	struct rg_rmplan *p = r->p;
+	const char *type = rg_str(rec, "type"), *s;
+	int kind = kind_of(type);
+
+	(void)line;
+	(void)len;
+	if (p->refs_line != 0)
+		return bad_stream(where, "a record after rg-refs' \"refs\" record: "
+		    "the stream was changed after rg-refs");
+	if (type != NULL && strcmp(type, "scan") == 0) {
+		if (p->root != NULL)
+			return bad_stream(where, "a second scan record: one stream, "
+			    "one scan");
+		if ((s = rg_str(rec, "root")) == NULL || (p->root = strdup(s)) == NULL)
+			return bad_stream(where, "scan record without a root");
+		if (rg_record_time(rec, "time", &p->scan_time) != 0)
+			return bad_stream(where, "scan record without a time");
+		if ((s = rg_str(rec, "source")) != NULL && strcmp(s, "api") == 0)
+			p->api = 1;
+		else if (s != NULL && strcmp(s, "storage") != 0) {
+			warnx("%s: a scan of %s: rg-rm deletes from storage or "
+			    "through the registry's API", where, s);
+			return -1;
+		}
+		return 0;
+	}
+	if (type != NULL && strcmp(type, "scan-end") == 0) {
+		p->saw_end = 1;
+		p->complete = json_is_true(json_object_get(rec, "complete"));
+		return 0;
+	}
+	if (type != NULL && strcmp(type, "refs") == 0) {
+		p->refs_line = r->line;
+		if ((s = rg_str(rec, "plan")) == NULL || (p->plan = strdup(s)) == NULL)
+			return bad_stream(where, "refs record without a plan");
+		return 0;
+	}
+	repo_seen(r, type, rg_str(rec, "repo"), rg_str(rec, "tag"),
+	    rg_str(rec, "digest"), json_is_true(json_object_get(rec, "delete")));
+	if (kind >= 0 && json_is_true(json_object_get(rec, "delete")))
+		take_marked(r, rec, kind, where);
+	return 0;
+}
+
+/* Most records need no parse: the unmarked blobs, layer links, tags, manifests and repositories. */
+static int
+on_line(char *line, size_t len, const char *where, void *arg)
+{
+	struct reader *r = arg;
+	const char *colon = strrchr(where, ':');
+	struct rg_recbuf b;
+	struct rg_rec f;
+	int k;
+
+	r->line = colon ? strtoul(colon + 1, NULL, 10) : r->line + 1;
+	if (r->p->refs_line == 0 && rg_rec_scan(line, len, &f, &b, NULL, NULL) == 0 &&
+	    !f.marked && ((k = kind_of(f.type)) == RG_OBJ_BLOB ||
+	    k == RG_OBJ_LAYER || k == RG_OBJ_TAG || k == RG_OBJ_MANIFEST ||
+	    strcmp(f.type, "repo") == 0)) {
+		repo_seen(r, f.type, f.repo, f.tag, f.digest, 0);
+		return 0;
+	}
+	return rg_parse_line(line, len, where, on_record, arg);
+}
+
+/*
+ * Read the whole stream from fd (name, for messages) into p.  0; -1
+ * (reported) when it cannot be read or is not one rg-rm may act on.  A
+ * marked record that is not valid is reported and sets p->invalid.
+ */
+int
+rg_rmplan_read(struct rg_rmplan *p, int fd, const char *name)
+{
+	struct reader r = { p, 0, UINT32_MAX };
+
+	return rg_lines(fd, name, on_line, &r) != 0 ? -1 : 0;
+}
+
+/* The audit record of what became of it (rg-records(5): "rm"). */
+json_t *
+rg_rmitem_record(const struct rg_rmplan *p, const struct rg_rmitem *it,
+    const char *result, const char *why)
+{
+	char ds[RG_DIGEST_STRLEN + 1];
+	json_t *rec;
+
+	rec = rg_record_new("rm", it->valid && it->repo != UINT32_MAX ?
+	    RG_RMREPO(p, it->repo)->name : NULL);
+	if (rec == NULL)
+		rg_nomem();
+	json_object_set_new(rec, "object", json_string(rg_obj_name[it->kind]));
+	if (it->kind == RG_OBJ_TAG)
+		json_object_set_new(rec, "tag", json_string(it->key));
+	if (it->kind == RG_OBJ_UPLOAD)
+		json_object_set_new(rec, "uuid", json_string(it->key));
+	if (it->has_digest) {
+		rg_digest_format(&it->d, ds);
+		json_object_set_new(rec, "digest", json_string(ds));
+	}
+	if (it->kind == RG_OBJ_BLOB || it->kind == RG_OBJ_UPLOAD)
+		json_object_set_new(rec, "size", json_integer(it->size));
+	json_object_set_new(rec, "result", json_string(result));
+	if (why != NULL)
+		json_object_set_new(rec, "why", json_string(why));
+	return rec;
+}

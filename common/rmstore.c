@@ -1,0 +1,248 @@
+/*
+ * rmstore.c: an approved plan carried out on storage, in an order that
+ * keeps the registry consistent at every step: tags, then manifests
+ * (indexes before their children; tag index entries, then the revision
+ * link), layer links, blobs, uploads, and with prune the repositories
+ * left empty.  sweep.c deletes each object, checking the storage again.
+ * What one object keeps, it keeps for what it needs: a kept tag or
+ * manifest keeps its repository's manifests and layer links, a kept
+ * manifest every blob, a kept layer link its blob.  With stop_cmd, layer
+ * links and blobs go while the registry is stopped (the window).
+ */
+#include <err.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/wait.h>
+
+#include "remove.h"
+
+struct run {
+	struct rg_rmplan *p;
+	struct rg_sweep *sw;
+	struct rg_rmstore *o;
+	rg_outcome_fn *fn;
+	void *arg;
+	const char *hold_blobs;		/* why no blob may go, or NULL */
+	struct rg_dtab kept_links;	/* digests of layer links that stay */
+};
+
+#define REPO(r, i)	RG_RMREPO((r)->p, i)
+
+/* told to the caller: -1 it stays (kept, failed), 0 it is gone, 1 pending */
+static int
+outcome(struct run *r, const struct rg_rmitem *it, int res, const char *why)
+{
+	if (res != RG_RM_PENDING)	/* told later, by settled() */
+		r->fn(r->arg, it, res, res == RG_RM_DONE ? NULL : why);
+	return res == RG_RM_FAILED || res == RG_RM_KEPT ? -1 :
+	    res == RG_RM_PENDING ? 1 : 0;
+}
+
+static int
+swept(struct run *r, const struct rg_rmitem *it, int res)
+{
+	return outcome(r, it, res, r->sw->why);
+}
+
+static int
+keep(struct run *r, const struct rg_rmitem *it, const char *why)
+{
+	return outcome(r, it, RG_RM_KEPT, why);
+}
+
+static void
+rm_tag(struct run *r, const struct rg_rmitem *it)
+{
+	struct rg_rmrepo *rp = REPO(r, it->repo);
+
+	if (swept(r, it, rg_sweep_tag(r->sw, rp->name, it->key,
+	    it->has_digest ? &it->d : NULL)) == 0)
+		rp->tags_done++;
+	else
+		rp->changed = 1;
+}
+
+static void
+rm_manifest(struct run *r, const struct rg_rmitem *it)
+{
+	struct rg_rmrepo *rp = REPO(r, it->repo);
+	int res;
+
+	res = rp->changed ? keep(r, it, "repository changed since the scan") :
+	    swept(r, it, rg_sweep_manifest(r->sw, rp->name, &it->d,
+	    (size_t)(it - r->p->v)));
+	if (res == 0)
+		rp->mans_done++;
+	else if (res == -1) {
+		rp->changed = 1;
+		r->hold_blobs = "a manifest of the plan was kept";
+	}
+}
+
+/* A layer link that stays keeps its blob: a push may be using it. */
+static void
+rm_layer(struct run *r, const struct rg_rmitem *it)
+{
+	struct rg_rmrepo *rp = REPO(r, it->repo);
+	int res;
+
+	if (r->o->hold_cached != NULL) {
+		r->o->ncached++;
+		res = keep(r, it, r->o->hold_cached);
+	} else if (rp->changed)
+		res = keep(r, it, "repository changed since the scan");
+	else
+		res = swept(r, it, rg_sweep_layer(r->sw, rp->name, &it->d,
+		    (size_t)(it - r->p->v)));
+	if (res == -1 && rg_dtab_index(&r->kept_links, &it->d, 1) == -1)
+		rg_nomem();
+}
+
+static void
+rm_blob(struct run *r, const struct rg_rmitem *it)
+{
+	if (r->o->hold_cached != NULL) {
+		r->o->ncached++;
+		keep(r, it, r->o->hold_cached);
+	} else if (r->sw->fresh_manifests)
+		keep(r, it, "manifests pushed since the scan");
+	else if (r->hold_blobs != NULL)
+		keep(r, it, r->hold_blobs);
+	else if (rg_dtab_index(&r->kept_links, &it->d, 0) != -1)
+		keep(r, it, "a layer link to it stays");
+	else
+		swept(r, it, rg_sweep_blob(r->sw, &it->d, (size_t)(it - r->p->v)));
+}
+
+/* what was pending, decided by rg_sweep_settle */
+static void
+settled(void *arg, size_t i, int res, const char *why)
+{
+	struct run *r = arg;
+	const struct rg_rmitem *it = &r->p->v[i];
+
+	if (outcome(r, it, res, why) == 0) {
+		if (it->kind == RG_OBJ_MANIFEST)
+			REPO(r, it->repo)->mans_done++;
+	} else if (it->kind != RG_OBJ_BLOB)
+		REPO(r, it->repo)->changed = 1;
+}
+
+/* a repository written since the scan */
+static void
+changed(void *arg, const char *name)
+{
+	struct run *r = arg;
+	struct rg_digest k;
+	long i;
+
+	rg_digest_of(name, strlen(name), &k);
+	if ((i = rg_dtab_index(&r->p->repos, &k, 0)) != -1)
+		REPO(r, i)->changed = 1;
+}
+
+/* prune: the repositories whose tags and manifests all went, or had none */
+static void
+prune_repo(struct run *r, uint32_t i)
+{
+	struct rg_rmrepo *rp = REPO(r, i);
+	struct rg_rmitem it;
+
+	memset(&it, 0, sizeof(it));
+	it.kind = RG_OBJ_REPO;
+	it.valid = 1;
+	it.repo = i;
+	if (rp->changed || rp->tags != rp->tags_done || rp->mans != rp->mans_done)
+		return;
+	if (r->o->hold_cached != NULL)	/* its _layers may hold links */
+		keep(r, &it, r->o->hold_cached);
+	else
+		swept(r, &it, rg_sweep_prune(r->sw, rp->name));
+}
+
+/* An administrator's command (--stop, --start), through the shell: 0 when it succeeded. */
+static int
+shell(struct run *r, const char *what, const char *cmd)
+{
+	int st;
+
+	if (fflush(stdout) == EOF) {	/* the audit log first */
+		warn("stdout");
+		if (strcmp(what, "stop") == 0) {
+			r->o->failed = 1;
+			return -1;	/* (a registry stopped is started) */
+		}
+	}
+	if ((st = system(cmd)) == 0)
+		return 0;
+	if (st == -1)
+		warn("--%s: %s", what, cmd);
+	else if (WIFEXITED(st))
+		warnx("--%s: %s: exit %d", what, cmd, WEXITSTATUS(st));
+	else
+		warnx("--%s: %s: killed by signal %d", what, cmd, WTERMSIG(st));
+	r->o->failed = 1;
+	return -1;
+}
+
+#define EACH(r, i, k)	for ((i) = 0; (i) < (r)->p->n; (i)++) \
+	if ((r)->p->v[i].valid && (r)->p->v[i].kind == (k))
+
+void
+rg_rmstore_run(struct rg_rmplan *p, struct rg_sweep *sw, struct rg_rmstore *o,
+    rg_outcome_fn *fn, void *arg)
+{
+	struct run r = { p, sw, o, fn, arg, NULL, { 0 } };
+	size_t i, pass;
+	int others = 0, window = 0;
+	sigset_t sigs;
+
+	if (rg_dtab_init(&r.kept_links, sizeof(struct rg_digest),
+	    sizeof(struct rg_digest)) != 0)
+		rg_nomem();
+	for (i = 0; i < p->n; i++)
+		if (p->v[i].valid && p->v[i].kind == RG_OBJ_TAG)
+			rm_tag(&r, &p->v[i]);
+		else if (p->v[i].valid)
+			others = 1;
+	if (others || o->prune)
+		rg_sweep_fresh(sw, changed, &r);
+	for (pass = 0; pass < 2; pass++)	/* indexes before their children */
+		EACH(&r, i, RG_OBJ_MANIFEST)
+			if (p->v[i].index == !pass)
+				rm_manifest(&r, &p->v[i]);
+	if (o->stop_cmd != NULL && !o->dry_run && (others || o->prune)) {
+		/*
+		 * The window: SIGINT, SIGTERM and SIGHUP wait until the
+		 * registry is started again; what it did until it stopped
+		 * is looked at again.
+		 */
+		sigemptyset(&sigs);
+		sigaddset(&sigs, SIGINT);
+		sigaddset(&sigs, SIGTERM);
+		sigaddset(&sigs, SIGHUP);
+		sigprocmask(SIG_BLOCK, &sigs, NULL);
+		window = 1;
+		if (shell(&r, "stop", o->stop_cmd) == 0)
+			rg_sweep_fresh(sw, changed, &r);
+		else
+			o->hold_cached = "the registry could not be stopped (--stop)";
+	}
+	EACH(&r, i, RG_OBJ_LAYER)
+		rm_layer(&r, &p->v[i]);
+	EACH(&r, i, RG_OBJ_BLOB)
+		rm_blob(&r, &p->v[i]);
+	EACH(&r, i, RG_OBJ_UPLOAD)
+		swept(&r, &p->v[i], rg_sweep_upload(sw, REPO(&r, p->v[i].repo)->name,
+		    p->v[i].key));
+	rg_sweep_settle(sw, window ? 0 : RG_SETTLE, settled, &r);
+	for (i = 0; o->prune && i < p->repos.n; i++)
+		prune_repo(&r, (uint32_t)i);
+	if (window) {
+		shell(&r, "start", o->start_cmd);
+		sigprocmask(SIG_UNBLOCK, &sigs, NULL);
+	}
+	rg_dtab_free(&r.kept_links);
+}
