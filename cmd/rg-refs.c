@@ -185,7 +185,7 @@ human(char *buf, size_t size, int64_t n)
 		v /= 1024;
 		u++;
 	}
-	snprintf(buf, size, u ? "%.1f %s" : "%.0f %s", v, unit[u]);
+	rg_msg(buf, size, u ? "%.1f %s" : "%.0f %s", v, unit[u]);
 }
 
 /* --usage: a record per repository (and tag), or a table on a terminal */
@@ -251,8 +251,9 @@ judge_line(char *line, size_t len, const char *where, void *arg)
 			return rg_write_line(line, len);
 		/* to delete, and unmarked or marked without a reason so far */
 		if (v == 1 && (!marks || (f.marked && !noted))) {
-			snprintf(add, sizeof(add), "%s\"reason\":\"%s\"",
-			    marks ? "" : "\"delete\":true,", why);
+			if (rg_path(add, sizeof(add), "%s\"reason\":\"%s\"",
+			    marks ? "" : "\"delete\":true,", why) != 0)
+				errx(RG_EXIT_FATAL, "%s: a reason too long", where);
 			if ((r = rg_write_with(line, len, add)) <= 0) {
 				rg_plan_add_fields(&t->plan, f.type, f.repo,
 				    strcmp(f.type, "tag") == 0 ? f.tag : f.digest);
@@ -281,8 +282,10 @@ judge_spooled(const struct head *h, char *line, struct tally *t)
 			return rg_write_line(line, h->len);
 		if (v == 1 && (!(h->flags & F_MARKS) ||
 		    ((h->flags & F_MARKED) && !(h->flags & F_NOTED)))) {
-			snprintf(add, sizeof(add), "%s\"reason\":\"%s\"",
-			    h->flags & F_MARKS ? "" : "\"delete\":true,", why);
+			if (rg_path(add, sizeof(add), "%s\"reason\":\"%s\"",
+			    h->flags & F_MARKS ? "" : "\"delete\":true,", why) != 0)
+				errx(RG_EXIT_FATAL, "<stdin>:%llu: a reason too long",
+				    (unsigned long long)h->line);
 			if ((r = rg_write_with(line, h->len, add)) <= 0) {
 				repo = rg_graph_ticket_key(&tk, digest, &size);
 				rg_plan_add_fields(&t->plan, type[h->kind], repo, digest);
@@ -291,7 +294,7 @@ judge_spooled(const struct head *h, char *line, struct tally *t)
 			}
 		}
 	}
-	snprintf(where, sizeof(where), "<stdin>:%llu", (unsigned long long)h->line);
+	rg_msg(where, sizeof(where), "<stdin>:%llu", (unsigned long long)h->line);
 	if (v == -2)
 		return judge_line(line, h->len, where, t);
 	return rg_parse_line(line, h->len, where, verdict, t);

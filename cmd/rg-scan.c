@@ -161,11 +161,11 @@ main(int argc, char *argv[])
 		if (rg_regconf_load(config, &conf, cerr, sizeof(cerr)) != 0)
 			;	/* cerr says why */
 		else if (conf.driver == NULL || strcmp(conf.driver, "filesystem") != 0)
-			snprintf(cerr, sizeof(cerr), "storage driver %s: rg-scan reads "
+			rg_msg(cerr, sizeof(cerr), "storage driver %s: rg-scan reads "
 			    "filesystem storage, or a registry through its URL",
 			    conf.driver ? conf.driver : "not named");
 		else if (conf.rootdirectory == NULL)
-			snprintf(cerr, sizeof(cerr), "no storage.filesystem.rootdirectory");
+			rg_msg(cerr, sizeof(cerr), "no storage.filesystem.rootdirectory");
 		else
 			cerr[0] = '\0';
 		if (cerr[0] != '\0') {

@@ -33,15 +33,26 @@ failed(struct rg_apirm *a, const char *what, long code,
 	char c[64];
 
 	if (code < 0)
-		snprintf(a->whybuf, sizeof(a->whybuf), "%s: %s", what, r->error);
+		rg_msg(a->whybuf, sizeof(a->whybuf), "%s: %s", what, r->error);
 	else if (*rg_http_error_code(&a->body, c, sizeof(c)))
-		snprintf(a->whybuf, sizeof(a->whybuf), "%s: HTTP %ld %s%s", what,
+		rg_msg(a->whybuf, sizeof(a->whybuf), "%s: HTTP %ld %s%s", what,
 		    code, c, strcmp(c, "UNSUPPORTED") == 0 && code == 405 ?
 		    " (the registry has deletes turned off: storage.delete.enabled)" :
 		    "");
 	else
-		snprintf(a->whybuf, sizeof(a->whybuf), "%s: HTTP %ld", what, code);
+		rg_msg(a->whybuf, sizeof(a->whybuf), "%s: HTTP %ld", what, code);
 	a->why = a->whybuf;
+	return RG_RM_FAILED;
+}
+
+/* A request's path, checked: RG_RM_FAILED (a->why says) when it does not fit. */
+static int
+api_path(struct rg_apirm *a, char *buf, size_t size, const char *repo,
+    const char *what, const char *ref)
+{
+	if (rg_path(buf, size, "/v2/%s/%s%s", repo, what, ref) == 0)
+		return 0;
+	a->why = "the request's path is too long";
 	return RG_RM_FAILED;
 }
 
@@ -73,7 +84,8 @@ head(struct rg_apirm *a, const char *repo, const char *ref, struct rg_digest *d)
 	struct rg_http_resp r;
 	long code;
 
-	snprintf(path, sizeof(path), "/v2/%s/manifests/%s", repo, ref);
+	if (api_path(a, path, sizeof(path), repo, "manifests/", ref) != 0)
+		return -1;
 	code = rg_http_req(&a->h, "HEAD", path, ACCEPT, NULL, NULL, 0, &a->body, &r);
 	if (code == 404)
 		return 1;
@@ -82,7 +94,7 @@ head(struct rg_apirm *a, const char *repo, const char *ref, struct rg_digest *d)
 		return -1;
 	}
 	if (rg_digest_parse(r.digest, strlen(r.digest), d) != 0) {
-		snprintf(a->whybuf, sizeof(a->whybuf), "%s: no Docker-Content-Digest "
+		rg_msg(a->whybuf, sizeof(a->whybuf), "%s: no Docker-Content-Digest "
 		    "in the answer", path);
 		a->why = a->whybuf;
 		return -1;
@@ -129,7 +141,7 @@ rg_apirm_tags(struct rg_apirm *a, const char *repo, rg_apirm_tag_fn *fn, void *a
 	}
 	free(tags);
 	if (rc == 0 && bad > 0) {
-		snprintf(a->whybuf, sizeof(a->whybuf), "%.700s: %zu tags whose names "
+		rg_msg(a->whybuf, sizeof(a->whybuf), "%.700s: %zu tags whose names "
 		    "are not valid", failed_path, bad);
 		a->why = a->whybuf;
 		return -1;	/* where they point is unknown */
@@ -150,7 +162,9 @@ rg_apirm_may_delete(struct rg_apirm *a, const char *repo)
 	struct rg_http_resp r;
 	long code;
 
-	snprintf(path, sizeof(path), "/v2/%s/manifests/sha256:%064d", repo, 0);
+	if (api_path(a, path, sizeof(path), repo, "manifests/", "sha256:"
+	    "0000000000000000000000000000000000000000000000000000000000000000") != 0)
+		return -1;
 	code = rg_http_req(&a->h, "DELETE", path, NULL, NULL, NULL, 0, &a->body, &r);
 	if (code == 404 || code == 202)
 		return 0;
@@ -169,7 +183,8 @@ rg_apirm_manifest(struct rg_apirm *a, const char *repo, const struct rg_digest *
 	if (a->dry_run)
 		return RG_RM_DONE;
 	rg_digest_format(d, ds);
-	snprintf(path, sizeof(path), "/v2/%s/manifests/%s", repo, ds);
+	if (api_path(a, path, sizeof(path), repo, "manifests/", ds) != 0)
+		return RG_RM_FAILED;
 	code = rg_http_req(&a->h, "DELETE", path, NULL, NULL, NULL, 0, &a->body, &r);
 	if (code == 202 || code == 200 || code == 204)
 		return RG_RM_DONE;
@@ -188,16 +203,21 @@ empty_blob(struct rg_apirm *a, const char *repo)
 	struct rg_http_resp r;
 	long code;
 
-	snprintf(path, sizeof(path), "/v2/%s/blobs/%s", repo, EMPTY_DIGEST);
+	if (api_path(a, path, sizeof(path), repo, "blobs/", EMPTY_DIGEST) != 0)
+		return RG_RM_FAILED;
 	if ((code = rg_http_req(&a->h, "HEAD", path, NULL, NULL, NULL, 0,
 	    &a->body, &r)) == 200)
 		return 0;
-	snprintf(path, sizeof(path), "/v2/%s/blobs/uploads/", repo);
+	if (api_path(a, path, sizeof(path), repo, "blobs/uploads/", "") != 0)
+		return RG_RM_FAILED;
 	if ((code = rg_http_req(&a->h, "POST", path, NULL, NULL, NULL, 0, &a->body,
 	    &r)) != 202 || r.location[0] == '\0')
 		return failed(a, "the placeholder's config: upload", code, &r);
-	snprintf(put, sizeof(put), "%s%sdigest=%s", r.location,
-	    strchr(r.location, '?') ? "&" : "?", EMPTY_DIGEST);
+	if (rg_path(put, sizeof(put), "%s%sdigest=%s", r.location,
+	    strchr(r.location, '?') ? "&" : "?", EMPTY_DIGEST) != 0) {
+		a->why = "the placeholder's config: the upload's location is too long";
+		return RG_RM_FAILED;
+	}
 	if ((code = rg_http_req(&a->h, "PUT", put, NULL, "application/octet-stream",
 	    "{}", 2, &a->body, &r)) != 201)
 		return failed(a, "the placeholder's config: upload", code, &r);
@@ -216,15 +236,14 @@ restore(struct rg_apirm *a, const char *repo, const char *tag,
 	struct rg_http_resp r;
 	long code;
 
-	snprintf(why, sizeof(why), "%s", a->why);
-	snprintf(path, sizeof(path), "/v2/%s/manifests/%s", repo, tag);
-	code = rg_http_req(&a->h, "PUT", path, NULL, mt, was->p, was->len,
-	    &a->body, &r);
+	rg_msg(why, sizeof(why), "%s", a->why);
+	code = api_path(a, path, sizeof(path), repo, "manifests/", tag) != 0 ? -1 :
+	    rg_http_req(&a->h, "PUT", path, NULL, mt, was->p, was->len, &a->body, &r);
 	if (code == 201)
-		snprintf(a->whybuf, sizeof(a->whybuf), "%.700s; the tag was put back",
+		rg_msg(a->whybuf, sizeof(a->whybuf), "%.700s; the tag was put back",
 		    why);
 	else
-		snprintf(a->whybuf, sizeof(a->whybuf), "%.700s; the tag points at the "
+		rg_msg(a->whybuf, sizeof(a->whybuf), "%.700s; the tag points at the "
 		    "placeholder %s and could not be put back (HTTP %ld): its image "
 		    "is still there by digest", why, placeholder, code);
 	a->why = a->whybuf;
@@ -271,7 +290,8 @@ put_manifest(struct rg_apirm *a, const char *repo, const char *tag,
 	struct rg_http_resp r;
 	long code;
 
-	snprintf(path, sizeof(path), "/v2/%s/manifests/%s", repo, tag);
+	if (api_path(a, path, sizeof(path), repo, "manifests/", tag) != 0)
+		return RG_RM_FAILED;
 	code = rg_http_req(&a->h, "PUT", path, NULL, RG_MT_OCI, man, len,
 	    &a->body, &r);
 	if (code != 201)
@@ -279,7 +299,7 @@ put_manifest(struct rg_apirm *a, const char *repo, const char *tag,
 	*stored = 1;
 	rg_digest_format(d, ds);
 	if (r.digest[0] != '\0' && strcmp(r.digest, ds) != 0) {
-		snprintf(a->whybuf, sizeof(a->whybuf), "a placeholder manifest: the "
+		rg_msg(a->whybuf, sizeof(a->whybuf), "a placeholder manifest: the "
 		    "registry stored it as %.80s, not %s", r.digest, ds);
 		a->why = a->whybuf;
 		return RG_RM_FAILED;
@@ -310,11 +330,12 @@ probe_tag_delete(struct rg_apirm *a, const char *repo)
 		return;
 	rg_digest_hex(&d, ds);
 	for (i = 0; i < 2; i++) {
-		snprintf(tags[i], sizeof(tags[i]), "rg-trial-%.20s-%c", ds, 'a' + i);
+		rg_path(tags[i], sizeof(tags[i]), "rg-trial-%.20s-%c", ds, 'a' + i);
 		if (put_manifest(a, repo, tags[i], man, (size_t)len, &d, &stored) != 0)
 			goto out;
 	}
-	snprintf(path, sizeof(path), "/v2/%s/manifests/%s", repo, tags[0]);
+	if (api_path(a, path, sizeof(path), repo, "manifests/", tags[0]) != 0)
+		goto out;
 	code = rg_http_req(&a->h, "DELETE", path, NULL, NULL, NULL, 0, &a->body, &r);
 	rg_digest_format(&d, ds);
 	if ((code == 202 || code == 200 || code == 204) &&
@@ -359,7 +380,8 @@ rg_apirm_tag(struct rg_apirm *a, const char *repo, const char *tag,
 		return RG_RM_DONE;
 	if (a->tag_delete == -1)
 		probe_tag_delete(a, repo);
-	snprintf(path, sizeof(path), "/v2/%s/manifests/%s", repo, tag);
+	if (api_path(a, path, sizeof(path), repo, "manifests/", tag) != 0)
+		return RG_RM_FAILED;
 	if (a->tag_delete == 1) {
 		code = rg_http_req(&a->h, "DELETE", path, NULL, NULL, NULL, 0,
 		    &a->body, &r);
@@ -370,14 +392,19 @@ rg_apirm_tag(struct rg_apirm *a, const char *repo, const char *tag,
 
 	/* the manifest the tag has, to put it back if need be */
 	rg_digest_format(d, ds);
-	snprintf(path, sizeof(path), "/v2/%s/manifests/%s", repo, ds);
+	if (api_path(a, path, sizeof(path), repo, "manifests/", ds) != 0)
+		return RG_RM_FAILED;
 	if ((code = rg_http_req(&a->h, "GET", path, ACCEPT, NULL, NULL, 0, &was,
 	    &r)) != 200) {
 		rg_buf_free(&was);
 		return failed(a, path, code, &r);
 	}
-	snprintf(mt, sizeof(mt), "%s", r.content_type);
-	snprintf(what, sizeof(what), "the tag %s is being deleted", tag);
+	if (rg_path(mt, sizeof(mt), "%s", r.content_type) != 0) {
+		rg_buf_free(&was);
+		a->why = "its manifest's media type is too long to put it back";
+		return RG_RM_FAILED;
+	}
+	rg_msg(what, sizeof(what), "the tag %s is being deleted", tag);
 	if (empty_blob(a, repo) != 0 ||
 	    (len = placeholder(a, what, man, sizeof(man), &pd)) < 0) {
 		rg_buf_free(&was);

@@ -11,6 +11,7 @@
  * but index children and referrers, no push times.
  */
 #include <err.h>
+#include <stdarg.h>
 #include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
@@ -52,6 +53,24 @@ fail(struct scan *s, const char *what, const char *path, long code,
 	pthread_mutex_unlock(&s->lock);
 }
 
+/* A request's path, checked: -1 (reported) when it does not fit. */
+static int
+req_path(struct scan *s, char *buf, size_t size, const char *fmt, ...)
+{
+	static const struct rg_http_resp toolong = {
+		.error = "the request's path is too long"
+	};
+	va_list ap;
+	int r;
+
+	va_start(ap, fmt);
+	r = rg_vpath(buf, size, fmt, ap);
+	va_end(ap);
+	if (r != 0)
+		fail(s, "request", "", -1, &toolong);
+	return r;
+}
+
 /* GET path, counted; its status */
 static long
 get(struct worker *w, const char *path, const char *accept, struct rg_http_resp *r)
@@ -80,8 +99,9 @@ config(struct worker *w, const char *repo, struct rg_image *m)
 		c->used = 1;
 		c->digest = m->m.config;
 		rg_digest_format(&m->m.config, ds);
-		snprintf(path, sizeof(path), "/v2/%s/blobs/%s", repo, ds);
-		if ((code = get(w, path, NULL, &r)) != 200)
+		if (req_path(w->s, path, sizeof(path), "/v2/%s/blobs/%s", repo, ds) != 0)
+			;	/* reported */
+		else if ((code = get(w, path, NULL, &r)) != 200)
 			fail(w->s, "image config", path, code, &r);
 		else if (rg_config_parse(w->body.p, w->body.len, &c->created,
 		    &c->has_created, &c->platform) != 0)
@@ -103,7 +123,8 @@ manifest(struct worker *w, const char *repo, const char *ref, struct rg_images *
 	struct rg_image *m;
 	long code;
 
-	snprintf(path, sizeof(path), "/v2/%s/manifests/%s", repo, ref);
+	if (req_path(w->s, path, sizeof(path), "/v2/%s/manifests/%s", repo, ref) != 0)
+		return NULL;
 	if ((code = get(w, path, ACCEPT, &r)) != 200) {
 		fail(w->s, "manifest", path, code, &r);
 		return NULL;
@@ -178,7 +199,9 @@ by_digest(struct worker *w, const char *repo, struct rg_images *imgs)
 		if (w->s->no_referrers)
 			continue;
 		rg_digest_format(&todo[k], ds);
-		snprintf(path, sizeof(path), "/v2/%s/referrers/%s", repo, ds);
+		if (req_path(w->s, path, sizeof(path), "/v2/%s/referrers/%s", repo,
+		    ds) != 0)
+			continue;
 		code = get(w, path, REFERRERS_TYPE, &r);
 		if (code != 200 || (idx = json_loadb(w->body.p, w->body.len, 0,
 		    NULL)) == NULL) {
@@ -309,7 +332,8 @@ catalog(struct scan *s, struct worker *w)
 	size_t i;
 	long code;
 
-	snprintf(path, sizeof(path), "/v2/_catalog?n=%d", s->o->page);
+	if (req_path(s, path, sizeof(path), "/v2/_catalog?n=%d", s->o->page) != 0)
+		return -1;
 	for (;;) {
 		if ((code = get(w, path, "application/json", &r)) != 200 ||
 		    (j = json_loadb(w->body.p, w->body.len, 0, NULL)) == NULL) {
@@ -331,7 +355,8 @@ catalog(struct scan *s, struct worker *w)
 		json_decref(j);
 		if ((next = rg_http_next(r.link)) == NULL)
 			break;
-		snprintf(path, sizeof(path), "%s", next);
+		if (req_path(s, path, sizeof(path), "%s", next) != 0)
+			return -1;
 	}
 	if (s->nrepos > 1)
 		qsort(s->repos, s->nrepos, sizeof(*s->repos), by_name);

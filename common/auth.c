@@ -26,15 +26,15 @@
 
 extern char **environ;
 
-/* host[:port] of a URL, into buf */
-static void
+/* host[:port] of a URL, into buf; -1 when it does not fit */
+static int
 host_of(const char *url, char *buf, size_t size)
 {
 	const char *p = strstr(url, "://"), *end;
 
 	p = p ? p + 3 : url;
 	end = p + strcspn(p, "/");
-	snprintf(buf, size, "%.*s", (int)(end - p), p);
+	return rg_path(buf, size, "%.*s", (int)(end - p), p);
 }
 
 static int
@@ -65,7 +65,10 @@ helper(const char *name, const char *server, struct rg_http_opts *o)
 	json_t *j;
 	pid_t pid;
 
-	snprintf(prog, sizeof(prog), "docker-credential-%s", name);
+	if (rg_path(prog, sizeof(prog), "docker-credential-%s", name) != 0) {
+		warnx("credential helper %.64s...: name too long", name);
+		return -1;
+	}
 	if (pipe(in) == -1 || pipe(outp) == -1)
 		return -1;
 	posix_spawn_file_actions_init(&fa);
@@ -115,8 +118,8 @@ auths(json_t *cfg, const char *host, const char *url, struct rg_http_opts *o)
 	int n;
 
 	json_object_foreach(json_object_get(cfg, "auths"), key, v) {
-		host_of(key, want, sizeof(want));
-		if (strcmp(want, host) != 0 && strcmp(key, url) != 0)
+		if ((host_of(key, want, sizeof(want)) != 0 || strcmp(want, host) != 0) &&
+		    strcmp(key, url) != 0)
 			continue;
 		if ((b64 = rg_str(v, "auth")) == NULL || strlen(b64) > 4 * (sizeof(dec) / 3) - 4)
 			continue;
@@ -140,9 +143,13 @@ certs(const char *host, struct rg_http_opts *o)
 
 	if (dir == NULL)
 		dir = "/etc/docker/certs.d";
-	snprintf(ca, sizeof(ca), "%s/%s/ca.crt", dir, host);
-	snprintf(cert, sizeof(cert), "%s/%s/client.cert", dir, host);
-	snprintf(key, sizeof(key), "%s/%s/client.key", dir, host);
+	if (rg_path(ca, sizeof(ca), "%s/%s/ca.crt", dir, host) != 0 ||
+	    rg_path(cert, sizeof(cert), "%s/%s/client.cert", dir, host) != 0 ||
+	    rg_path(key, sizeof(key), "%s/%s/client.key", dir, host) != 0) {
+		warnx("%s/%s: path too long: its certificates not looked for", dir,
+		    host);
+		return;
+	}
 	if (o->cacert == NULL && stat(ca, &st) == 0)
 		o->cacert = ca;
 	if (o->cert == NULL && o->key == NULL && stat(cert, &st) == 0 &&
@@ -162,7 +169,10 @@ rg_api_credentials(const char *url, struct rg_http_opts *o)
 	json_t *cfg;
 	int r = 1;
 
-	host_of(url, host, sizeof(host));
+	if (host_of(url, host, sizeof(host)) != 0) {
+		warnx("%.100s...: host name too long", url);
+		return -1;
+	}
 	certs(host, o);
 	if (o->user != NULL) {
 		if (split(o->user, o) != 0)
@@ -177,11 +187,16 @@ rg_api_credentials(const char *url, struct rg_http_opts *o)
 		return 0;
 	}
 	if ((dir = getenv("DOCKER_CONFIG")) != NULL)
-		snprintf(path, sizeof(path), "%s/config.json", dir);
+		r = rg_path(path, sizeof(path), "%s/config.json", dir);
 	else if ((home = getenv("HOME")) != NULL)
-		snprintf(path, sizeof(path), "%s/.docker/config.json", home);
+		r = rg_path(path, sizeof(path), "%s/.docker/config.json", home);
 	else
 		return 0;
+	if (r != 0) {
+		warnx("DOCKER_CONFIG or HOME: path too long: credentials not read");
+		return 0;
+	}
+	r = 1;
 	if (rg_read_file(AT_FDCWD, path, 1 << 20, &buf, &len) == -1)
 		return 0;	/* none: anonymous */
 	if ((cfg = json_loadb(buf, len, 0, NULL)) == NULL) {

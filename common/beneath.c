@@ -248,7 +248,8 @@ rg_trash_move(int v2fd, int trashfd, const char *path, char name[RG_TRASH_NAME])
 
 	if (pid == 0)
 		pid = (long)getpid();
-	snprintf(name, RG_TRASH_NAME, "%ld-%lu", pid, ++seq);
+	if (rg_path(name, RG_TRASH_NAME, "%ld-%lu", pid, ++seq) != 0)
+		return -1;
 	return rg_trash_move_as(v2fd, trashfd, path, name);
 }
 

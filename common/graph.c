@@ -184,7 +184,7 @@ fallback_subject(const char *tag)
 	    strcmp(tag + 7 + RG_HEX_LEN, ".att") != 0 &&
 	    strcmp(tag + 7 + RG_HEX_LEN, ".sbom") != 0))
 		return NO_REF;
-	snprintf(digest, sizeof(digest), "sha256:%.*s", RG_HEX_LEN, tag + 7);
+	rg_path(digest, sizeof(digest), "sha256:%.*s", RG_HEX_LEN, tag + 7);	/* fits */
 	return blob_id(digest);
 }
 

@@ -239,6 +239,7 @@ token(struct rg_http *h, const char *challenge)
 	json_int_t exp;
 	long code = 0;
 	size_t i;
+	int n;
 
 	if (param(challenge, "realm", realm, sizeof(realm)) != 0)
 		return NULL;
@@ -255,11 +256,13 @@ token(struct rg_http *h, const char *challenge)
 		}
 	es = curl_easy_escape(h->curl, service, 0);
 	esc = curl_easy_escape(h->curl, scope, 0);
-	snprintf(url, sizeof(url), "%s%sservice=%s%s%s", realm,
+	n = rg_path(url, sizeof(url), "%s%sservice=%s%s%s", realm,
 	    strchr(realm, '?') ? "&" : "?", es ? es : "", *scope ? "&scope=" : "",
 	    *scope ? (esc ? esc : "") : "");
 	curl_free(es);
 	curl_free(esc);
+	if (n != 0)
+		return NULL;	/* no token: the request fails as unauthorized */
 	curl_easy_reset(h->curl);
 	set_common(h, h->curl);
 	memset(&r, 0, sizeof(r));
@@ -328,15 +331,19 @@ rg_http_req(struct rg_http *h, const char *method, const char *path,
 	long code = -1;
 	int try, auth = 0;
 
-	if (strncmp(path, "http", 4) != 0)
-		snprintf(url, sizeof(url), "%s%s", h->base, path);
-	else if (strncmp(path, h->base, strlen(h->base)) == 0 &&
-	    path[strlen(h->base)] == '/')	/* never credentials to another host */
-		snprintf(url, sizeof(url), "%s", path);
-	else {
+	if (strncmp(path, "http", 4) == 0 && !(strncmp(path, h->base,
+	    strlen(h->base)) == 0 && path[strlen(h->base)] == '/')) {
+		/* never credentials to another host */
 		memset(r, 0, sizeof(*r));
-		snprintf(r->error, sizeof(r->error), "the registry sent us to "
+		rg_msg(r->error, sizeof(r->error), "the registry sent us to "
 		    "another server: %.160s", path);
+		return -1;
+	}
+	if (rg_path(url, sizeof(url), "%s%s", strncmp(path, "http", 4) != 0 ?
+	    h->base : "", path) != 0) {
+		memset(r, 0, sizeof(*r));
+		rg_msg(r->error, sizeof(r->error), "the URL is too long: %.160s...",
+		    path);
 		return -1;
 	}
 	/* the token of the last request, at once: the next is most often for the same scope */
@@ -348,14 +355,13 @@ rg_http_req(struct rg_http *h, const char *method, const char *path,
 		curl_easy_reset(h->curl);
 		set_common(h, h->curl);
 		headers = NULL;
-		if (accept != NULL) {
-			snprintf(hdr, sizeof(hdr), "Accept: %s", accept);
+		if (accept != NULL && rg_path(hdr, sizeof(hdr), "Accept: %s",
+		    accept) == 0)	/* (ours: they fit) */
 			headers = curl_slist_append(headers, hdr);
-		}
 		if (tok != NULL) {	/* a JWT can be long: x5c holds a certificate */
 			if ((bearer = malloc(strlen(tok) + 32)) == NULL) {
 				curl_slist_free_all(headers);
-				snprintf(r->error, sizeof(r->error), "out of memory");
+				rg_msg(r->error, sizeof(r->error), "out of memory");
 				return -1;
 			}
 			sprintf(bearer, "Authorization: Bearer %s", tok);
@@ -369,9 +375,9 @@ rg_http_req(struct rg_http *h, const char *method, const char *path,
 		if (strcmp(method, "HEAD") == 0)
 			curl_easy_setopt(h->curl, CURLOPT_NOBODY, 1L);
 		else if (strcmp(method, "PUT") == 0 || strcmp(method, "POST") == 0) {
-			snprintf(hdr, sizeof(hdr), "Content-Type: %s",
-			    content_type ? content_type : "application/octet-stream");
-			headers = curl_slist_append(headers, hdr);
+			if (rg_path(hdr, sizeof(hdr), "Content-Type: %s", content_type ?
+			    content_type : "application/octet-stream") == 0)
+				headers = curl_slist_append(headers, hdr);
 			curl_easy_setopt(h->curl, CURLOPT_POSTFIELDS, data ? data : "");
 			curl_easy_setopt(h->curl, CURLOPT_POSTFIELDSIZE_LARGE,
 			    (curl_off_t)len);
@@ -387,7 +393,7 @@ rg_http_req(struct rg_http *h, const char *method, const char *path,
 		cc = curl_easy_perform(h->curl);
 		curl_slist_free_all(headers);
 		if (cc != CURLE_OK) {
-			snprintf(r->error, sizeof(r->error), "%s", curl_easy_strerror(cc));
+			rg_msg(r->error, sizeof(r->error), "%s", curl_easy_strerror(cc));
 			code = -1;
 			if (cc == CURLE_PEER_FAILED_VERIFICATION ||
 			    cc == CURLE_SSL_CACERT_BADFILE || cc == CURLE_SSL_CERTPROBLEM ||
@@ -400,7 +406,7 @@ rg_http_req(struct rg_http *h, const char *method, const char *path,
 				/* a token for another scope, or none yet */
 				auth = 1;
 				if ((tok = token(h, r->challenge)) == NULL) {
-					snprintf(r->error, sizeof(r->error),
+					rg_msg(r->error, sizeof(r->error),
 					    "no token from the registry's auth server");
 					return 401;
 				}
@@ -414,7 +420,7 @@ rg_http_req(struct rg_http *h, const char *method, const char *path,
 			}
 			if (code != 429 && code < 500)
 				return code;
-			snprintf(r->error, sizeof(r->error), "HTTP %ld", code);
+			rg_msg(r->error, sizeof(r->error), "HTTP %ld", code);
 		}
 		if (try < TRIES)
 			sleep(backoff(try, r->retry_after));
@@ -436,7 +442,8 @@ rg_http_error_code(const struct rg_buf *body, char *out, size_t size)
 	json_t *j = body->len > 0 ? json_loadb(body->p, body->len, 0, NULL) : NULL;
 	const char *c = rg_str(json_array_get(json_object_get(j, "errors"), 0), "code");
 
-	snprintf(out, size, "%s", c != NULL ? c : "");
+	if (rg_path(out, size, "%s", c != NULL ? c : "") != 0)
+		*out = '\0';	/* longer than any code: not one of those known */
 	json_decref(j);
 	return out;
 }
@@ -473,12 +480,16 @@ rg_api_tags(struct rg_http *h, const char *repo, int page, char ***tags,
 	long code;
 
 	*pages = 0;
-	snprintf(path, sizeof(path), "/v2/%s/tags/list?n=%d", repo, page);
+	if (rg_path(path, sizeof(path), "/v2/%s/tags/list?n=%d", repo, page) != 0) {
+		rg_msg(r->error, sizeof(r->error), "the request's path is too long");
+		rg_msg(failed, size, "/v2/%s/tags/list", repo);
+		return -1;
+	}
 	for (;;) {
 		++*pages;
 		if ((code = rg_http_get(h, path, "application/json", body, r)) != 200 ||
 		    (j = json_loadb(body->p, body->len, 0, NULL)) == NULL) {
-			snprintf(failed, size, "%s", path);
+			rg_msg(failed, size, "%s", path);
 			return code == 200 ? 502 : code;	/* 200, not JSON */
 		}
 		json_array_foreach(json_object_get(j, "tags"), i, v) {
@@ -493,9 +504,14 @@ rg_api_tags(struct rg_http *h, const char *repo, int page, char ***tags,
 		json_decref(j);
 		if ((next = rg_http_next(r->link)) == NULL)
 			break;
-		snprintf(path, sizeof(path), "%s", next);
+		if (rg_path(path, sizeof(path), "%s", next) != 0) {
+			rg_msg(r->error, sizeof(r->error), "the next page's path is "
+			    "too long");
+			rg_msg(failed, size, "%s", path);
+			return -1;
+		}
 	}
-	snprintf(failed, size, "%s", path);
+	rg_msg(failed, size, "%s", path);
 	return 200;
 }
 

@@ -33,7 +33,7 @@ rg_refs_add(struct rg_refs *r, const struct rg_digest *d, int64_t size)
 static int
 fail(char *err, size_t errsize, const char *msg)
 {
-	snprintf(err, errsize, "%s", msg);
+	rg_msg(err, errsize, "%s", msg);
 	return -1;
 }
 

@@ -6,6 +6,7 @@
 #include <errno.h>
 #include <stdarg.h>
 #include <stdio.h>
+#include <string.h>
 
 #include "rg.h"
 
@@ -33,4 +34,26 @@ rg_vpath(char *buf, size_t size, const char *fmt, va_list ap)
 		return -1;
 	}
 	return 0;
+}
+
+/*
+ * A message for a person (a reason, an error): what does not fit is cut,
+ * and the cut says so ("..." at its end).  Never for a path, a URL, a key
+ * or anything else that names something: those go through rg_path.
+ */
+void
+rg_msg(char *buf, size_t size, const char *fmt, ...)
+{
+	va_list ap;
+	int n;
+
+	if (size == 0)
+		return;
+	va_start(ap, fmt);
+	n = vsnprintf(buf, size, fmt, ap);
+	va_end(ap);
+	if (n < 0)
+		buf[0] = '\0';
+	else if ((size_t)n >= size && size > 4)
+		memcpy(buf + size - 4, "...", 4);
 }

@@ -49,8 +49,9 @@ note(int pendfd, const char *name, const char *path)
 	int n;
 
 	if (journal == -1) {
-		snprintf(journal_name, sizeof(journal_name), "%ld%s", (long)getpid(),
-		    JOURNAL);
+		if (rg_path(journal_name, sizeof(journal_name), "%ld%s", (long)getpid(),
+		    JOURNAL) != 0)
+			return -1;
 		if ((journal = openat(pendfd, journal_name, O_WRONLY | O_CREAT |
 		    O_APPEND | O_NOFOLLOW | O_CLOEXEC, 0600)) == -1)
 			return -1;
@@ -78,7 +79,8 @@ rg_pend_move(int v2fd, int pendfd, const char *path, char name[RG_TRASH_NAME])
 
 	if (pid == 0)
 		pid = (long)getpid();
-	snprintf(name, RG_TRASH_NAME, "%ld-p%lu", pid, ++seq);
+	if (rg_path(name, RG_TRASH_NAME, "%ld-p%lu", pid, ++seq) != 0)
+		return -1;
 	if (note(pendfd, name, path) != 0)
 		return -1;
 	return rg_trash_move_as(v2fd, pendfd, path, name);

@@ -72,7 +72,7 @@ rg_policy_load(const char *path, const char *name, rg_policy_fn *fn, void *arg)
 		s = trim(line);
 		if (*s == '\0' || *s == '#' || *s == ';')
 			continue;
-		snprintf(where, sizeof(where), "%s:%lu", path, lineno);
+		rg_msg(where, sizeof(where), "%s:%lu", path, lineno);
 		if (*s == '[') {
 			if (s[strlen(s) - 1] != ']') {
 				warnx("%s: expected [name]", where);

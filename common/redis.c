@@ -30,7 +30,7 @@
 static int
 fail(struct rg_redis *r, const char *what, int e)
 {
-	snprintf(r->err, sizeof(r->err), "redis %s: %s%s%s", r->addr, what,
+	rg_msg(r->err, sizeof(r->err), "redis %s: %s%s%s", r->addr, what,
 	    e ? ": " : "", e ? strerror(e) : "");
 	return -1;
 }
@@ -43,7 +43,8 @@ dial(struct rg_redis *r)
 	struct timeval tv = { TIMEOUT_S, 0 };
 	int e, fd = -1;
 
-	snprintf(host, sizeof(host), "%s", r->addr);
+	if (rg_path(host, sizeof(host), "%s", r->addr) != 0)
+		return fail(r, "address too long", 0);
 	if ((port = strrchr(host, ':')) == NULL)
 		return fail(r, "not host:port", 0);
 	*port++ = '\0';
@@ -54,7 +55,7 @@ dial(struct rg_redis *r)
 	memset(&hints, 0, sizeof(hints));
 	hints.ai_socktype = SOCK_STREAM;
 	if ((e = getaddrinfo(*host ? host : "localhost", port, &hints, &res)) != 0) {
-		snprintf(r->err, sizeof(r->err), "redis %s: %s", r->addr,
+		rg_msg(r->err, sizeof(r->err), "redis %s: %s", r->addr,
 		    gai_strerror(e));
 		return -1;
 	}
@@ -150,7 +151,7 @@ reply(struct rg_redis *r, long long *n, int depth)
 	case '+':
 		return 0;
 	case '-':
-		snprintf(r->err, sizeof(r->err), "redis %s: %.200s", r->addr,
+		rg_msg(r->err, sizeof(r->err), "redis %s: %.200s", r->addr,
 		    line + 1);
 		return -1;
 	case ':':
@@ -211,7 +212,7 @@ rg_redis_open(struct rg_redis *r, const char *addr, const char *password, int db
 		return -1;
 	if (password != NULL && *password != '\0' && rg_redis_cmd(r, NULL, 2, auth) != 0)
 		return -1;
-	snprintf(dbs, sizeof(dbs), "%d", db);
+	rg_path(dbs, sizeof(dbs), "%d", db);	/* fits: an int */
 	return db != 0 ? rg_redis_cmd(r, NULL, 2, sel) : 0;
 }
 
@@ -246,6 +247,7 @@ rg_redis_forget_blob(struct rg_redis *r, const struct rg_digest *d)
 	const char *del[] = { "DEL", key };
 
 	rg_digest_format(d, ds);
-	snprintf(key, sizeof(key), "blobs::%s", ds);
+	if (rg_path(key, sizeof(key), "blobs::%s", ds) != 0)
+		return fail(r, "key too long", 0);
 	return rg_redis_cmd(r, NULL, 2, del);
 }

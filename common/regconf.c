@@ -109,7 +109,7 @@ parse(yaml_parser_t *p, struct rg_regconf *c, char *err, size_t errsize)
 
 	while (!done) {
 		if (!yaml_parser_parse(p, &ev)) {
-			snprintf(err, errsize, "line %lu: %s", (unsigned long)
+			rg_msg(err, errsize, "line %lu: %s", (unsigned long)
 			    p->problem_mark.line + 1, p->problem ? p->problem :
 			    "not YAML");
 			r = -1;
@@ -121,7 +121,8 @@ parse(yaml_parser_t *p, struct rg_regconf *c, char *err, size_t errsize)
 			s = ev.type == YAML_SCALAR_EVENT ?
 			    (const char *)ev.data.scalar.value : NULL;
 			if (depth > 0 && st[depth - 1].map && st[depth - 1].want_key) {
-				snprintf(st[depth - 1].key, KEYMAX, "%s", s ? s : "");
+				/* a key too long is "": it matches none */
+				rg_path(st[depth - 1].key, KEYMAX, "%s", s ? s : "");
 				st[depth - 1].want_key = 0;
 				break;
 			}
@@ -133,7 +134,7 @@ parse(yaml_parser_t *p, struct rg_regconf *c, char *err, size_t errsize)
 		case YAML_MAPPING_START_EVENT:
 		case YAML_SEQUENCE_START_EVENT:
 			if (depth == MAXDEPTH) {
-				snprintf(err, errsize, "line %lu: nested deeper than "
+				rg_msg(err, errsize, "line %lu: nested deeper than "
 				    "%d levels", (unsigned long)ev.start_mark.line + 1,
 				    MAXDEPTH);
 				r = -1;
@@ -186,10 +187,10 @@ rg_regconf_load(const char *path, struct rg_regconf *c, char *err, size_t errsiz
 	c->path = dupstr(path);
 	if (rg_read_file(AT_FDCWD, path, RG_REGCONF_MAX, &buf, &len) == -1) {
 		if (errno == EFBIG)
-			snprintf(err, errsize, "larger than %d bytes: not a "
+			rg_msg(err, errsize, "larger than %d bytes: not a "
 			    "registry configuration", RG_REGCONF_MAX);
 		else
-			snprintf(err, errsize, "%s", strerror(errno));
+			rg_msg(err, errsize, "%s", strerror(errno));
 		return -1;
 	}
 	if (!yaml_parser_initialize(&p))
@@ -199,7 +200,7 @@ rg_regconf_load(const char *path, struct rg_regconf *c, char *err, size_t errsiz
 	yaml_parser_delete(&p);
 	free(buf);
 	if (r == 0 && c->cache == RG_CACHE_REDIS && c->redis_addr == NULL) {
-		snprintf(err, errsize, "storage.cache.blobdescriptor is redis, "
+		rg_msg(err, errsize, "storage.cache.blobdescriptor is redis, "
 		    "but there is no redis.addr");
 		r = -1;
 	}
@@ -223,7 +224,7 @@ rg_regconf_of(const char *given, struct rg_store *st, struct rg_regconf *c,
 	if (given == NULL && access(path, F_OK) != 0)
 		return 1;
 	if (rg_regconf_load(path, c, e, sizeof(e)) != 0) {
-		snprintf(err, errsize, given ? "%s: %s" : "%s: %s: not read", path, e);
+		rg_msg(err, errsize, given ? "%s: %s" : "%s: %s: not read", path, e);
 		rg_regconf_free(c);
 		return given ? -1 : 2;
 	}
@@ -232,7 +233,7 @@ rg_regconf_of(const char *given, struct rg_store *st, struct rg_regconf *c,
 	    c->rootdirectory, RG_V2) == 0 && st->ops->same(st, v2))
 		return 0;
 	if (given != NULL)
-		snprintf(err, errsize, "--config %s: the registry's storage is "
+		rg_msg(err, errsize, "--config %s: the registry's storage is "
 		    "%s%s%s, not the one the stream was scanned from (%s)", path,
 		    c->driver ? c->driver : "not named", c->rootdirectory ? " " : "",
 		    c->rootdirectory ? c->rootdirectory : "", st->root);

@@ -34,6 +34,9 @@ int	rg_path(char *buf, size_t size, const char *fmt, ...)
 	    __attribute__((format(printf, 3, 4)));
 int	rg_vpath(char *buf, size_t size, const char *fmt, va_list ap)
 	    __attribute__((format(printf, 3, 0)));
+/* path.c, continued: a message, cut with "..." when it does not fit */
+void	rg_msg(char *buf, size_t size, const char *fmt, ...)
+	    __attribute__((format(printf, 3, 4)));
 
 /* digest.c */
 #define RG_DIGEST_LEN		32	/* raw sha256 bytes */

@@ -66,7 +66,7 @@ rg_lines(int fd, const char *name, rg_line_fn *fn, void *arg)
 	ssize_t n;
 	int r = 0, eof = 0;
 
-	snprintf(where, sizeof(where), "%s:", name);
+	rg_msg(where, sizeof(where), "%s:", name);
 	plen = strlen(where);
 
 	while (r == 0) {

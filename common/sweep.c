@@ -141,7 +141,7 @@ finish(struct rg_sweep *s)
 static int
 failed(struct rg_sweep *s, const char *path)
 {
-	snprintf(s->err, sizeof(s->err), "%s: %s", path, strerror(errno));
+	rg_msg(s->err, sizeof(s->err), "%s: %s", path, strerror(errno));
 	s->why = s->err;
 	return RG_RM_FAILED;
 }
@@ -208,7 +208,7 @@ pend(struct rg_sweep *s, int kind, const char *repo, const struct rg_digest *d,
 static int
 cache_failed(struct rg_sweep *s)
 {
-	snprintf(s->err, sizeof(s->err), "the registry's cache: %s", s->redis->err);
+	rg_msg(s->err, sizeof(s->err), "the registry's cache: %s", s->redis->err);
 	s->why = s->err;
 	return RG_RM_FAILED;
 }
