@@ -21,7 +21,7 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "rg.h"
+#include "graph.h"
 
 static long long uploads_older = -1;
 static int verbose, usage_mode, usage_tags;

@@ -17,6 +17,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "http.h"
 #include "regconf.h"
 #include "store.h"
 

@@ -22,7 +22,7 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "rg.h"
+#include "records.h"
 
 #define MAX_CRITERIA	32	/* of each kind: patterns, conditions, names */
 

@@ -18,7 +18,7 @@
 #include <unistd.h>
 #include <sys/random.h>
 
-#include "rg.h"
+#include "http.h"
 
 #define ACCEPT	RG_MT_OCI_INDEX ", " RG_MT_OCI ", " RG_MT_DOCKER_LIST ", " \
 		RG_MT_DOCKER ", " RG_MT_SCHEMA1_SIGNED ", " RG_MT_SCHEMA1

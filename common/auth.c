@@ -22,7 +22,7 @@
 
 #include <openssl/evp.h>
 
-#include "rg.h"
+#include "http.h"
 
 extern char **environ;
 

@@ -20,7 +20,7 @@
 
 #include <linux/openat2.h>
 
-#include "rg.h"
+#include "store.h"
 
 #define TRASH	".rg-trash"
 

@@ -3,7 +3,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "rg.h"
+#include "records.h"
 
 /* Room for at least more bytes after len. */
 static int

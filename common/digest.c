@@ -1,7 +1,7 @@
 /* digest.c: sha256 digests, held as 32 raw bytes. */
 #include <string.h>
 
-#include "rg.h"
+#include "base.h"
 
 /* hex digit values; -1 for anything else (upper case is not canonical) */
 static const signed char hexval[256] = {

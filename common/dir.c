@@ -8,7 +8,7 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "rg.h"
+#include "base.h"
 
 static int
 entry_cmp(const void *a, const void *b)

@@ -7,7 +7,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "rg.h"
+#include "base.h"
 
 static uint64_t
 key_hash(const unsigned char *k, size_t klen)

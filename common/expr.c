@@ -22,7 +22,7 @@
 #include <string.h>
 #include <strings.h>
 
-#include "rg.h"
+#include "records.h"
 
 enum { V_NULL, V_BOOL, V_NUM, V_STR, V_TIME };
 enum { N_OR, N_AND, N_NOT, N_CMP, N_TRUTH };

@@ -8,7 +8,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "rg.h"
+#include "graph.h"
 
 #define NO_REF		UINT32_MAX
 

@@ -20,7 +20,7 @@
 #undef curl_easy_setopt		/* curl.h's checking macros: the calls are ours */
 #undef curl_easy_getinfo
 
-#include "rg.h"
+#include "http.h"
 
 /*
  * libcurl is opened when a URL is scanned, not linked: its dependencies

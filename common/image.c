@@ -6,7 +6,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "rg.h"
+#include "records.h"
 
 #define NEST_MAX	8	/* index depth followed */
 

@@ -7,7 +7,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "rg.h"
+#include "records.h"
 
 #define DEPTH_MAX	256
 

@@ -7,7 +7,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "rg.h"
+#include "records.h"
 
 int
 rg_refs_add(struct rg_refs *r, const struct rg_digest *d, int64_t size)

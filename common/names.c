@@ -3,7 +3,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "rg.h"
+#include "base.h"
 
 static int
 alnum(int c)

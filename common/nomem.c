@@ -6,7 +6,7 @@
 #include <stdio.h>
 #include <unistd.h>
 
-#include "rg.h"
+#include "base.h"
 
 void
 rg_nomem(void)

@@ -8,7 +8,7 @@
 #include <stdio.h>
 #include <string.h>
 
-#include "rg.h"
+#include "base.h"
 
 int
 rg_path(char *buf, size_t size, const char *fmt, ...)

@@ -17,7 +17,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include "rg.h"
+#include "store.h"
 
 #define PENDING		"pending"
 #define JOURNAL		".notes"

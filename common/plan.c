@@ -8,7 +8,7 @@
 
 #include <openssl/evp.h>
 
-#include "rg.h"
+#include "records.h"
 
 int
 rg_plan_init(struct rg_plan *p)

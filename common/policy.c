@@ -17,7 +17,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "rg.h"
+#include "records.h"
 
 #define POLICY_PATH	".config/rg/policies"
 

@@ -21,6 +21,7 @@
 #include <sys/time.h>
 #include <unistd.h>
 
+#include "records.h"
 #include "redis.h"
 
 #define TIMEOUT_S	10

@@ -6,7 +6,7 @@
 #ifndef RG_REDIS_H
 #define RG_REDIS_H
 
-#include "rg.h"
+#include "base.h"
 
 struct rg_redis {
 	int fd;

@@ -6,7 +6,7 @@
 #define PCRE2_CODE_UNIT_WIDTH 8
 #include <pcre2.h>
 
-#include "rg.h"
+#include "base.h"
 
 struct rg_regex {
 	pcre2_code *code;

@@ -9,7 +9,8 @@
 #ifndef RG_REMOVE_H
 #define RG_REMOVE_H
 
-#include "rg.h"
+#include "http.h"
+#include "store.h"
 
 /* the kinds of object, in the order they are deleted */
 enum { RG_OBJ_TAG, RG_OBJ_MANIFEST, RG_OBJ_LAYER, RG_OBJ_BLOB, RG_OBJ_UPLOAD,
@@ -61,7 +62,7 @@ json_t *rg_rmitem_record(const struct rg_rmplan *p, const struct rg_rmitem *it,
 void	rg_tagset_add(struct rg_digest *sum, uint32_t *n, const char *tag,
 	    const struct rg_digest *d);
 
-/* what became of an object (RG_RM_*, rg.h); why says why, but for RG_RM_DONE */
+/* what became of an object (RG_RM_*, base.h); why says why, but for RG_RM_DONE */
 typedef void rg_outcome_fn(void *arg, const struct rg_rmitem *it, int result,
 	    const char *why);
 

@@ -11,6 +11,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "graph.h"
 #include "remove.h"
 
 const char *const rg_obj_name[RG_NOBJ] = { "tag", "manifest", "layer", "blob",

@@ -23,7 +23,127 @@
 #ifndef RG_STORE_H
 #define RG_STORE_H
 
-#include "rg.h"
+#include <sys/stat.h>
+
+#include "records.h"
+
+/*
+ * Underneath the filesystem driver: the registry's layout read with file
+ * descriptors (storage.c), operations confined below a directory
+ * (beneath.c), pending objects (pending.c); and the sweep (sweep.c), which
+ * uses only the store.
+ */
+/* storage.c: the distribution registry's filesystem layout */
+#define RG_LINK_LEN	RG_DIGEST_STRLEN	/* a link file is exactly this, no newline */
+#define RG_V2		"docker/registry/v2"
+
+enum rg_link_status {
+	RG_LINK_OK = 0,
+	RG_LINK_MISSING = -1,	/* ENOENT; errno set */
+	RG_LINK_IOERR = -2,	/* other open/read error; errno set */
+	RG_LINK_CORRUPT = -3	/* not "sha256:" + 64 lowercase hex */
+};
+
+int	rg_link_fd(int fd, struct rg_digest *d, struct stat *st);
+int	rg_link_open(int dirfd, const char *path, int beneath);
+int	rg_link_read(int dirfd, const char *path, struct rg_digest *d,
+	    struct timespec *mtime);
+int	rg_blob_path(const struct rg_digest *d, char *buf, size_t size);
+int	rg_open_root(const char *root, char **v2path);
+
+int	rg_upload_valid(const char *s);
+
+/* beneath.c: file operations confined below a directory, for rg-rm */
+int	rg_beneath_parent(int dirfd, const char *path, const char **last);
+int	rg_beneath_open(int dirfd, const char *path, int flags);
+int	rg_beneath_stat(int dirfd, const char *path, struct stat *st);
+int	rg_beneath_link(int dirfd, const char *path, struct rg_digest *d,
+	    struct timespec *mtime);
+int	rg_beneath_rmdir(int dirfd, const char *path);
+int	rg_trash_open(int v2fd, int create);
+#define RG_TRASH_NAME	64
+int	rg_trash_move(int v2fd, int trashfd, const char *path,
+	    char name[RG_TRASH_NAME]);
+int	rg_trash_move_as(int v2fd, int trashfd, const char *path,
+	    const char *name);
+int	rg_trash_drop(int trashfd, const char *name, const char *leaf);
+int	rg_trash_restore(int v2fd, int trashfd, const char *name,
+	    const char *path);
+int	rg_trash_remove(int v2fd, int trashfd, const char *path,
+	    const char *leaf);
+int	rg_trash_empty(int trashfd);
+
+/* pending.c: moved away, deleted or put back once the storage is seen again */
+int	rg_pend_open(int trashfd);
+int	rg_pend_move(int v2fd, int pendfd, const char *path,
+	    char name[RG_TRASH_NAME]);
+int	rg_pend_restore(int v2fd, int pendfd, const char *name, const char *path);
+int	rg_pend_final(int pendfd, int trashfd, const char *name);
+void	rg_pend_close(int pendfd);
+int	rg_pend_recover(int v2fd, int pendfd, unsigned long *back);
+
+/* sweep.c: deleting registry objects from storage, one at a time, for rg-rm */
+#define RG_SWEEP_PATH	(RG_REPO_MAX + RG_TAG_MAX + 2 * RG_HEX_LEN + 96)
+#define RG_SETTLE	1	/* seconds pending objects wait for pushes in flight */
+
+struct rg_tagindex {
+	struct rg_digest d;		/* tags/<tagdir.v[tag]>/index/sha256/<d> */
+	size_t tag;
+};
+
+struct rg_redis;
+struct rg_store;
+struct rg_swpend;
+
+#define RG_RELATIME	86400	/* relatime updates atime at least this often */
+
+struct rg_sweep {
+	struct rg_store *st;		/* the storage, the caller's */
+	int dry_run;
+	int atime_works;		/* the filesystem records reads (not noatime) */
+	struct rg_swpend *pend;		/* moved into pending, not yet decided */
+	size_t npend, cappend;
+	unsigned long recovered;	/* put back from a killed run's pending */
+	struct rg_redis *redis;		/* the registry's redis cache, or NULL */
+	const char *root;		/* the store's, for messages */
+	time_t scan_time, now;		/* scan_time -1: unknown */
+	long long min_age;
+	int fresh_manifests;		/* a revision or tag written since the scan */
+	struct rg_dtab fresh;		/* digests linked since the scan */
+	struct rg_dtab revdirs;		/* revisions/sha256 as rg-rm left them */
+	struct rg_strset gone_tags;	/* "repo:tag", deleted (or would be) */
+	char *current_repo;		/* what its tags point at now: */
+	struct rg_digest *current;
+	size_t ncurrent;
+	struct rg_tagindex *index;	/* and every digest in their history */
+	size_t nindex;
+	struct rg_dir tagdir;		/* the names index[].tag points into */
+	const char *why;		/* why the last object was kept or failed */
+	char err[RG_SWEEP_PATH + 160];
+	char drop[RG_TRASH_NAME];	/* gone for good, its record not yet written */
+};
+
+typedef void rg_changed_fn(void *arg, const char *repo);
+
+int	rg_sweep_open(struct rg_sweep *s, struct rg_store *st, int dry_run);
+int	rg_sweep_tag(struct rg_sweep *s, const char *repo, const char *tag,
+	    const struct rg_digest *expect);
+int	rg_sweep_manifest(struct rg_sweep *s, const char *repo,
+	    const struct rg_digest *d, size_t tag);
+int	rg_sweep_layer(struct rg_sweep *s, const char *repo,
+	    const struct rg_digest *d, size_t tag);
+int	rg_sweep_blob(struct rg_sweep *s, const struct rg_digest *d, size_t tag);
+typedef void rg_settled_fn(void *arg, size_t tag, int result, const char *why);
+void	rg_sweep_settle(struct rg_sweep *s, unsigned settle, rg_settled_fn *fn,
+	    void *arg);
+void	rg_sweep_close(struct rg_sweep *s);
+int	rg_sweep_upload(struct rg_sweep *s, const char *repo, const char *uuid);
+void	rg_sweep_fresh(struct rg_sweep *s, rg_changed_fn *fn, void *arg);
+int	rg_sweep_prune(struct rg_sweep *s, const char *repo);
+
+/* store.h's rg_store_links: every <hex>/link of a directory */
+typedef void rg_link_fn(void *arg, const struct rg_digest *d,
+	    const struct timespec *mtime);
 
 /* the longest path a store is asked about */
 #define RG_STORE_PATH	(RG_REPO_MAX + RG_TAG_MAX + 2 * RG_HEX_LEN + 96)

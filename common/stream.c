@@ -6,7 +6,7 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "rg.h"
+#include "records.h"
 
 #define RG_WHERE_MAX	512
 #define RG_READ_CHUNK	(64 << 10)

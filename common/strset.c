@@ -2,7 +2,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "rg.h"
+#include "base.h"
 
 static uint64_t
 hash(const char *s)

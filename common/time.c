@@ -4,7 +4,7 @@
 #include <err.h>
 #include <string.h>
 
-#include "rg.h"
+#include "base.h"
 
 static int
 digits(const char **p, int n, int *v)

@@ -9,7 +9,7 @@
 #include <ctype.h>
 #include <string.h>
 
-#include "rg.h"
+#include "base.h"
 
 static const char *
 skip_v(const char *s)

@@ -21,7 +21,7 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "rg.h"
+#include "records.h"
 
 #define PATH_BUF	4096
 #define DOC_BUF		8192
