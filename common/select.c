@@ -1,0 +1,262 @@
+/*
+ * select.c: the criteria of rg-select and what they select.
+ *
+ * Candidates are tag records, or with --untagged manifest records no tag
+ * points at.  The name criteria (--repo, --tag, names given as arguments,
+ * minus --keep-tag) make the candidates; rg_select_keep spares the --keep
+ * newest candidates of a repository (by --order); of the rest, those inside
+ * the time window for which every --where holds are chosen.
+ */
+#include <err.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "select.h"
+
+static const char *orders[] = { "created", "pushed", "name", "version" };
+
+void
+rg_select_init(struct rg_select *s, time_t now)
+{
+	memset(s, 0, sizeof(*s));
+	s->order = RG_ORDER_CREATED;
+	s->env.now = now;
+	s->env.time_key = orders[RG_ORDER_CREATED];
+}
+
+/* Is there room for one more of what? */
+static int
+room(size_t n, const char *what)
+{
+	if (n < RG_SEL_MAX)
+		return 1;
+	warnx("%s: more than %d", what, RG_SEL_MAX);
+	return 0;
+}
+
+static int
+add_regex(struct rg_regex **v, size_t *n, const char *opt, const char *arg)
+{
+	return room(*n, opt) && (v[(*n)++] = rg_regex_new(opt, arg)) != NULL ?
+	    0 : -1;
+}
+
+/*
+ * One criterion, by its short option letter, from the command line or a
+ * policy file: 0, or -1 said.
+ */
+int
+rg_select_option(struct rg_select *s, int opt, const char *optname,
+    const char *arg)
+{
+	char *end;
+
+	switch (opt) {
+	case 'r':
+		return add_regex(s->repo_re, &s->nrepo_re, optname, arg);
+	case 't':
+		return add_regex(s->tag_re, &s->ntag_re, optname, arg);
+	case 'K':
+		return add_regex(s->keep_tag_re, &s->nkeep_tag_re, optname, arg);
+	case 'k':
+		s->keep_n = strtol(arg, &end, 10);
+		if (*arg == '\0' || *end != '\0' || s->keep_n < 0) {
+			warnx("%s: %s: not a count", optname, arg);
+			return -1;
+		}
+		return 0;
+	case 'O':
+	case 'b':
+	case 'a':
+		return rg_window_set(&s->window, opt, optname, arg, s->env.now);
+	case 'T':
+		if (strcmp(arg, orders[RG_ORDER_CREATED]) != 0 &&
+		    strcmp(arg, orders[RG_ORDER_PUSHED]) != 0)
+			return warnx("%s: %s: not created or pushed", optname,
+			    arg), -1;
+		s->env.time_key = orders[strcmp(arg, "created") == 0 ?
+		    RG_ORDER_CREATED : RG_ORDER_PUSHED];
+		return 0;
+	case 'S':
+		for (s->order = 0; s->order < 4; s->order++)
+			if (strcmp(arg, orders[s->order]) == 0)
+				return 0;
+		warnx("%s: %s: not created, pushed, name or version", optname,
+		    arg);
+		return -1;
+	case 'u':
+		s->untagged = 1;
+		return 0;
+	case 'w':
+		return room(s->nwheres, optname) && (s->wheres[s->nwheres++] =
+		    rg_expr_parse(optname, arg)) != NULL ? 0 : -1;
+	}
+	return -1;
+}
+
+/* A repo[:tag] argument. */
+int
+rg_select_name(struct rg_select *s, const char *arg)
+{
+	if (!room(s->nnames, "names") || rg_name_parse(arg,
+	    &s->names[s->nnames].repo, &s->names[s->nnames].tag) != 0)
+		return -1;
+	s->nnames++;
+	return 0;
+}
+
+/* Do the criteria make sense together?  0, or -1 said. */
+int
+rg_select_check(const struct rg_select *s)
+{
+	size_t i;
+
+	if (!s->untagged && s->nrepo_re + s->ntag_re + s->nkeep_tag_re +
+	    s->nwheres + s->nnames == 0 && s->keep_n == 0 &&
+	    !rg_window_set_any(&s->window)) {
+		warnx("no selection criteria: that would mark every tag");
+		return -1;
+	}
+	if (s->untagged && (s->ntag_re > 0 || s->nkeep_tag_re > 0)) {
+		warnx("--untagged selects manifests: --tag and --keep-tag do "
+		    "not apply");
+		return -1;
+	}
+	for (i = 0; s->untagged && i < s->nnames; i++)
+		if (s->names[i].tag != NULL) {
+			warnx("--untagged selects manifests: name a repository, "
+			    "not %s:%s", s->names[i].repo, s->names[i].tag);
+			return -1;
+		}
+	return 0;
+}
+
+/* The record type whose records are candidates. */
+const char *
+rg_select_type(const struct rg_select *s)
+{
+	return s->untagged ? "manifest" : "tag";
+}
+
+static int
+all_match(struct rg_regex *const *v, size_t n, const char *str)
+{
+	size_t i;
+
+	for (i = 0; i < n; i++)
+		if (str == NULL || !rg_regex_match(v[i], str))
+			return 0;
+	return 1;
+}
+
+static int
+named(const struct rg_select *s, const char *repo, const char *tag)
+{
+	size_t i;
+
+	if (s->nnames == 0)
+		return 1;
+	for (i = 0; i < s->nnames; i++)
+		if (strcmp(s->names[i].repo, repo) == 0 &&
+		    (s->names[i].tag == NULL ||
+		    (tag != NULL && strcmp(s->names[i].tag, tag) == 0)))
+			return 1;
+	return 0;
+}
+
+/* Do the name criteria make rec, of rg_select_type and with a repo, one? */
+int
+rg_select_candidate(const struct rg_select *s, const json_t *rec)
+{
+	const char *repo = rg_str(rec, "repo"), *tag = rg_str(rec, "tag");
+	const json_t *tags = json_object_get(rec, "tags");
+	size_t i;
+
+	if (s->untagged) {
+		if (!json_is_array(tags) || json_array_size(tags) != 0)
+			return 0;
+	} else {
+		if (tag == NULL)
+			return 0;
+		for (i = 0; i < s->nkeep_tag_re; i++)
+			if (rg_regex_match(s->keep_tag_re[i], tag))
+				return 0;
+	}
+	return named(s, repo, tag) && all_match(s->repo_re, s->nrepo_re, repo) &&
+	    all_match(s->tag_re, s->ntag_re, tag);
+}
+
+/* Time window and conditions, for a candidate --keep did not spare. */
+int
+rg_select_chosen(const struct rg_select *s, const json_t *rec)
+{
+	time_t t;
+	size_t i;
+
+	if (rg_window_set_any(&s->window) && (rg_record_time(rec,
+	    s->env.time_key, &t) != 0 || !rg_window_holds(&s->window, t)))
+		return 0;	/* outside, or unknown time: keep */
+	for (i = 0; i < s->nwheres; i++)
+		if (!rg_expr_eval(s->wheres[i], rec, &s->env))
+			return 0;
+	return 1;
+}
+
+/* --keep: newest first, by --order, ties broken by push time then name */
+static const char *
+label(const struct rg_select *s, const json_t *rec)
+{
+	const char *str = rg_str(rec, s->untagged ? "digest" : "tag");
+
+	return str ? str : "";
+}
+
+/* Newer first by the time key (a record without it is the oldest). */
+static int
+by_time(const json_t *a, const json_t *b, const char *key)
+{
+	time_t ta = 0, tb = 0;
+	int ha = rg_record_time(a, key, &ta) == 0;
+	int hb = rg_record_time(b, key, &tb) == 0;
+
+	return ha != hb ? hb - ha : (tb > ta) - (tb < ta);
+}
+
+static int
+newest_first(const void *pa, const void *pb, void *arg)
+{
+	const struct rg_select *s = arg;
+	const json_t *a = (*(struct rg_held *const *)pa)->rec;
+	const json_t *b = (*(struct rg_held *const *)pb)->rec;
+	int c;
+
+	if (s->order == RG_ORDER_NAME)
+		c = strcmp(label(s, b), label(s, a));
+	else if (s->order == RG_ORDER_VERSION)
+		c = rg_version_cmp(label(s, b), label(s, a));
+	else
+		c = by_time(a, b, orders[s->order]);
+	if (c == 0)
+		c = by_time(a, b, "pushed");
+	return c != 0 ? c : strcmp(label(s, b), label(s, a));
+}
+
+/* Spare the --keep newest candidates of one repository's run. */
+void
+rg_select_keep(const struct rg_select *s, struct rg_held *run, size_t n)
+{
+	struct rg_held **c;
+	size_t i, nc = 0;
+
+	if (s->keep_n <= 0)
+		return;
+	if ((c = calloc(n ? n : 1, sizeof(*c))) == NULL)
+		rg_nomem();
+	for (i = 0; i < n; i++)
+		if (run[i].candidate)
+			c[nc++] = &run[i];
+	qsort_r(c, nc, sizeof(*c), newest_first, (void *)s);
+	for (i = 0; i < nc && i < (size_t)s->keep_n; i++)
+		c[i]->candidate = 0;	/* spared */
+	free(c);
+}

@@ -1,0 +1,53 @@
+/*
+ * select.h: what a retention policy selects (select.c), for rg-select.
+ * The criteria are read into one struct rg_select; the tool feeds it
+ * records and asks which are candidates, which --keep spares and which the
+ * time window and conditions then choose.
+ */
+#ifndef RG_SELECT_H
+#define RG_SELECT_H
+
+#include "records.h"
+
+#define RG_SEL_MAX	32	/* of each kind: patterns, conditions, names */
+
+enum { RG_ORDER_CREATED, RG_ORDER_PUSHED, RG_ORDER_NAME, RG_ORDER_VERSION };
+
+struct rg_select_name {
+	char *repo, *tag;	/* tag NULL: every tag of repo */
+};
+
+struct rg_select {
+	struct rg_regex *repo_re[RG_SEL_MAX], *tag_re[RG_SEL_MAX],
+	    *keep_tag_re[RG_SEL_MAX];
+	size_t nrepo_re, ntag_re, nkeep_tag_re;
+	struct rg_expr *wheres[RG_SEL_MAX];
+	size_t nwheres;
+	struct rg_select_name names[RG_SEL_MAX];
+	size_t nnames;
+	long keep_n;
+	int untagged, order;
+	struct rg_window window;
+	struct rg_expr_env env;
+};
+
+void	rg_select_init(struct rg_select *s, time_t now);
+int	rg_select_option(struct rg_select *s, int opt, const char *optname,
+	    const char *arg);
+int	rg_select_name(struct rg_select *s, const char *arg);
+int	rg_select_check(const struct rg_select *s);
+const char *rg_select_type(const struct rg_select *s);
+int	rg_select_candidate(const struct rg_select *s, const json_t *rec);
+int	rg_select_chosen(const struct rg_select *s, const json_t *rec);
+
+/* a record held while its repository's run comes in */
+struct rg_held {
+	json_t *rec;
+	char *line;
+	size_t len;
+	int marked, candidate;
+};
+
+void	rg_select_keep(const struct rg_select *s, struct rg_held *run, size_t n);
+
+#endif
