@@ -68,9 +68,8 @@ enum { F_MARKED = 1, F_MARKS = 2, F_NOTED = 4 };
 
 /* pass 1: spool the stream, and take it in; parse only what jscan cannot read */
 static int
-gather(char *line, size_t len, const char *where, void *arg)
+gather(char *line, size_t len, const struct rg_at *at, void *arg)
 {
-	const char *colon = strrchr(where, ':');
 	struct rg_ticket tk = { RG_TK_NONE, 0 };
 	struct head h;
 	struct rg_rec f;
@@ -79,9 +78,9 @@ gather(char *line, size_t len, const char *where, void *arg)
 
 	if (rg_rec_scan(line, len, &f, &b, &marks, &noted) == 0 &&
 	    strcmp(f.type, "scan-end") != 0)	/* its "complete" needs a parse */
-		rg_graph_add_fields(&f, where, &tk);
+		rg_graph_add_fields(&f, at->where, &tk);
 	else
-		r = rg_parse_line(line, len, where, take, NULL);
+		r = rg_parse_line(line, len, at->where, take, NULL);
 	if (arg == NULL)
 		return r;
 	memset(&h, 0, sizeof(h));
@@ -90,7 +89,7 @@ gather(char *line, size_t len, const char *where, void *arg)
 	h.flags = tk.kind == RG_TK_NONE ? 0 : (f.marked ? F_MARKED : 0) |
 	    (marks ? F_MARKS : 0) | (noted ? F_NOTED : 0);
 	h.len = (uint32_t)len;
-	h.line = colon ? strtoull(colon + 1, NULL, 10) : 0;
+	h.line = at->line;
 	if (len > UINT32_MAX || fwrite(&h, sizeof(h), 1, arg) != 1 ||
 	    fwrite(line, 1, len, arg) != len) {
 		warn("spool");
@@ -231,73 +230,96 @@ usage_report(void)
 	return rg_graph_status();
 }
 
-/* pass 2: what needs no change is written as it came, without a parse */
-static int
-judge_line(char *line, size_t len, const char *where, void *arg)
-{
-	struct tally *t = arg;
+/*
+ * Pass 2.  A line's verdict, decided once: from its ticket when pass 1
+ * found its entry, else from its fields; a line neither way (a line with
+ * escapes, a type the graph does not judge) is parsed and judged whole.
+ */
+struct judged {
+	int v;	/* 1 delete, 0 keep, -1 not the graph's, -2 not read here */
 	const char *why;
-	char add[80];
-	struct rg_rec f;
-	struct rg_recbuf b;
-	int v, r, marks, noted;
+	const char *type, *repo, *key;	/* the plan's key, for v == 1 */
+	char digest[RG_DIGEST_STRLEN + 1];
+	int64_t size;
+	int marked, marks, noted;
+	struct rg_recbuf b;	/* the strings read from the line */
+};
 
-	if (rg_rec_scan(line, len, &f, &b, &marks, &noted) == 0 &&
-	    (is(f.type, "blob", "layer", "tag") || is(f.type, "manifest", "repo", "scan"))) {
-		v = is(f.type, "repo", "scan", "scan") ? -1 :
-		    rg_graph_judge(&f, NULL, &why, uploads_older, now);
-		if ((v == -1 && !(f.marked && deletable(f.type))) ||
-		    (v == 0 && !f.marked))
-			return rg_write_line(line, len);
-		/* to delete, and unmarked or marked without a reason so far */
-		if (v == 1 && (!marks || (f.marked && !noted))) {
-			if (rg_path(add, sizeof(add), "%s\"reason\":\"%s\"",
-			    marks ? "" : "\"delete\":true,", why) != 0)
-				errx(RG_EXIT_FATAL, "%s: a reason too long", where);
-			if ((r = rg_write_with(line, len, add)) <= 0) {
-				rg_plan_add_fields(&t->plan, f.type, f.repo,
-				    strcmp(f.type, "tag") == 0 ? f.tag : f.digest);
-				count(t, f.type, f.size);
-				return r;
-			}
-		}
-	}
-	return rg_parse_line(line, len, where, verdict, arg);
-}
-
-/* A spooled line of a ticket: judged by index; the others as judge_line does. */
 static int
-judge_spooled(const struct head *h, char *line, struct tally *t)
+judge(const struct head *h, char *line, struct judged *j)
 {
 	static const char *type[] = { NULL, "blob", "manifest", "layer" };
 	struct rg_ticket tk = { h->kind, h->idx };
-	char add[80], digest[RG_DIGEST_STRLEN + 1], where[32];
-	const char *why, *repo;
-	int64_t size;
-	int v = -2, r;
+	struct rg_rec f;
 
+	j->repo = j->key = NULL;
 	if (h->kind != RG_TK_NONE && h->kind <= RG_TK_LAYER) {
-		v = rg_graph_judge_ticket(&tk, &why);
-		if (v == -1 || (v == 0 && !(h->flags & F_MARKED)))
-			return rg_write_line(line, h->len);
-		if (v == 1 && (!(h->flags & F_MARKS) ||
-		    ((h->flags & F_MARKED) && !(h->flags & F_NOTED)))) {
-			if (rg_path(add, sizeof(add), "%s\"reason\":\"%s\"",
-			    h->flags & F_MARKS ? "" : "\"delete\":true,", why) != 0)
-				errx(RG_EXIT_FATAL, "<stdin>:%llu: a reason too long",
-				    (unsigned long long)h->line);
-			if ((r = rg_write_with(line, h->len, add)) <= 0) {
-				repo = rg_graph_ticket_key(&tk, digest, &size);
-				rg_plan_add_fields(&t->plan, type[h->kind], repo, digest);
-				count(t, type[h->kind], size);
-				return r;
-			}
+		j->v = rg_graph_judge_ticket(&tk, &j->why);
+		j->size = 0;
+		j->type = type[h->kind];
+		j->marked = (h->flags & F_MARKED) != 0;
+		j->marks = (h->flags & F_MARKS) != 0;
+		j->noted = (h->flags & F_NOTED) != 0;
+		if (j->v == 1) {
+			j->repo = rg_graph_ticket_key(&tk, j->digest, &j->size);
+			j->key = j->digest;
+		}
+		return 0;
+	}
+	if (rg_rec_scan(line, h->len, &f, &j->b, &j->marks, &j->noted) != 0 ||
+	    !(is(f.type, "blob", "layer", "tag") ||
+	    is(f.type, "manifest", "repo", "scan")))
+		return -1;
+	j->v = is(f.type, "repo", "scan", "scan") ? -1 :
+	    rg_graph_judge(&f, NULL, &j->why, uploads_older, now);
+	j->type = f.type;
+	j->marked = f.marked;
+	j->size = f.size;
+	j->repo = f.repo;
+	j->key = strcmp(f.type, "tag") == 0 ? f.tag : f.digest;
+	return 0;
+}
+
+/*
+ * The one writer: a line that needs no change as it came; a verdict to
+ * delete spliced into the line as it came; anything else (a mark undone,
+ * a reason replaced) through jansson.
+ */
+static int
+write_judged(char *line, size_t len, const struct judged *j,
+    unsigned long lineno, struct tally *t)
+{
+	char add[80], where[32];
+	int r;
+
+	if (j->v != -2 && ((j->v == -1 && !(j->marked && deletable(j->type))) ||
+	    (j->v == 0 && !j->marked)))
+		return rg_write_line(line, len);
+	if (j->v == 1 && (!j->marks || (j->marked && !j->noted))) {
+		if (rg_path(add, sizeof(add), "%s\"reason\":\"%s\"",
+		    j->marks ? "" : "\"delete\":true,", j->why) != 0)
+			errx(RG_EXIT_FATAL, "<stdin>:%lu: a reason too long",
+			    lineno);
+		if ((r = rg_write_with(line, len, add)) <= 0) {
+			rg_plan_add_fields(&t->plan, j->type, j->repo, j->key);
+			count(t, j->type, j->size);
+			return r;
 		}
 	}
-	rg_msg(where, sizeof(where), "<stdin>:%llu", (unsigned long long)h->line);
-	if (v == -2)
-		return judge_line(line, h->len, where, t);
-	return rg_parse_line(line, h->len, where, verdict, t);
+	rg_msg(where, sizeof(where), "<stdin>:%lu", lineno);
+	return rg_parse_line(line, len, where, verdict, t);
+}
+
+static int
+judge_spooled(const struct head *h, char *line, struct tally *t)
+{
+	struct judged j;
+
+	if (judge(h, line, &j) != 0) {
+		j.v = -2;	/* not judged here: parsed, judged whole */
+		j.marked = 0;
+	}
+	return write_judged(line, h->len, &j, (unsigned long)h->line, t);
 }
 
 /* Read the spool back, a header and a line at a time. */

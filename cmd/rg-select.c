@@ -188,7 +188,7 @@ on_record(json_t *rec, const char *line, size_t len, const char *where,
  * for --untagged without --keep the manifests that have tags.
  */
 static int
-on_line(char *line, size_t len, const char *where, void *arg)
+on_line(char *line, size_t len, const struct rg_at *at, void *arg)
 {
 	struct rg_jscan j;
 
@@ -200,7 +200,7 @@ on_line(char *line, size_t len, const char *where, void *arg)
 			return -1;
 		return emit(NULL, line, len, 0, j.delete);
 	}
-	return rg_parse_line(line, len, where, on_record, arg);
+	return rg_parse_line(line, len, at->where, on_record, arg);
 }
 
 int

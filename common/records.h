@@ -17,7 +17,14 @@
 typedef int rg_record_fn(json_t *rec, const char *line, size_t len,
 	    const char *where, void *arg);
 
-typedef int rg_line_fn(char *line, size_t len, const char *where, void *arg);
+/* where a line is: "<stdin>:12" for messages, and its number */
+struct rg_at {
+	const char *where;
+	unsigned long line;
+};
+
+typedef int rg_line_fn(char *line, size_t len, const struct rg_at *at,
+	    void *arg);
 
 int	rg_lines(int fd, const char *name, rg_line_fn *fn, void *arg);
 int	rg_parse_line(char *line, size_t len, const char *where,

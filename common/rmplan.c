@@ -213,15 +213,14 @@ on_record(json_t *rec, const char *line, size_t len, const char *where, void *ar
 
 /* Most records need no parse: the unmarked blobs, layer links, tags, manifests and repositories. */
 static int
-on_line(char *line, size_t len, const char *where, void *arg)
+on_line(char *line, size_t len, const struct rg_at *at, void *arg)
 {
 	struct reader *r = arg;
-	const char *colon = strrchr(where, ':');
 	struct rg_recbuf b;
 	struct rg_rec f;
 	int k;
 
-	r->line = colon ? strtoul(colon + 1, NULL, 10) : r->line + 1;
+	r->line = at->line;
 	if (r->p->refs_line == 0 && rg_rec_scan(line, len, &f, &b, NULL, NULL) == 0 &&
 	    !f.marked && ((k = kind_of(f.type)) == RG_OBJ_BLOB ||
 	    k == RG_OBJ_LAYER || k == RG_OBJ_TAG || k == RG_OBJ_MANIFEST ||
@@ -229,7 +228,7 @@ on_line(char *line, size_t len, const char *where, void *arg)
 		repo_seen(r, f.type, f.repo, f.tag, f.digest, 0);
 		return 0;
 	}
-	return rg_parse_line(line, len, where, on_record, arg);
+	return rg_parse_line(line, len, at->where, on_record, arg);
 }
 
 /*

@@ -63,6 +63,7 @@ rg_lines(int fd, const char *name, rg_line_fn *fn, void *arg)
 	char *buf = NULL, *line, *nl, where[RG_WHERE_MAX];
 	size_t cap = 0, start = 0, used = 0, len, plen;
 	unsigned long lineno = 0;
+	struct rg_at at = { where, 0 };
 	ssize_t n;
 	int r = 0, eof = 0;
 
@@ -104,7 +105,8 @@ rg_lines(int fd, const char *name, rg_line_fn *fn, void *arg)
 		if (strspn(line, " \t\r") == len)
 			continue;
 		where_set(where, sizeof(where), plen, lineno);
-		r = fn(line, len, where, arg);
+		at.line = lineno;
+		r = fn(line, len, &at, arg);
 	}
 	free(buf);
 	return r;
