@@ -33,9 +33,9 @@ static unsigned long unreadable;
 static int
 deletable(const char *type)
 {
-	return type != NULL && (strcmp(type, "tag") == 0 ||
-	    strcmp(type, "manifest") == 0 || strcmp(type, "layer") == 0 ||
-	    strcmp(type, "blob") == 0 || strcmp(type, "upload") == 0);
+	return type != NULL && (strcmp(type, RG_T_TAG) == 0 ||
+	    strcmp(type, RG_T_MANIFEST) == 0 || strcmp(type, RG_T_LAYER) == 0 ||
+	    strcmp(type, RG_T_BLOB) == 0 || strcmp(type, RG_T_UPLOAD) == 0);
 }
 
 static int
@@ -77,7 +77,7 @@ gather(char *line, size_t len, const struct rg_at *at, void *arg)
 	int r = 0, marks, noted;
 
 	if (rg_rec_scan(line, len, &f, &b, &marks, &noted) == 0 &&
-	    strcmp(f.type, "scan-end") != 0)	/* its "complete" needs a parse */
+	    strcmp(f.type, RG_T_SCAN_END) != 0)	/* its "complete" needs a parse */
 		rg_graph_add_fields(&f, at->where, &tk);
 	else
 		r = rg_parse_line(line, len, at->where, take, NULL);
@@ -115,13 +115,13 @@ struct tally {
 static void
 count(struct tally *t, const char *type, long long size)
 {
-	if (strcmp(type, "tag") == 0)
+	if (strcmp(type, RG_T_TAG) == 0)
 		t->tags++;
-	else if (strcmp(type, "manifest") == 0)
+	else if (strcmp(type, RG_T_MANIFEST) == 0)
 		t->manifests++;
-	else if (strcmp(type, "layer") == 0)
+	else if (strcmp(type, RG_T_LAYER) == 0)
 		t->layers++;
-	else if (strcmp(type, "blob") == 0) {
+	else if (strcmp(type, RG_T_BLOB) == 0) {
 		t->blobs++;
 		t->bytes += size;
 	} else {
@@ -134,7 +134,7 @@ static int
 verdict(json_t *rec, const char *line, size_t len, const char *where, void *arg)
 {
 	struct tally *t = arg;
-	const char *type = rg_str(rec, "type"), *why = NULL;
+	const char *type = rg_str(rec, RG_F_TYPE), *why = NULL;
 	struct rg_rec f;
 	int v, was;
 
@@ -142,7 +142,7 @@ verdict(json_t *rec, const char *line, size_t len, const char *where, void *arg)
 	v = type != NULL ? rg_graph_judge(&f, rec, &why, uploads_older, now) : -1;
 	was = f.marked;
 
-	if (type != NULL && strcmp(type, "refs") == 0)
+	if (type != NULL && strcmp(type, RG_T_REFS) == 0)
 		return 0;	/* an earlier pass's: this one writes its own */
 	if (v == -1 && was && deletable(type)) {
 		warnx("%s: marked %s record that names no valid repository, "
@@ -152,22 +152,22 @@ verdict(json_t *rec, const char *line, size_t len, const char *where, void *arg)
 		why = "unreadable";
 	}
 	if (v == 1) {
-		json_object_set_new(rec, "delete", json_true());
-		json_object_set_new(rec, "reason", json_string(why));
-		json_object_del(rec, "kept");
+		json_object_set_new(rec, RG_F_DELETE, json_true());
+		json_object_set_new(rec, RG_F_REASON, json_string(why));
+		json_object_del(rec, RG_F_KEPT);
 		rg_plan_add(&t->plan, rec);
 		count(t, type, f.size);
 		return rg_emit(stdout, rec);
 	}
 	if (v == 0 && was) {
-		json_object_set_new(rec, "delete", json_false());
-		json_object_set_new(rec, "kept", json_string(why));
-		json_object_del(rec, "reason");
+		json_object_set_new(rec, RG_F_DELETE, json_false());
+		json_object_set_new(rec, RG_F_KEPT, json_string(why));
+		json_object_del(rec, RG_F_REASON);
 		t->kept++;
 		if (verbose)
 			warnx("%s: %s %s@%s: marked, but kept: %s", where, type,
-			    rg_str(rec, "repo") ? rg_str(rec, "repo") : "",
-			    rg_str(rec, strcmp(type, "tag") == 0 ? "tag" : "digest"), why);
+			    rg_str(rec, RG_F_REPO) ? rg_str(rec, RG_F_REPO) : "",
+			    rg_str(rec, strcmp(type, RG_T_TAG) == 0 ? RG_F_TAG : RG_F_DIGEST), why);
 		return rg_emit(stdout, rec);
 	}
 	return rg_write_line(line, len);
@@ -202,9 +202,9 @@ usage_line(void *arg, const char *repo, const char *tag, int64_t alone,
 		printf("%-40s %-20s %12s %12s %12s\n", repo, tag ? tag : "", a, s, t);
 		return;
 	}
-	rec = rg_record_new("usage", repo);
+	rec = rg_record_new(RG_T_USAGE, repo);
 	if (tag != NULL)
-		json_object_set_new(rec, "tag", json_string(tag));
+		json_object_set_new(rec, RG_F_TAG, json_string(tag));
 	json_object_set_new(rec, "alone", json_integer(alone));
 	json_object_set_new(rec, "shared", json_integer(total - alone));
 	json_object_set_new(rec, "total", json_integer(total));
@@ -248,7 +248,7 @@ struct judged {
 static int
 judge(const struct head *h, char *line, struct judged *j)
 {
-	static const char *type[] = { NULL, "blob", "manifest", "layer" };
+	static const char *type[] = { NULL, RG_T_BLOB, RG_T_MANIFEST, RG_T_LAYER };
 	struct rg_ticket tk = { h->kind, h->idx };
 	struct rg_rec f;
 
@@ -267,16 +267,16 @@ judge(const struct head *h, char *line, struct judged *j)
 		return 0;
 	}
 	if (rg_rec_scan(line, h->len, &f, &j->b, &j->marks, &j->noted) != 0 ||
-	    !(is(f.type, "blob", "layer", "tag") ||
-	    is(f.type, "manifest", "repo", "scan")))
+	    !(is(f.type, RG_T_BLOB, RG_T_LAYER, RG_T_TAG) ||
+	    is(f.type, RG_T_MANIFEST, RG_T_REPO, RG_T_SCAN)))
 		return -1;
-	j->v = is(f.type, "repo", "scan", "scan") ? -1 :
+	j->v = is(f.type, RG_T_REPO, RG_T_SCAN, RG_T_SCAN) ? -1 :
 	    rg_graph_judge(&f, NULL, &j->why, uploads_older, now);
 	j->type = f.type;
 	j->marked = f.marked;
 	j->size = f.size;
 	j->repo = f.repo;
-	j->key = strcmp(f.type, "tag") == 0 ? f.tag : f.digest;
+	j->key = strcmp(f.type, RG_T_TAG) == 0 ? f.tag : f.digest;
 	return 0;
 }
 
@@ -419,11 +419,11 @@ main(int argc, char *argv[])
 	if (replay(spool, &t) != 0)
 		_exit(RG_EXIT_FATAL);
 	rg_plan_final(&t.plan, plan);
-	rec = rg_record_new("refs", NULL);
-	json_object_set_new(rec, "tags", json_integer((json_int_t)t.tags));
-	json_object_set_new(rec, "manifests", json_integer((json_int_t)t.manifests));
+	rec = rg_record_new(RG_T_REFS, NULL);
+	json_object_set_new(rec, RG_F_TAGS, json_integer((json_int_t)t.tags));
+	json_object_set_new(rec, RG_F_MANIFESTS, json_integer((json_int_t)t.manifests));
 	json_object_set_new(rec, "layers", json_integer((json_int_t)t.layers));
-	json_object_set_new(rec, "blobs", json_integer((json_int_t)t.blobs));
+	json_object_set_new(rec, RG_F_BLOBS, json_integer((json_int_t)t.blobs));
 	json_object_set_new(rec, "uploads", json_integer((json_int_t)t.uploads));
 	json_object_set_new(rec, "bytes", json_integer(t.bytes + t.upload_bytes));
 	json_object_set_new(rec, "plan", json_string(plan));

@@ -284,14 +284,14 @@ summary(void)
 
 	for (i = 0; i < RG_NOBJ; i++)
 		k += kept[i];
-	rec = rg_record_new("rm-total", NULL);
-	json_object_set_new(rec, "root", json_string(sw.root ? sw.root : plan.root));
+	rec = rg_record_new(RG_T_RM_TOTAL, NULL);
+	json_object_set_new(rec, RG_F_ROOT, json_string(sw.root ? sw.root : plan.root));
 	json_object_set_new(rec, "dry_run", json_boolean(dry_run));
-	rg_set_time(rec, "time", now);
+	rg_set_time(rec, RG_F_TIME, now);
 	for (i = 0; i < RG_NOBJ; i++)
 		json_object_set_new(rec, rg_obj_names[i], json_integer((json_int_t)done[i]));
 	json_object_set_new(rec, "bytes", json_integer(bytes));
-	json_object_set_new(rec, "kept", json_integer((json_int_t)k));
+	json_object_set_new(rec, RG_F_KEPT, json_integer((json_int_t)k));
 	if (rg_emit(stdout, rec) != 0)
 		_exit(RG_EXIT_FATAL);
 	json_decref(rec);

@@ -99,10 +99,10 @@ emit(json_t *rec, const char *line, size_t len, int mark, int marked)
 	if (only && !mark && !marked)
 		return 0;
 	if (mark && !marked) {
-		if (json_object_get(rec, "delete") == NULL && line != NULL &&
+		if (json_object_get(rec, RG_F_DELETE) == NULL && line != NULL &&
 		    (r = rg_write_with(line, len, "\"delete\":true")) <= 0)
 			return r;	/* the line as it came, marked */
-		json_object_set_new(rec, "delete", json_true());
+		json_object_set_new(rec, RG_F_DELETE, json_true());
 		return rg_emit(stdout, rec);
 	}
 	return rg_write_line(line, len);
@@ -139,7 +139,7 @@ static int
 on_record(json_t *rec, const char *line, size_t len, const char *where,
     void *arg)
 {
-	const char *type = rg_str(rec, "type"), *repo = rg_str(rec, "repo");
+	const char *type = rg_str(rec, RG_F_TYPE), *repo = rg_str(rec, RG_F_REPO);
 	struct rg_held *h;
 
 	(void)arg;
@@ -147,7 +147,7 @@ on_record(json_t *rec, const char *line, size_t len, const char *where,
 		if (close_run() == -1)
 			return -1;
 		return emit(rec, line, len, 0,
-		    json_is_true(json_object_get(rec, "delete")));
+		    json_is_true(json_object_get(rec, RG_F_DELETE)));
 	}
 	if (repo == NULL) {
 		warnx("%s: %s record without repo, passed on unmarked", where, type);
@@ -178,7 +178,7 @@ on_record(json_t *rec, const char *line, size_t len, const char *where,
 	if ((h->line = strndup(line, len)) == NULL)
 		rg_nomem();
 	h->len = len;
-	h->marked = json_is_true(json_object_get(rec, "delete"));
+	h->marked = json_is_true(json_object_get(rec, RG_F_DELETE));
 	h->candidate = !h->marked && rg_select_candidate(&sel, rec);
 	return sel.keep_n > 0 ? 0 : close_run();
 }

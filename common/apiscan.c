@@ -267,7 +267,7 @@ repository(struct worker *w, const char *repo)
 	by_digest(w, repo, &imgs);
 	rg_images_created(&imgs);
 
-	if (rg_buf_record(&w->out, rg_record_new("repo", repo)) == -1)
+	if (rg_buf_record(&w->out, rg_record_new(RG_T_REPO, repo)) == -1)
 		rg_nomem();
 	for (i = 0; i < ntags; i++) {
 		if ((m = rg_images_find(&imgs, &of[i])) == NULL)

@@ -89,7 +89,7 @@ rg_buf_jopen(struct rg_buf *b, const char *type, const char *repo)
 {
 	if (rg_buf_printf(b, "{\"type\":") == -1 || jstr(b, type) == -1)
 		return -1;
-	return repo != NULL ? rg_buf_jstr(b, "repo", repo) : 0;
+	return repo != NULL ? rg_buf_jstr(b, RG_F_REPO, repo) : 0;
 }
 
 /* ,"key":"v"; nothing when v is NULL or not UTF-8 (as json_string would) */

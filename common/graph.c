@@ -221,7 +221,7 @@ rg_graph_add_fields(const struct rg_rec *f, const char *where, struct rg_ticket 
 		t->kind = RG_TK_NONE;
 	if (f->type == NULL)
 		return;
-	if (strcmp(f->type, "blob") == 0 && (b = blob_id(f->digest)) != NO_REF) {
+	if (strcmp(f->type, RG_T_BLOB) == 0 && (b = blob_id(f->digest)) != NO_REF) {
 		BLOB(b)->flags |= B_PRESENT;
 		BLOB(b)->size = f->size > 0 ? (uint64_t)f->size : 0;
 		nblob_records++;
@@ -231,24 +231,24 @@ rg_graph_add_fields(const struct rg_rec *f, const char *where, struct rg_ticket 
 		}
 		return;
 	}
-	if (strcmp(f->type, "scan") == 0) {
+	if (strcmp(f->type, RG_T_SCAN) == 0) {
 		saw_scan = 1;
 		partial |= f->repo_filter;
 	}
-	if (strcmp(f->type, "scan-end") == 0) {
+	if (strcmp(f->type, RG_T_SCAN_END) == 0) {
 		saw_end = 1;
 		incomplete |= !f->complete;
 	}
 	if (f->repo == NULL)
 		return;
-	if ((strcmp(f->type, "tag") == 0 || strcmp(f->type, "manifest") == 0 ||
-	    strcmp(f->type, "layer") == 0) && (b = blob_id(f->digest)) == NO_REF) {
+	if ((strcmp(f->type, RG_T_TAG) == 0 || strcmp(f->type, RG_T_MANIFEST) == 0 ||
+	    strcmp(f->type, RG_T_LAYER) == 0) && (b = blob_id(f->digest)) == NO_REF) {
 		warnx("%s: %s record without a sha256 digest, ignored", where, f->type);
 		status = RG_EXIT_PARTIAL;
 		return;
 	}
 	r = repo_id(f->repo);
-	if (strcmp(f->type, "tag") == 0) {
+	if (strcmp(f->type, RG_T_TAG) == 0) {
 		i = man_find(r, b, 1);	/* first: it may move the table */
 		m = MAN(i);
 		m->flags |= M_HAD_TAGS;
@@ -258,7 +258,7 @@ rg_graph_add_fields(const struct rg_rec *f, const char *where, struct rg_ticket 
 			MAN(i)->fb_subject = s;
 		if (!f->marked)
 			MAN(i)->flags |= M_LIVE_TAG;
-	} else if (strcmp(f->type, "manifest") == 0) {
+	} else if (strcmp(f->type, RG_T_MANIFEST) == 0) {
 		i = man_find(r, b, 1);
 		m = MAN(i);
 		BLOB(b)->flags |= B_REF;
@@ -277,7 +277,7 @@ rg_graph_add_fields(const struct rg_rec *f, const char *where, struct rg_ticket 
 		while ((d = rg_jlist_next(&foreign, buf, sizeof(buf))) != NULL)
 			if ((s = blob_id(d)) != NO_REF)
 				BLOB(s)->flags |= B_FOREIGN;
-	} else if (strcmp(f->type, "layer") == 0) {
+	} else if (strcmp(f->type, RG_T_LAYER) == 0) {
 		struct lkey k = { r, b };
 
 		if ((i = rg_dtab_index(&links, &k, 1)) == -1)
@@ -295,18 +295,18 @@ rg_graph_add_fields(const struct rg_rec *f, const char *where, struct rg_ticket 
 void
 rg_rec_fields(const json_t *rec, struct rg_rec *f)
 {
-	f->type = rg_str(rec, "type");
-	f->repo = rg_str(rec, "repo");
-	f->digest = rg_str(rec, "digest");
-	f->tag = rg_str(rec, "tag");
-	f->subject = rg_str(rec, "subject");
-	f->size = json_integer_value(json_object_get(rec, "size"));
-	f->marked = json_is_true(json_object_get(rec, "delete"));
+	f->type = rg_str(rec, RG_F_TYPE);
+	f->repo = rg_str(rec, RG_F_REPO);
+	f->digest = rg_str(rec, RG_F_DIGEST);
+	f->tag = rg_str(rec, RG_F_TAG);
+	f->subject = rg_str(rec, RG_F_SUBJECT);
+	f->size = json_integer_value(json_object_get(rec, RG_F_SIZE));
+	f->marked = json_is_true(json_object_get(rec, RG_F_DELETE));
 	f->error = json_object_get(rec, "error") != NULL;
 	f->repo_filter = json_object_get(rec, "repo_filter") != NULL;
 	f->complete = json_is_true(json_object_get(rec, "complete"));
-	rg_jlist_json(&f->blobs, json_object_get(rec, "blobs"));
-	rg_jlist_json(&f->manifests, json_object_get(rec, "manifests"));
+	rg_jlist_json(&f->blobs, json_object_get(rec, RG_F_BLOBS));
+	rg_jlist_json(&f->manifests, json_object_get(rec, RG_F_MANIFESTS));
 	rg_jlist_json(&f->foreign, json_object_get(rec, "foreign"));
 }
 
@@ -555,12 +555,12 @@ rg_graph_judge(const struct rg_rec *f, const json_t *rec, const char **why,
 	time_t t;
 	long i;
 
-	if (strcmp(type, "blob") == 0) {
+	if (strcmp(type, RG_T_BLOB) == 0) {
 		if ((b = blob_id(f->digest)) == NO_REF)
 			return -1;
 		return judge_blob(b, why);
 	}
-	if (strcmp(type, "upload") == 0) {
+	if (strcmp(type, RG_T_UPLOAD) == 0) {
 		if (f->marked)
 			return (*why = "selected"), 1;
 		if (uploads_older >= 0 && (rg_record_time(rec, "started", &t) == 0 ||
@@ -572,7 +572,7 @@ rg_graph_judge(const struct rg_rec *f, const json_t *rec, const char **why,
 	if (repo == NULL || (b = blob_id(f->digest)) == NO_REF)
 		return -1;
 	r = repo_id(repo);
-	if (strcmp(type, "tag") == 0) {
+	if (strcmp(type, RG_T_TAG) == 0) {
 		s = fallback_subject(f->tag);
 		if (s != NO_REF && seen(r, s))
 			return alive(r, s) ? (*why = "referrer-of-surviving", 0) :
@@ -583,9 +583,9 @@ rg_graph_judge(const struct rg_rec *f, const json_t *rec, const char **why,
 			return -1;	/* it points at no manifest: broken, left alone */
 		return alive(r, b) ? -1 : (*why = "manifest-deleted", 1);
 	}
-	if (strcmp(type, "manifest") == 0)
+	if (strcmp(type, RG_T_MANIFEST) == 0)
 		return (i = man_find(r, b, 0)) == -1 ? -1 : judge_manifest(i, why);
-	if (strcmp(type, "layer") == 0) {
+	if (strcmp(type, RG_T_LAYER) == 0) {
 		k.repo = r;
 		k.blob = b;
 		if ((i = rg_dtab_index(&links, &k, 0)) == -1)

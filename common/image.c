@@ -156,16 +156,16 @@ rg_image_write(struct rg_buf *b, struct rg_images *s, struct rg_image *m,
 	int r = 0;
 
 	rg_digest_format(&m->digest, ds);
-	r |= rg_buf_jopen(b, "manifest", repo);
-	r |= rg_buf_jstr(b, "digest", ds);
+	r |= rg_buf_jopen(b, RG_T_MANIFEST, repo);
+	r |= rg_buf_jstr(b, RG_F_DIGEST, ds);
 	if (m->ok) {
-		r |= rg_buf_jint(b, "size", m->size);
+		r |= rg_buf_jint(b, RG_F_SIZE, m->size);
 		r |= rg_buf_jstr(b, "media_type", m->m.media_type);
 		r |= rg_buf_jstr(b, "artifact_type", m->m.artifact_type);
 	}
 	if (m->pushed != 0) {
 		rg_time_format(m->pushed, ts);
-		r |= rg_buf_jstr(b, "pushed", ts);
+		r |= rg_buf_jstr(b, RG_F_PUSHED, ts);
 	}
 	if (m->tags != NULL) {
 		r |= rg_buf_printf(b, ",\"tags\":[");
@@ -178,14 +178,14 @@ rg_image_write(struct rg_buf *b, struct rg_images *s, struct rg_image *m,
 		r |= rg_buf_jstr(b, "error", m->error ? m->error : "unreadable");
 		return (r |= rg_buf_jclose(b)) != 0 ? -1 : 0;
 	}
-	r |= rg_buf_jdigests(b, "blobs", &m->m.blobs);
-	r |= rg_buf_jdigests(b, "manifests", &m->m.children);
+	r |= rg_buf_jdigests(b, RG_F_BLOBS, &m->m.blobs);
+	r |= rg_buf_jdigests(b, RG_F_MANIFESTS, &m->m.children);
 	if (m->m.foreign.n > 0)
 		r |= rg_buf_jdigests(b, "foreign", &m->m.foreign);
-	r |= rg_buf_jstr(b, "subject", m->m.subject);
+	r |= rg_buf_jstr(b, RG_F_SUBJECT, m->m.subject);
 	if (m->has_created) {
 		rg_time_format(m->created, ts);
-		r |= rg_buf_jstr(b, "created", ts);
+		r |= rg_buf_jstr(b, RG_F_CREATED, ts);
 	}
 	r |= rg_buf_json(b, "platform", m->platform);
 	r |= rg_buf_jint(b, "image_size", rg_image_size(s, m));
@@ -205,21 +205,21 @@ rg_tag_write(struct rg_buf *b, struct rg_images *s, const char *repo,
 	char ds[RG_DIGEST_STRLEN + 1], ts[RG_TIME_STRLEN + 1];
 	int r = 0;
 
-	r |= rg_buf_jopen(b, "tag", repo);
-	r |= rg_buf_jstr(b, "tag", tag);
+	r |= rg_buf_jopen(b, RG_T_TAG, repo);
+	r |= rg_buf_jstr(b, RG_F_TAG, tag);
 	rg_digest_format(d, ds);
-	r |= rg_buf_jstr(b, "digest", ds);
+	r |= rg_buf_jstr(b, RG_F_DIGEST, ds);
 	if (pushed != 0) {
 		rg_time_format(pushed, ts);
-		r |= rg_buf_jstr(b, "pushed", ts);
+		r |= rg_buf_jstr(b, RG_F_PUSHED, ts);
 	}
 	if (m != NULL && m->ok) {
 		r |= rg_buf_jstr(b, "media_type", m->m.media_type);
 		if (m->has_created) {
 			rg_time_format(m->created, ts);
-			r |= rg_buf_jstr(b, "created", ts);
+			r |= rg_buf_jstr(b, RG_F_CREATED, ts);
 		}
-		r |= rg_buf_jint(b, "size", rg_image_size(s, m));
+		r |= rg_buf_jint(b, RG_F_SIZE, rg_image_size(s, m));
 	}
 	r |= rg_buf_jclose(b);
 	return r != 0 ? -1 : 0;

@@ -120,22 +120,23 @@ static int value(struct cur *c, int depth, struct rg_jscan *top);
  */
 enum { STRING, LIST, PRESENT };
 
+#define F(name)	name, sizeof(name) - 1
 static const struct {
 	const char *name;
 	size_t len;
 	int kind;
 } fields[RG_JSCAN_FIELDS] = {
-	[RG_JS_TYPE] = { "type", 4, STRING },
-	[RG_JS_REPO] = { "repo", 4, STRING },
-	[RG_JS_DIGEST] = { "digest", 6, STRING },
-	[RG_JS_TAG] = { "tag", 3, STRING },
-	[RG_JS_SUBJECT] = { "subject", 7, STRING },
-	[RG_JS_BLOBS] = { "blobs", 5, LIST },
-	[RG_JS_MANIFESTS] = { "manifests", 9, LIST },
-	[RG_JS_FOREIGN] = { "foreign", 7, LIST },
-	[RG_JS_ERROR] = { "error", 5, PRESENT },
-	[RG_JS_REPO_FILTER] = { "repo_filter", 11, PRESENT },
-	[RG_JS_TAGS] = { "tags", 4, LIST },
+	[RG_JS_TYPE] = { F(RG_F_TYPE), STRING },
+	[RG_JS_REPO] = { F(RG_F_REPO), STRING },
+	[RG_JS_DIGEST] = { F(RG_F_DIGEST), STRING },
+	[RG_JS_TAG] = { F(RG_F_TAG), STRING },
+	[RG_JS_SUBJECT] = { F(RG_F_SUBJECT), STRING },
+	[RG_JS_BLOBS] = { F(RG_F_BLOBS), LIST },
+	[RG_JS_MANIFESTS] = { F(RG_F_MANIFESTS), LIST },
+	[RG_JS_FOREIGN] = { F(RG_F_FOREIGN), LIST },
+	[RG_JS_ERROR] = { F(RG_F_ERROR), PRESENT },
+	[RG_JS_REPO_FILTER] = { F(RG_F_REPO_FILTER), PRESENT },
+	[RG_JS_TAGS] = { F(RG_F_TAGS), LIST },
 };
 
 static int
@@ -199,19 +200,19 @@ members(struct cur *c, int depth, struct rg_jscan *top)
 		if (top == NULL || kesc) {
 			if (value(c, depth + 1, NULL) != 0)
 				return -1;
-		} else if (klen == 4 && memcmp(key, "size", 4) == 0 && c->p < c->end &&
+		} else if (klen == 4 && memcmp(key, RG_F_SIZE, 4) == 0 && c->p < c->end &&
 		    (*c->p == '-' || (*c->p >= '0' && *c->p <= '9'))) {
 			val = c->p;
 			if (number(c) != 0)
 				return -1;
 			top->size = strtoll(val, NULL, 10);
 			top->has_size = 1;
-		} else if ((klen == 6 && memcmp(key, "reason", 6) == 0) ||
-		    (klen == 4 && memcmp(key, "kept", 4) == 0)) {
+		} else if ((klen == 6 && memcmp(key, RG_F_REASON, 6) == 0) ||
+		    (klen == 4 && memcmp(key, RG_F_KEPT, 4) == 0)) {
 			top->marks = top->noted = 1;
 			if (value(c, depth + 1, NULL) != 0)
 				return -1;
-		} else if (klen == 6 && memcmp(key, "delete", 6) == 0) {
+		} else if (klen == 6 && memcmp(key, RG_F_DELETE, 6) == 0) {
 			top->marks = 1;
 			val = c->p;
 			if (value(c, depth + 1, NULL) != 0)

@@ -38,15 +38,15 @@ rg_plan_add_fields(struct rg_plan *p, const char *type, const char *repo,
 void
 rg_plan_add(struct rg_plan *p, const json_t *rec)
 {
-	const char *type = rg_str(rec, "type"), *key;
+	const char *type = rg_str(rec, RG_F_TYPE), *key;
 
-	if (type != NULL && strcmp(type, "tag") == 0)
-		key = rg_str(rec, "tag");
-	else if (type != NULL && strcmp(type, "upload") == 0)
+	if (type != NULL && strcmp(type, RG_T_TAG) == 0)
+		key = rg_str(rec, RG_F_TAG);
+	else if (type != NULL && strcmp(type, RG_T_UPLOAD) == 0)
 		key = rg_str(rec, "uuid");
 	else
-		key = rg_str(rec, "digest");
-	rg_plan_add_fields(p, type, rg_str(rec, "repo"), key);
+		key = rg_str(rec, RG_F_DIGEST);
+	rg_plan_add_fields(p, type, rg_str(rec, RG_F_REPO), key);
 }
 
 void

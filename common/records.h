@@ -13,6 +13,44 @@
 
 #include "base.h"
 
+/*
+ * The record types and the fields every stage reads (rg-records(5)): a
+ * field added to the format is named here and described there.
+ */
+#define RG_T_SCAN	"scan"
+#define RG_T_SCAN_END	"scan-end"
+#define RG_T_REPO	"repo"
+#define RG_T_TAG	"tag"
+#define RG_T_MANIFEST	"manifest"
+#define RG_T_LAYER	"layer"
+#define RG_T_BLOB	"blob"
+#define RG_T_UPLOAD	"upload"
+#define RG_T_REFS	"refs"
+#define RG_T_USAGE	"usage"
+#define RG_T_RM		"rm"
+#define RG_T_RM_TOTAL	"rm-total"
+
+#define RG_F_TYPE	"type"
+#define RG_F_REPO	"repo"
+#define RG_F_TAG	"tag"
+#define RG_F_DIGEST	"digest"
+#define RG_F_SIZE	"size"
+#define RG_F_PUSHED	"pushed"
+#define RG_F_CREATED	"created"
+#define RG_F_BLOBS	"blobs"
+#define RG_F_MANIFESTS	"manifests"
+#define RG_F_SUBJECT	"subject"
+#define RG_F_TAGS	"tags"
+#define RG_F_DELETE	"delete"
+#define RG_F_REASON	"reason"
+#define RG_F_KEPT	"kept"
+#define RG_F_ROOT	"root"
+#define RG_F_TIME	"time"
+#define RG_F_SOURCE	"source"
+#define RG_F_FOREIGN	"foreign"
+#define RG_F_ERROR	"error"
+#define RG_F_REPO_FILTER "repo_filter"
+
 /* stream.c: reading and writing the record stream */
 typedef int rg_record_fn(json_t *rec, const char *line, size_t len,
 	    const char *where, void *arg);

@@ -68,8 +68,8 @@ static void
 take_marked(struct reader *r, const json_t *rec, int kind, const char *where)
 {
 	struct rg_rmplan *p = r->p;
-	const char *repo = rg_str(rec, "repo"), *digest = rg_str(rec, "digest");
-	const char *key = kind == RG_OBJ_TAG ? rg_str(rec, "tag") :
+	const char *repo = rg_str(rec, RG_F_REPO), *digest = rg_str(rec, RG_F_DIGEST);
+	const char *key = kind == RG_OBJ_TAG ? rg_str(rec, RG_F_TAG) :
 	    kind == RG_OBJ_UPLOAD ? rg_str(rec, "uuid") : NULL;
 	struct rg_rmitem *it;
 
@@ -84,8 +84,8 @@ take_marked(struct reader *r, const json_t *rec, int kind, const char *where)
 	memset(it, 0, sizeof(*it));
 	it->kind = (unsigned char)kind;
 	it->line = r->line;
-	it->size = json_integer_value(json_object_get(rec, "size"));
-	it->index = json_array_size(json_object_get(rec, "manifests")) > 0;
+	it->size = json_integer_value(json_object_get(rec, RG_F_SIZE));
+	it->index = json_array_size(json_object_get(rec, RG_F_MANIFESTS)) > 0;
 	it->has_digest = digest != NULL &&
 	    rg_digest_parse(digest, strlen(digest), &it->d) == 0;
 	if (kind != RG_OBJ_BLOB && (repo == NULL || !rg_repo_valid(repo)))
@@ -141,7 +141,7 @@ repo_seen(struct reader *r, const char *type, const char *repo, const char *tag,
 
 	if (type == NULL || repo == NULL || !rg_repo_valid(repo) ||
 	    (kind != RG_OBJ_TAG && kind != RG_OBJ_MANIFEST &&
-	    strcmp(type, "repo") != 0))
+	    strcmp(type, RG_T_REPO) != 0))
 		return;
 	i = repo_id(r, repo);		/* apart: it may move the table */
 	rp = RG_RMREPO(r->p, i);
@@ -168,7 +168,7 @@ on_record(json_t *rec, const char *line, size_t len, const char *where, void *ar
 {
 	struct reader *r = arg;
 	struct rg_rmplan *p = r->p;
-	const char *type = rg_str(rec, "type"), *s;
+	const char *type = rg_str(rec, RG_F_TYPE), *s;
 	int kind = kind_of(type);
 
 	(void)line;
@@ -176,15 +176,15 @@ on_record(json_t *rec, const char *line, size_t len, const char *where, void *ar
 	if (p->refs_line != 0)
 		return bad_stream(where, "a record after rg-refs' \"refs\" record: "
 		    "the stream was changed after rg-refs");
-	if (type != NULL && strcmp(type, "scan") == 0) {
+	if (type != NULL && strcmp(type, RG_T_SCAN) == 0) {
 		if (p->root != NULL)
 			return bad_stream(where, "a second scan record: one stream, "
 			    "one scan");
-		if ((s = rg_str(rec, "root")) == NULL || (p->root = strdup(s)) == NULL)
+		if ((s = rg_str(rec, RG_F_ROOT)) == NULL || (p->root = strdup(s)) == NULL)
 			return bad_stream(where, "scan record without a root");
-		if (rg_record_time(rec, "time", &p->scan_time) != 0)
+		if (rg_record_time(rec, RG_F_TIME, &p->scan_time) != 0)
 			return bad_stream(where, "scan record without a time");
-		if ((s = rg_str(rec, "source")) != NULL && strcmp(s, "api") == 0)
+		if ((s = rg_str(rec, RG_F_SOURCE)) != NULL && strcmp(s, "api") == 0)
 			p->api = 1;
 		else if (s != NULL && strcmp(s, "storage") != 0) {
 			warnx("%s: a scan of %s: rg-rm deletes from storage or "
@@ -193,20 +193,20 @@ on_record(json_t *rec, const char *line, size_t len, const char *where, void *ar
 		}
 		return 0;
 	}
-	if (type != NULL && strcmp(type, "scan-end") == 0) {
+	if (type != NULL && strcmp(type, RG_T_SCAN_END) == 0) {
 		p->saw_end = 1;
 		p->complete = json_is_true(json_object_get(rec, "complete"));
 		return 0;
 	}
-	if (type != NULL && strcmp(type, "refs") == 0) {
+	if (type != NULL && strcmp(type, RG_T_REFS) == 0) {
 		p->refs_line = r->line;
 		if ((s = rg_str(rec, "plan")) == NULL || (p->plan = strdup(s)) == NULL)
 			return bad_stream(where, "refs record without a plan");
 		return 0;
 	}
-	repo_seen(r, type, rg_str(rec, "repo"), rg_str(rec, "tag"),
-	    rg_str(rec, "digest"), json_is_true(json_object_get(rec, "delete")));
-	if (kind >= 0 && json_is_true(json_object_get(rec, "delete")))
+	repo_seen(r, type, rg_str(rec, RG_F_REPO), rg_str(rec, RG_F_TAG),
+	    rg_str(rec, RG_F_DIGEST), json_is_true(json_object_get(rec, RG_F_DELETE)));
+	if (kind >= 0 && json_is_true(json_object_get(rec, RG_F_DELETE)))
 		take_marked(r, rec, kind, where);
 	return 0;
 }
@@ -224,7 +224,7 @@ on_line(char *line, size_t len, const struct rg_at *at, void *arg)
 	if (r->p->refs_line == 0 && rg_rec_scan(line, len, &f, &b, NULL, NULL) == 0 &&
 	    !f.marked && ((k = kind_of(f.type)) == RG_OBJ_BLOB ||
 	    k == RG_OBJ_LAYER || k == RG_OBJ_TAG || k == RG_OBJ_MANIFEST ||
-	    strcmp(f.type, "repo") == 0)) {
+	    strcmp(f.type, RG_T_REPO) == 0)) {
 		repo_seen(r, f.type, f.repo, f.tag, f.digest, 0);
 		return 0;
 	}
@@ -252,21 +252,21 @@ rg_rmitem_record(const struct rg_rmplan *p, const struct rg_rmitem *it,
 	char ds[RG_DIGEST_STRLEN + 1];
 	json_t *rec;
 
-	rec = rg_record_new("rm", it->valid && it->repo != UINT32_MAX ?
+	rec = rg_record_new(RG_T_RM, it->valid && it->repo != UINT32_MAX ?
 	    RG_RMREPO(p, it->repo)->name : NULL);
 	if (rec == NULL)
 		rg_nomem();
 	json_object_set_new(rec, "object", json_string(rg_obj_name[it->kind]));
 	if (it->kind == RG_OBJ_TAG)
-		json_object_set_new(rec, "tag", json_string(it->key));
+		json_object_set_new(rec, RG_F_TAG, json_string(it->key));
 	if (it->kind == RG_OBJ_UPLOAD)
 		json_object_set_new(rec, "uuid", json_string(it->key));
 	if (it->has_digest) {
 		rg_digest_format(&it->d, ds);
-		json_object_set_new(rec, "digest", json_string(ds));
+		json_object_set_new(rec, RG_F_DIGEST, json_string(ds));
 	}
 	if (it->kind == RG_OBJ_BLOB || it->kind == RG_OBJ_UPLOAD)
-		json_object_set_new(rec, "size", json_integer(it->size));
+		json_object_set_new(rec, RG_F_SIZE, json_integer(it->size));
 	json_object_set_new(rec, "result", json_string(result));
 	if (why != NULL)
 		json_object_set_new(rec, "why", json_string(why));

@@ -135,7 +135,7 @@ rg_select_check(const struct rg_select *s)
 const char *
 rg_select_type(const struct rg_select *s)
 {
-	return s->untagged ? "manifest" : "tag";
+	return s->untagged ? RG_T_MANIFEST : RG_T_TAG;
 }
 
 static int
@@ -168,8 +168,8 @@ named(const struct rg_select *s, const char *repo, const char *tag)
 int
 rg_select_candidate(const struct rg_select *s, const json_t *rec)
 {
-	const char *repo = rg_str(rec, "repo"), *tag = rg_str(rec, "tag");
-	const json_t *tags = json_object_get(rec, "tags");
+	const char *repo = rg_str(rec, RG_F_REPO), *tag = rg_str(rec, RG_F_TAG);
+	const json_t *tags = json_object_get(rec, RG_F_TAGS);
 	size_t i;
 
 	if (s->untagged) {
@@ -206,7 +206,7 @@ rg_select_chosen(const struct rg_select *s, const json_t *rec)
 static const char *
 label(const struct rg_select *s, const json_t *rec)
 {
-	const char *str = rg_str(rec, s->untagged ? "digest" : "tag");
+	const char *str = rg_str(rec, s->untagged ? RG_F_DIGEST : RG_F_TAG);
 
 	return str ? str : "";
 }
@@ -237,7 +237,7 @@ newest_first(const void *pa, const void *pb, void *arg)
 	else
 		c = by_time(a, b, orders[s->order]);
 	if (c == 0)
-		c = by_time(a, b, "pushed");
+		c = by_time(a, b, RG_F_PUSHED);
 	return c != 0 ? c : strcmp(label(s, b), label(s, a));
 }
 

@@ -349,7 +349,7 @@ json_t *
 rg_upload_record(struct rg_store *st, const char *repo, const char *uuid)
 {
 	char path[RG_STORE_PATH], *buf;
-	json_t *rec = rg_record_new("upload", repo);
+	json_t *rec = rg_record_new(RG_T_UPLOAD, repo);
 	struct rg_stat sst;
 	time_t started;
 	size_t len;
@@ -366,7 +366,7 @@ rg_upload_record(struct rg_store *st, const char *repo, const char *uuid)
 	}
 	if (rg_path(path, sizeof(path), "repositories/%s/_uploads/%s/data",
 	    repo, uuid) == 0 && st->ops->stat(st, path, &sst) == 0) {
-		json_object_set_new(rec, "size", json_integer(sst.size));
+		json_object_set_new(rec, RG_F_SIZE, json_integer(sst.size));
 		rg_set_time(rec, "modified", sst.mtime.tv_sec);
 	}
 	return rec;

@@ -223,7 +223,7 @@ scan_repo(const char *name, struct rg_buf *out)
 		}
 	}
 
-	out_record(out, rg_record_new("repo", name));
+	out_record(out, rg_record_new(RG_T_REPO, name));
 	for (i = 0; i < r.ntags; i++)
 		emit_tag(&r, &r.tags[i]);
 	for (i = 0; i < r.mans.n; i++)

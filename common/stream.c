@@ -215,9 +215,9 @@ rg_record_new(const char *type, const char *repo)
 	json_t *rec = json_object();
 
 	if (rec != NULL) {
-		json_object_set_new(rec, "type", json_string(type));
+		json_object_set_new(rec, RG_F_TYPE, json_string(type));
 		if (repo != NULL)
-			json_object_set_new(rec, "repo", json_string(repo));
+			json_object_set_new(rec, RG_F_REPO, json_string(repo));
 	}
 	return rec;
 }
@@ -242,7 +242,7 @@ rg_record_time(const json_t *rec, const char *key, time_t *t)
 
 	if (s != NULL && rg_time_parse(s, t) == 0)
 		return 0;
-	s = rg_str(rec, "pushed");
+	s = rg_str(rec, RG_F_PUSHED);
 	return s != NULL && rg_time_parse(s, t) == 0 ? 0 : -1;
 }
 
@@ -250,13 +250,13 @@ rg_record_time(const json_t *rec, const char *key, time_t *t)
 json_t *
 rg_scan_record(const char *source, const char *root, const char *repo_filter)
 {
-	json_t *rec = rg_record_new("scan", NULL);
+	json_t *rec = rg_record_new(RG_T_SCAN, NULL);
 
 	if (rec == NULL)
 		return NULL;
-	json_object_set_new(rec, "source", json_string(source));
-	json_object_set_new(rec, "root", json_string(root));
-	rg_set_time(rec, "time", time(NULL));
+	json_object_set_new(rec, RG_F_SOURCE, json_string(source));
+	json_object_set_new(rec, RG_F_ROOT, json_string(root));
+	rg_set_time(rec, RG_F_TIME, time(NULL));
 	json_object_set_new(rec, "format", json_integer(RG_FORMAT));
 	json_object_set_new(rec, "rg_version", json_string(RG_VERSION));
 	if (repo_filter != NULL)
@@ -268,7 +268,7 @@ rg_scan_record(const char *source, const char *root, const char *repo_filter)
 json_t *
 rg_scan_end_record(int complete)
 {
-	json_t *rec = rg_record_new("scan-end", NULL);
+	json_t *rec = rg_record_new(RG_T_SCAN_END, NULL);
 
 	if (rec != NULL)
 		json_object_set_new(rec, "complete", json_boolean(complete));
