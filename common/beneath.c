@@ -387,19 +387,3 @@ rg_beneath_rmdir(int v2fd, const char *path)
 	return e == ENOTEMPTY || e == EEXIST || e == ENOENT ? 1 : -1;
 }
 
-/* Read the link file at path below dirfd (never through a symbolic link): rg_link_read's answers. */
-int
-rg_beneath_link(int dirfd, const char *path, struct rg_digest *d,
-    struct timespec *mtime)
-{
-	const char *last;
-	int fd, r, e;
-
-	if ((fd = rg_beneath_parent(dirfd, path, &last)) == -1)
-		return errno == ENOENT ? RG_LINK_MISSING : RG_LINK_IOERR;
-	r = rg_link_read(fd, last, d, mtime);
-	e = errno;
-	close(fd);
-	errno = e;
-	return r;
-}

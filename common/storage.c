@@ -46,25 +46,6 @@ rg_link_open(int dirfd, const char *path, int beneath)
 	return fd;
 }
 
-/* Read the link file at path below dirfd: rg_link_fd's answers, or RG_LINK_MISSING. */
-int
-rg_link_read(int dirfd, const char *path, struct rg_digest *d,
-    struct timespec *mtime)
-{
-	struct stat st;
-	int fd, r, e;
-
-	if ((fd = rg_link_open(dirfd, path, 0)) == -1)
-		return errno == ENOENT ? RG_LINK_MISSING : RG_LINK_IOERR;
-	r = rg_link_fd(fd, d, mtime != NULL ? &st : NULL);
-	e = errno;
-	close(fd);
-	errno = e;
-	if (mtime != NULL && r != RG_LINK_IOERR)
-		*mtime = st.st_mtim;
-	return r;
-}
-
 /* blobs/sha256/<xx>/<hex>/data, relative to the v2 directory. */
 int
 rg_blob_path(const struct rg_digest *d, char *buf, size_t size)

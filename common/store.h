@@ -46,8 +46,6 @@ enum rg_link_status {
 
 int	rg_link_fd(int fd, struct rg_digest *d, struct stat *st);
 int	rg_link_open(int dirfd, const char *path, int beneath);
-int	rg_link_read(int dirfd, const char *path, struct rg_digest *d,
-	    struct timespec *mtime);
 int	rg_blob_path(const struct rg_digest *d, char *buf, size_t size);
 int	rg_open_root(const char *root, char **v2path);
 
@@ -57,8 +55,6 @@ int	rg_upload_valid(const char *s);
 int	rg_beneath_parent(int dirfd, const char *path, const char **last);
 int	rg_beneath_open(int dirfd, const char *path, int flags);
 int	rg_beneath_stat(int dirfd, const char *path, struct stat *st);
-int	rg_beneath_link(int dirfd, const char *path, struct rg_digest *d,
-	    struct timespec *mtime);
 int	rg_beneath_rmdir(int dirfd, const char *path);
 int	rg_trash_open(int v2fd, int create);
 #define RG_TRASH_NAME	64
