@@ -168,7 +168,7 @@ open_storage(void)
 	if (root_opt == NULL && plan.root == NULL)
 		errx(RG_EXIT_FATAL, "no storage root: the stream has no scan record; "
 		    "give --root");
-	if ((store = rg_store_open(root_opt ? root_opt : plan.root)) == NULL)
+	if ((store = rg_store_open(root_opt ? root_opt : plan.root, NULL)) == NULL)
 		exit(RG_EXIT_FATAL);	/* reported */
 	if (rg_sweep_open(&sw, store, dry_run) != 0) {
 		if (sw.why != NULL && errno == EWOULDBLOCK)

@@ -31,6 +31,8 @@ static void
 usage(FILE *f, int status)
 {
 	fprintf(f, "usage: rg-scan [-r regex] [root]\n"
+	    "       rg-scan [-k] [-e endpoint] [-r regex] [--cacert file] "
+	    "s3://bucket[/rootdir]\n"
 	    "       rg-scan [-r regex] -c config.yml\n"
 	    "       rg-scan [-k] [-j jobs] [-r regex] [-u user] [--cacert file]\n"
 	    "               [--cert file --key file] [--page-size n] url\n");
@@ -81,6 +83,7 @@ main(int argc, char *argv[])
 		{ "key", required_argument, NULL, 'K' },
 		{ "page-size", required_argument, NULL, 'P' },
 		{ "config", required_argument, NULL, 'c' },
+		{ "endpoint", required_argument, NULL, 'e' },
 		{ "help", no_argument, NULL, 'h' },
 		{ "version", no_argument, NULL, 'V' },
 		{ NULL, 0, NULL, 0 }
@@ -89,11 +92,12 @@ main(int argc, char *argv[])
 	const char *config = NULL, *api_only = NULL;
 	struct rg_regconf conf;
 	struct rg_store_opts so = { 0 };
+	struct rg_remote remote = { 0 };
 	const char *root;
 	int c, st;
 	long n;
 
-	while ((c = getopt_long(argc, argv, "c:j:kr:u:hV", longopts, NULL)) != -1) {
+	while ((c = getopt_long(argc, argv, "c:e:j:kr:u:hV", longopts, NULL)) != -1) {
 		if (strchr("jkuCEKP", c) != NULL && api_only == NULL)
 			api_only = c == 'j' ? "--jobs" : c == 'k' ? "--insecure" :
 			    c == 'u' ? "--user" : c == 'C' ? "--cacert" :
@@ -101,6 +105,9 @@ main(int argc, char *argv[])
 		switch (c) {
 		case 'c':
 			config = optarg;
+			break;
+		case 'e':
+			remote.endpoint = optarg;
 			break;
 		case 'j':
 		case 'P':
@@ -152,6 +159,20 @@ main(int argc, char *argv[])
 			    "API, not its storage", argv[0]);
 		return scan_api(argv[0]);
 	}
+	if (argc == 1 && strncmp(argv[0], "s3://", 5) == 0) {
+		if (config != NULL)
+			errx(RG_EXIT_FATAL, "%s and --config %s: one storage, named "
+			    "once", argv[0], config);
+		if (api_only != NULL && strcmp(api_only, "--insecure") != 0 &&
+		    strcmp(api_only, "--cacert") != 0)
+			errx(RG_EXIT_FATAL, "%s: applies to a scan of a registry's "
+			    "URL, not of S3", api_only);
+		remote.cacert = api.http.cacert;
+		remote.insecure = api.http.insecure;
+		api_only = NULL;
+	} else if (remote.endpoint != NULL)
+		errx(RG_EXIT_FATAL, "--endpoint: applies to a scan of S3 "
+		    "(s3://bucket)");
 	if (api_only != NULL)
 		errx(RG_EXIT_FATAL, "%s: applies to a scan of a registry's URL, "
 		    "not of its storage", api_only);
@@ -178,7 +199,7 @@ main(int argc, char *argv[])
 		root = argc == 1 ? argv[0] : getenv("REGISTRY_DATA_DIR");
 	if (root == NULL || *root == '\0')
 		root = "/var/lib/registry";
-	if ((so.store = rg_store_open(root)) == NULL)
+	if ((so.store = rg_store_open(root, &remote)) == NULL)
 		return RG_EXIT_FATAL;	/* reported; nothing written */
 	so.repo_pattern = repo_pattern;
 	so.filter = repo_re;

@@ -12,6 +12,9 @@ struct rg_http_opts {
 	const char *user, *password;	/* Basic, and for the token realm */
 	const char *cacert, *cert, *key;
 	int insecure;
+	/* S3: "aws:amz:REGION:s3" to sign with AWS SigV4 (user, password:
+	 * the access and secret keys), and a session token, or NULL */
+	const char *sigv4, *session_token;
 };
 
 struct rg_http {
@@ -26,6 +29,8 @@ struct rg_http {
 struct rg_http_resp {
 	char digest[128], link[1024], challenge[1024], retry_after[32];
 	char content_type[256], location[2048], error[256];
+	long long filetime;		/* Last-Modified, -1 when not sent */
+	long long length;		/* Content-Length, -1 when not sent */
 };
 
 int	rg_http_global_init(void);

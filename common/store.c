@@ -1,15 +1,22 @@
 /* store.c: a store's driver, chosen once by the form of its name. */
 #include <stdlib.h>
+#include <string.h>
 
+#include "s3.h"
 #include "store.h"
 
 /*
- * The store at where: a directory (the registry's rootdirectory or its v2
- * directory) for now; NULL (reported) when it is not registry storage.
+ * The store at where: s3://BUCKET[/ROOTDIR] on S3, else a directory (the
+ * registry's rootdirectory or its v2 directory); NULL (reported) when it
+ * is not registry storage.
  */
 struct rg_store *
-rg_store_open(const char *where)
+rg_store_open(const char *where, const struct rg_remote *r)
 {
+	static const struct rg_remote none;
+
+	if (strncmp(where, "s3://", 5) == 0)
+		return rg_store_s3(where, r != NULL ? r : &none);
 	return rg_store_fs(where);
 }
 

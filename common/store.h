@@ -216,8 +216,15 @@ struct rg_store {
 /* store_fs.c: the filesystem driver; NULL (reported) when root is not storage */
 struct rg_store *rg_store_fs(const char *root);
 
-/* store.c: the store at where, its driver chosen by the name's form */
-struct rg_store *rg_store_open(const char *where);
+/* store.c: the store at where, its driver chosen by the name's form; for
+ * a remote store (s3://), how to reach it (NULL: from the environment) */
+struct rg_remote {
+	const char *endpoint;	/* S3: scheme://host[:port], path-style */
+	const char *cacert;
+	int insecure;
+};
+
+struct rg_store *rg_store_open(const char *where, const struct rg_remote *r);
 void	rg_store_close(struct rg_store *st);
 
 /* storage.c: reading the registry's objects through a store */

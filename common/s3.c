@@ -1,0 +1,331 @@
+/*
+ * s3.c: the requests rg makes of S3: ListObjectsV2 pages, GET and HEAD of
+ * one key.  Signed with AWS SigV4 by libcurl (http.c), on one kept-alive
+ * connection per rg_s3; http.c retries 5xx (503 SlowDown among them) and
+ * connection errors with backoff.  Keys and prefixes given here are the
+ * registry's paths ("docker/registry/v2/..."), below its rootdirectory.
+ * Credentials are never printed.
+ */
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "s3.h"
+
+static int
+unreserved(unsigned char c)
+{
+	return (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') ||
+	    (c >= '0' && c <= '9') || c == '-' || c == '.' || c == '_' ||
+	    c == '~';
+}
+
+/* s percent-encoded as SigV4 wants it ('/' kept when slash); -1 when it does not fit */
+static int
+enc(const char *s, int slash, char *out, size_t size)
+{
+	static const char hex[] = "0123456789ABCDEF";
+	size_t o = 0;
+
+	for (; *s; s++) {
+		if (unreserved((unsigned char)*s) || (slash && *s == '/')) {
+			if (o + 1 >= size)
+				return -1;
+			out[o++] = *s;
+		} else {
+			if (o + 3 >= size)
+				return -1;
+			out[o++] = '%';
+			out[o++] = hex[(unsigned char)*s >> 4];
+			out[o++] = hex[(unsigned char)*s & 15];
+		}
+	}
+	out[o] = '\0';
+	return 0;
+}
+
+/* The full key of a registry path: rootdir/path. */
+static int
+full_key(const struct rg_s3 *s, const char *path, char *out, size_t size)
+{
+	const char *root = s->conf->rootdir;
+
+	return rg_path(out, size, "%s%s%s", root, *root ? "/" : "", path);
+}
+
+static char *
+dup_or_null(const char *s)
+{
+	char *d;
+
+	if (s == NULL || *s == '\0')
+		return NULL;
+	if ((d = strdup(s)) == NULL)
+		rg_nomem();
+	return d;
+}
+
+/*
+ * s3://BUCKET[/ROOTDIR]: the bucket and the registry's rootdirectory; the
+ * endpoint given (or AWS_ENDPOINT_URL), the region (AWS_REGION,
+ * AWS_DEFAULT_REGION, else us-east-1) and the keys from the environment.
+ * -1 (said in errno: EINVAL) when url is not of that form.
+ */
+int
+rg_s3_conf_url(struct rg_s3_conf *c, const char *url, const char *endpoint)
+{
+	const char *b = url + 5, *slash, *r;
+	size_t n;
+
+	memset(c, 0, sizeof(*c));
+	if (strncmp(url, "s3://", 5) != 0) {
+		errno = EINVAL;
+		return -1;
+	}
+	slash = strchr(b, '/');
+	n = slash ? (size_t)(slash - b) : strlen(b);
+	if (n < 3 || n > 63 || strspn(b, "abcdefghijklmnopqrstuvwxyz0123456789.-")
+	    < n) {
+		errno = EINVAL;
+		return -1;
+	}
+	if ((c->bucket = strndup(b, n)) == NULL)
+		rg_nomem();
+	r = slash ? slash + 1 : "";
+	if ((c->rootdir = strdup(r)) == NULL)
+		rg_nomem();
+	n = strlen(c->rootdir);
+	while (n > 0 && c->rootdir[n - 1] == '/')
+		c->rootdir[--n] = '\0';
+	if (endpoint == NULL)
+		endpoint = getenv("AWS_ENDPOINT_URL");
+	c->endpoint = dup_or_null(endpoint);
+	if (c->endpoint != NULL)
+		while ((n = strlen(c->endpoint)) > 0 && c->endpoint[n - 1] == '/')
+			c->endpoint[n - 1] = '\0';
+	if ((r = getenv("AWS_REGION")) == NULL || *r == '\0')
+		r = getenv("AWS_DEFAULT_REGION");
+	c->region = dup_or_null(r != NULL && *r ? r : "us-east-1");
+	c->access_key = dup_or_null(getenv("AWS_ACCESS_KEY_ID"));
+	c->secret_key = dup_or_null(getenv("AWS_SECRET_ACCESS_KEY"));
+	c->session_token = dup_or_null(getenv("AWS_SESSION_TOKEN"));
+	return 0;
+}
+
+void
+rg_s3_conf_free(struct rg_s3_conf *c)
+{
+	free(c->bucket);
+	free(c->rootdir);
+	free(c->endpoint);
+	free(c->region);
+	free(c->access_key);
+	free(c->secret_key);
+	free(c->session_token);
+	memset(c, 0, sizeof(*c));
+}
+
+/* A client of the bucket c names; -1 (s->error) when it cannot be set up. */
+int
+rg_s3_open(struct rg_s3 *s, const struct rg_s3_conf *c)
+{
+	char base[1024];
+
+	memset(s, 0, sizeof(*s));
+	s->conf = c;
+	if (c->access_key == NULL || c->secret_key == NULL) {
+		rg_msg(s->error, sizeof(s->error), "no credentials: set "
+		    "AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY");
+		return -1;
+	}
+	if (rg_path(s->sigv4, sizeof(s->sigv4), "aws:amz:%s:s3", c->region) != 0 ||
+	    (c->endpoint != NULL ? rg_path(base, sizeof(base), "%s/%s",
+	    c->endpoint, c->bucket) : rg_path(base, sizeof(base),
+	    "https://%s.s3.%s.amazonaws.com", c->bucket, c->region)) != 0) {
+		rg_msg(s->error, sizeof(s->error), "the endpoint or region is "
+		    "too long");
+		return -1;
+	}
+	s->ho.user = c->access_key;
+	s->ho.password = c->secret_key;
+	s->ho.session_token = c->session_token;
+	s->ho.sigv4 = s->sigv4;
+	s->ho.cacert = c->cacert;
+	s->ho.insecure = c->insecure;
+	if (rg_http_global_init() != 0) {
+		rg_msg(s->error, sizeof(s->error), "libcurl cannot be loaded");
+		return -1;
+	}
+	if (rg_http_init(&s->h, base, &s->ho) != 0)
+		rg_nomem();
+	return 0;
+}
+
+void
+rg_s3_close(struct rg_s3 *s)
+{
+	rg_http_free(&s->h);
+	rg_buf_free(&s->body);
+}
+
+/* S3's error code from an error answer ("NoSuchBucket", ...), or "". */
+static void
+s3_error(const struct rg_buf *body, char *out, size_t size)
+{
+	const char *p, *e;
+
+	out[0] = '\0';
+	if (body->len == 0 || (p = memmem(body->p, body->len, "<Code>", 6)) == NULL)
+		return;
+	p += 6;
+	if ((e = memmem(p, body->len - (size_t)(p - body->p), "</Code>", 7)) == NULL ||
+	    rg_s3_text(p, (size_t)(e - p), out, size) != 0)
+		out[0] = '\0';
+}
+
+/* errno and s->error for an answer that is not a success */
+static int
+failed(struct rg_s3 *s, const char *what, long code,
+    const struct rg_http_resp *r)
+{
+	char c[64];
+
+	s3_error(&s->body, c, sizeof(c));
+	if (code == -1) {
+		rg_msg(s->error, sizeof(s->error), "%s: %s", what, r->error);
+		errno = EIO;
+	} else {
+		rg_msg(s->error, sizeof(s->error), "%s: HTTP %ld%s%s", what, code,
+		    *c ? " " : "", c);
+		errno = code == 404 ? ENOENT : code == 403 ? EACCES : EIO;
+		if (code == 404 && strcmp(c, "NoSuchBucket") == 0)
+			errno = ENXIO;
+	}
+	return -1;
+}
+
+struct strip {
+	size_t n;		/* the rootdir's length, with its '/' */
+	rg_s3_entry_fn *fn;
+	void *arg;
+};
+
+/* an entry with the rootdir taken off its key */
+static int
+strip_root(void *arg, const struct rg_s3_entry *e)
+{
+	struct strip *st = arg;
+	struct rg_s3_entry o = *e;
+
+	if (strlen(e->key) < st->n)
+		return 0;	/* (not below the prefix asked for: S3 would not) */
+	o.key = e->key + st->n;
+	return st->fn(st->arg, &o);
+}
+
+/*
+ * Every key below prefix (a registry path ending in '/', or ""), a page of
+ * 1000 at a time, in S3's order; delimited: only the keys directly below
+ * it, and its sub-"directories" as prefixes.  fn's nonzero return stops
+ * the walk and is returned; -1 (errno, s->error) when S3 did not answer.
+ */
+int
+rg_s3_list(struct rg_s3 *s, const char *prefix, int delimited,
+    rg_s3_entry_fn *fn, void *arg)
+{
+	char key[RG_S3_KEY_MAX + 1], ekey[3 * RG_S3_KEY_MAX + 1];
+	char token[2048], etok[3 * 2048 + 1], path[4 * RG_S3_KEY_MAX + 6200];
+	struct rg_http_resp r;
+	struct strip st = { 0, fn, arg };
+	long code;
+	int more = 1, rr;
+
+	token[0] = '\0';
+	if (full_key(s, prefix, key, sizeof(key)) != 0 ||
+	    enc(key, 0, ekey, sizeof(ekey)) != 0) {
+		rg_msg(s->error, sizeof(s->error), "%s: key too long", prefix);
+		errno = ENAMETOOLONG;
+		return -1;
+	}
+	st.n = strlen(key) - strlen(prefix);
+	while (more) {
+		if (enc(token, 0, etok, sizeof(etok)) != 0 ||
+		    rg_path(path, sizeof(path), "/?%s%s%s%slist-type=2&"
+		    "max-keys=1000&prefix=%s", *token ? "continuation-token=" : "",
+		    etok, *token ? "&" : "", delimited ? "delimiter=%2F&" : "",
+		    ekey) != 0) {
+			rg_msg(s->error, sizeof(s->error), "%s: listing: the "
+			    "continuation token is too long", prefix);
+			errno = EIO;
+			return -1;
+		}
+		code = rg_http_get(&s->h, path, NULL, &s->body, &r);
+		if (code != 200)
+			return failed(s, prefix[0] ? prefix : "/", code, &r);
+		rr = rg_s3_parse_list(s->body.p, s->body.len, strip_root, &st,
+		    &more, token, sizeof(token));
+		if (rr == -1) {
+			rg_msg(s->error, sizeof(s->error), "%s: listing: an answer "
+			    "that is not a ListBucketResult", prefix);
+			errno = EIO;
+			return -1;
+		}
+		if (rr != 0)
+			return rr;
+	}
+	return 0;
+}
+
+/* The object at a registry path, max bytes at most: rg_s3_list's answers. */
+int
+rg_s3_get(struct rg_s3 *s, const char *path, size_t max, char **buf,
+    size_t *len, time_t *mtime)
+{
+	char key[RG_S3_KEY_MAX + 1], url[3 * RG_S3_KEY_MAX + 2];
+	struct rg_http_resp r;
+	long code;
+
+	if (full_key(s, path, key, sizeof(key)) != 0 || rg_path(url, 2, "/") != 0 ||
+	    enc(key, 1, url + 1, sizeof(url) - 1) != 0) {
+		errno = ENAMETOOLONG;
+		return -1;
+	}
+	code = rg_http_get(&s->h, url, NULL, &s->body, &r);
+	if (code != 200)
+		return failed(s, path, code, &r);
+	if (s->body.len > max) {
+		rg_msg(s->error, sizeof(s->error), "%s: larger than %zu bytes",
+		    path, max);
+		errno = EFBIG;
+		return -1;
+	}
+	if ((*buf = malloc(s->body.len + 1)) == NULL)
+		rg_nomem();
+	memcpy(*buf, s->body.p, s->body.len);
+	(*buf)[s->body.len] = '\0';
+	*len = s->body.len;
+	if (mtime != NULL)
+		*mtime = r.filetime > 0 ? (time_t)r.filetime : 0;
+	return 0;
+}
+
+/* The size and time of the object at a registry path: rg_s3_list's answers. */
+int
+rg_s3_head(struct rg_s3 *s, const char *path, int64_t *size, time_t *mtime)
+{
+	char key[RG_S3_KEY_MAX + 1], url[3 * RG_S3_KEY_MAX + 2];
+	struct rg_http_resp r;
+	long code;
+
+	if (full_key(s, path, key, sizeof(key)) != 0 || rg_path(url, 2, "/") != 0 ||
+	    enc(key, 1, url + 1, sizeof(url) - 1) != 0) {
+		errno = ENAMETOOLONG;
+		return -1;
+	}
+	code = rg_http_req(&s->h, "HEAD", url, NULL, NULL, NULL, 0, &s->body, &r);
+	if (code != 200)
+		return failed(s, path, code, &r);
+	*size = r.length >= 0 ? r.length : 0;
+	*mtime = r.filetime > 0 ? (time_t)r.filetime : 0;
+	return 0;
+}

@@ -1,0 +1,65 @@
+/*
+ * s3.h: a registry's storage on S3 (the registry's s3 driver): the
+ * client (s3.c: ListObjectsV2, GET, HEAD, signed by libcurl through
+ * http.c), the listing parser (s3xml.c), and the store driver
+ * (store_s3.c).  Keys are the registry's paths below its rootdirectory.
+ */
+#ifndef RG_S3_H
+#define RG_S3_H
+
+#include "http.h"
+
+#define RG_S3_KEY_MAX	1024	/* S3's own limit on a key */
+
+/* s3xml.c: one entry of a listing page */
+struct rg_s3_entry {
+	const char *key;	/* the whole key, or the common prefix */
+	int is_prefix;		/* a common prefix (a "directory"), no stat */
+	int64_t size;
+	time_t mtime;		/* LastModified */
+	char etag[80];
+};
+
+typedef int rg_s3_entry_fn(void *arg, const struct rg_s3_entry *e);
+
+int	rg_s3_text(const char *s, size_t len, char *out, size_t size);
+int	rg_s3_parse_list(const char *xml, size_t len, rg_s3_entry_fn *fn,
+	    void *arg, int *truncated, char *next, size_t nextsize);
+
+/* s3.c: where a bucket is and how to reach it */
+struct rg_s3_conf {
+	char *bucket;
+	char *rootdir;		/* the registry's rootdirectory, no leading '/' */
+	char *endpoint;		/* scheme://host[:port], or NULL for AWS */
+	char *region;
+	char *access_key, *secret_key, *session_token;
+	const char *cacert;
+	int insecure;
+};
+
+struct rg_s3 {
+	const struct rg_s3_conf *conf;
+	struct rg_http h;	/* one connection, kept alive */
+	struct rg_http_opts ho;
+	char sigv4[96];
+	struct rg_buf body;
+	char error[512];	/* why the last request failed */
+};
+
+int	rg_s3_conf_url(struct rg_s3_conf *c, const char *url, const char *endpoint);
+void	rg_s3_conf_free(struct rg_s3_conf *c);
+int	rg_s3_open(struct rg_s3 *s, const struct rg_s3_conf *c);
+void	rg_s3_close(struct rg_s3 *s);
+int	rg_s3_list(struct rg_s3 *s, const char *prefix, int delimited,
+	    rg_s3_entry_fn *fn, void *arg);
+int	rg_s3_get(struct rg_s3 *s, const char *key, size_t max, char **buf,
+	    size_t *len, time_t *mtime);
+int	rg_s3_head(struct rg_s3 *s, const char *key, int64_t *size,
+	    time_t *mtime);
+
+/* store_s3.c: the S3 driver of store.h */
+struct rg_store;
+struct rg_remote;
+struct rg_store *rg_store_s3(const char *url, const struct rg_remote *r);
+
+#endif

@@ -1,0 +1,464 @@
+/*
+ * store_s3.c: the S3 driver of store.h, for a registry on its s3 storage
+ * driver.  A directory is a key prefix: list() is a delimited listing,
+ * each() and links() one listing of everything below the directory (1000
+ * keys a page), with sizes and LastModified from it; a revision's or a
+ * layer link's digest is its key's, not read (store.h).  Each thread that
+ * calls the store has its own connection.  Removal is not offered yet:
+ * rm_open refuses, saying so.
+ */
+#include <dirent.h>
+#include <err.h>
+#include <errno.h>
+#include <pthread.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "s3.h"
+#include "store.h"
+
+#define MAX_THREADS	64
+
+struct s3store {
+	struct rg_s3_conf conf;
+	pthread_mutex_t lock;
+	struct {
+		pthread_t thread;
+		struct rg_s3 *s3;
+	} conn[MAX_THREADS];
+	size_t nconn;
+};
+
+#define S3(st)	((struct s3store *)(st)->drv)
+
+/* why the last request of s failed, naming the store */
+static void
+warnx_s3(struct rg_store *st, struct rg_s3 *s)
+{
+	warnx("%s: %s", st->root, s->error);
+}
+
+/* This thread's connection; NULL (errno EAGAIN) past MAX_THREADS. */
+static struct rg_s3 *
+conn(struct rg_store *st)
+{
+	struct s3store *d = S3(st);
+	struct rg_s3 *s = NULL;
+	size_t i;
+
+	pthread_mutex_lock(&d->lock);
+	for (i = 0; i < d->nconn; i++)
+		if (pthread_equal(d->conn[i].thread, pthread_self())) {
+			s = d->conn[i].s3;
+			break;
+		}
+	if (s == NULL && d->nconn < MAX_THREADS) {
+		if ((s = malloc(sizeof(*s))) == NULL)
+			rg_nomem();
+		if (rg_s3_open(s, &d->conf) != 0) {	/* (checked at open) */
+			free(s);
+			s = NULL;
+		} else {
+			d->conn[d->nconn].thread = pthread_self();
+			d->conn[d->nconn++].s3 = s;
+		}
+	}
+	pthread_mutex_unlock(&d->lock);
+	if (s == NULL)
+		errno = EAGAIN;
+	return s;
+}
+
+/* "dir/" for a directory path, "" for the top */
+static int
+dir_prefix(const char *dir, char *out, size_t size)
+{
+	return rg_path(out, size, "%s%s", dir, *dir ? "/" : "");
+}
+
+struct listing {
+	struct rg_dir *l;
+	size_t n;		/* the prefix's length */
+};
+
+static int
+add_entry(struct rg_dir *l, const char *name, size_t len, unsigned char type)
+{
+	if (l->n == l->cap) {
+		l->cap = l->cap ? 2 * l->cap : 64;
+		if ((l->v = realloc(l->v, l->cap * sizeof(*l->v))) == NULL)
+			rg_nomem();
+	}
+	if ((l->v[l->n].name = strndup(name, len)) == NULL)
+		rg_nomem();
+	l->v[l->n++].type = type;
+	return 0;
+}
+
+static int
+on_list(void *arg, const struct rg_s3_entry *e)
+{
+	struct listing *ls = arg;
+	const char *name = e->key + ls->n;
+	size_t len = strlen(name);
+
+	if (e->is_prefix && len > 0 && name[len - 1] == '/')
+		len--;
+	if (len == 0 || memchr(name, '/', len) != NULL)
+		return 0;	/* the prefix itself, or not directly below */
+	return add_entry(ls->l, name, len, e->is_prefix ? DT_DIR : DT_REG);
+}
+
+static int
+s3_list(struct rg_store *st, const char *dir, struct rg_dir *l)
+{
+	char prefix[RG_STORE_PATH + 1];
+	struct listing ls = { l, 0 };
+	struct rg_s3 *s;
+
+	memset(l, 0, sizeof(*l));
+	if ((s = conn(st)) == NULL)
+		return -1;
+	if (dir_prefix(dir, prefix, sizeof(prefix)) != 0) {
+		errno = ENAMETOOLONG;
+		return -1;
+	}
+	ls.n = strlen(prefix);
+	if (rg_s3_list(s, prefix, 1, on_list, &ls) != 0) {
+		rg_dir_free(l);
+		if (errno != ENOENT)
+			warnx_s3(st, s);
+		return -1;
+	}
+	if (l->n == 0) {	/* no key below it: no such directory */
+		errno = ENOENT;
+		return -1;
+	}
+	return 0;
+}
+
+/* the stat of a listed key; id: a hash of its ETag */
+static void
+stat_of(const struct rg_s3_entry *e, struct rg_stat *sst)
+{
+	const unsigned char *p;
+	uint64_t h = 1469598103934665603ULL;
+
+	memset(sst, 0, sizeof(*sst));
+	sst->kind = e->is_prefix ? DT_DIR : DT_REG;
+	sst->size = e->size;
+	sst->mtime.tv_sec = sst->ctime.tv_sec = e->mtime;
+	for (p = (const unsigned char *)e->etag; *p; p++)
+		h = (h ^ *p) * 1099511628211ULL;
+	sst->id = e->etag[0] ? h : 0;
+}
+
+/*
+ * Each name directly below a directory, with what one of its keys says:
+ * a listing of everything below it, grouped by the name's first
+ * component (S3 lists a prefix's keys together, in order).
+ */
+struct group {
+	size_t n;			/* the directory prefix's length */
+	const char *suffix;		/* each: <name>/<suffix>; links: "link" */
+	char name[RG_S3_KEY_MAX + 1];	/* the name being read, or "" */
+	int found;			/* its <name>/<suffix> was listed */
+	void (*fn)(struct group *, const char *name, const struct rg_s3_entry *e,
+	    int err);
+	rg_each_fn *each;
+	rg_linked_fn *linked;
+	void *arg;
+};
+
+static void
+group_end(struct group *g)
+{
+	if (g->name[0] != '\0' && !g->found)
+		g->fn(g, g->name, NULL, ENOENT);
+	g->name[0] = '\0';
+	g->found = 0;
+}
+
+static int
+on_group(void *arg, const struct rg_s3_entry *e)
+{
+	struct group *g = arg;
+	const char *rest = e->key + g->n, *slash = strchr(rest, '/');
+	size_t len = slash ? (size_t)(slash - rest) : strlen(rest);
+
+	if (len == 0 || e->is_prefix)
+		return 0;
+	if (strlen(g->name) != len || memcmp(g->name, rest, len) != 0) {
+		group_end(g);
+		memcpy(g->name, rest, len);
+		g->name[len] = '\0';
+	}
+	if (slash == NULL) {		/* a plain key where a directory is wanted */
+		g->found = 1;
+		g->fn(g, g->name, NULL, ENOTDIR);
+	} else if (!g->found && strcmp(slash + 1, g->suffix) == 0) {
+		g->found = 1;
+		g->fn(g, g->name, e, 0);
+	}
+	return 0;
+}
+
+static int
+grouped(struct rg_store *st, const char *dir, struct group *g)
+{
+	char prefix[RG_STORE_PATH + 1];
+	struct rg_s3 *s;
+
+	if ((s = conn(st)) == NULL)
+		return -1;
+	if (dir_prefix(dir, prefix, sizeof(prefix)) != 0) {
+		errno = ENAMETOOLONG;
+		return -1;
+	}
+	g->n = strlen(prefix);
+	g->name[0] = '\0';
+	g->found = 0;
+	if (rg_s3_list(s, prefix, 0, on_group, g) != 0) {
+		if (errno != ENOENT)
+			warnx_s3(st, s);
+		return -1;
+	}
+	group_end(g);
+	return 0;
+}
+
+static void
+each_one(struct group *g, const char *name, const struct rg_s3_entry *e, int err)
+{
+	struct rg_stat sst;
+
+	if (e == NULL) {
+		g->each(g->arg, name, NULL, err);
+		return;
+	}
+	stat_of(e, &sst);
+	g->each(g->arg, name, &sst, 0);
+}
+
+static int
+s3_each(struct rg_store *st, const char *dir, const char *suffix,
+    rg_each_fn *fn, void *arg)
+{
+	struct group g;
+
+	memset(&g, 0, sizeof(g));
+	g.suffix = suffix;
+	g.fn = each_one;
+	g.each = fn;
+	g.arg = arg;
+	return grouped(st, dir, &g);
+}
+
+/* a link named by its key: the digest is the directory's name */
+static void
+link_one(struct group *g, const char *name, const struct rg_s3_entry *e, int err)
+{
+	struct rg_digest d;
+	struct rg_stat sst;
+
+	memset(&d, 0, sizeof(d));
+	memset(&sst, 0, sizeof(sst));
+	if (e == NULL) {
+		errno = err;
+		g->linked(g->arg, name, err == ENOENT ? RG_LINK_MISSING :
+		    RG_LINK_IOERR, &d, &sst);
+		return;
+	}
+	stat_of(e, &sst);
+	if (rg_hex_parse(name, strlen(name), &d) != 0)
+		g->linked(g->arg, name, RG_LINK_CORRUPT, &d, &sst);
+	else
+		g->linked(g->arg, name, RG_LINK_OK, &d, &sst);
+}
+
+static int
+s3_links(struct rg_store *st, const char *dir, rg_linked_fn *fn, void *arg)
+{
+	struct group g;
+
+	memset(&g, 0, sizeof(g));
+	g.suffix = "link";
+	g.fn = link_one;
+	g.linked = fn;
+	g.arg = arg;
+	return grouped(st, dir, &g);
+}
+
+static int
+s3_stat(struct rg_store *st, const char *path, struct rg_stat *sst)
+{
+	struct rg_s3 *s;
+	int64_t size;
+	time_t mtime;
+
+	if ((s = conn(st)) == NULL)
+		return -1;
+	if (rg_s3_head(s, path, &size, &mtime) != 0) {
+		if (errno != ENOENT)
+			warnx_s3(st, s);
+		return -1;
+	}
+	memset(sst, 0, sizeof(*sst));
+	sst->kind = DT_REG;
+	sst->size = size;
+	sst->mtime.tv_sec = sst->ctime.tv_sec = mtime;
+	return 0;
+}
+
+static int
+s3_read(struct rg_store *st, const char *path, size_t max, char **buf,
+    size_t *len)
+{
+	struct rg_s3 *s;
+
+	if ((s = conn(st)) == NULL)
+		return -1;
+	if (rg_s3_get(s, path, max, buf, len, NULL) != 0) {
+		if (errno != ENOENT)
+			warnx_s3(st, s);
+		return -1;
+	}
+	return 0;
+}
+
+static int
+s3_link(struct rg_store *st, const char *path, struct rg_digest *d,
+    struct rg_stat *sst)
+{
+	struct rg_s3 *s;
+	char *buf;
+	size_t len;
+	time_t mtime;
+	int r;
+
+	if (sst != NULL)
+		memset(sst, 0, sizeof(*sst));
+	if ((s = conn(st)) == NULL)
+		return RG_LINK_IOERR;
+	if (rg_s3_get(s, path, RG_LINK_LEN + 1, &buf, &len, &mtime) != 0) {
+		if (errno == ENOENT)
+			return RG_LINK_MISSING;
+		warnx_s3(st, s);
+		return errno == EFBIG ? RG_LINK_CORRUPT : RG_LINK_IOERR;
+	}
+	r = rg_digest_parse(buf, len, d) == 0 ? RG_LINK_OK : RG_LINK_CORRUPT;
+	free(buf);
+	if (sst != NULL) {
+		sst->kind = DT_REG;
+		sst->size = (int64_t)len;
+		sst->mtime.tv_sec = sst->ctime.tv_sec = mtime;
+	}
+	return r;
+}
+
+static int
+s3_same(struct rg_store *st, const char *path)
+{
+	(void)st;
+	(void)path;
+	return 0;	/* a directory is never this bucket */
+}
+
+static int
+s3_rm_open(struct rg_store *st, unsigned long *recovered, const char **why)
+{
+	(void)st;
+	*recovered = 0;
+	*why = "deleting from S3 is not supported yet";
+	errno = ENOTSUP;
+	return -1;
+}
+
+static void
+s3_close(struct rg_store *st)
+{
+	struct s3store *d = S3(st);
+	size_t i;
+
+	for (i = 0; i < d->nconn; i++) {
+		rg_s3_close(d->conn[i].s3);
+		free(d->conn[i].s3);
+	}
+	pthread_mutex_destroy(&d->lock);
+	rg_s3_conf_free(&d->conf);
+	free(d);
+	free(st->root);
+	free(st);
+}
+
+static const struct rg_store_ops s3_ops = {
+	.list = s3_list,
+	.each = s3_each,
+	.links = s3_links,
+	.stat = s3_stat,
+	.read = s3_read,
+	.link = s3_link,
+	.same = s3_same,
+	.rm_open = s3_rm_open,
+	.close = s3_close,
+};
+
+/*
+ * The registry storage at s3://BUCKET[/ROOTDIR] (rg_s3_conf_url), checked
+ * by a first listing of its v2 directory: NULL (reported, naming the
+ * bucket and what S3 answered) when it cannot be read.
+ */
+struct rg_store *
+rg_store_s3(const char *url, const struct rg_remote *r)
+{
+	struct rg_store *st;
+	struct s3store *d;
+	struct rg_s3_conf c;
+	struct rg_s3 *s;
+	struct rg_dir l;
+	char *root;
+	size_t n;
+
+	if (rg_s3_conf_url(&c, url, r->endpoint) != 0) {
+		warnx("%s: not s3://BUCKET[/ROOTDIR] with a valid bucket name", url);
+		return NULL;
+	}
+	n = strlen(c.rootdir) + sizeof("/" RG_V2);
+	if ((root = malloc(n)) == NULL)
+		rg_nomem();
+	rg_path(root, n, "%s%s%s", c.rootdir, *c.rootdir ? "/" : "", RG_V2);
+	free(c.rootdir);
+	c.rootdir = root;
+	if ((st = calloc(1, sizeof(*st))) == NULL ||
+	    (d = calloc(1, sizeof(*d))) == NULL)
+		rg_nomem();
+	c.cacert = r->cacert;
+	c.insecure = r->insecure;
+	d->conf = c;
+	pthread_mutex_init(&d->lock, NULL);
+	st->ops = &s3_ops;
+	st->source = "s3";
+	st->drv = d;
+	if ((st->root = strdup(url)) == NULL)
+		rg_nomem();
+	if ((s = malloc(sizeof(*s))) == NULL)
+		rg_nomem();
+	if (rg_s3_open(s, &d->conf) != 0) {
+		warnx("%s: %s", url, s->error);
+		free(s);
+		s3_close(st);
+		return NULL;
+	}
+	d->conn[0].thread = pthread_self();
+	d->conn[0].s3 = s;
+	d->nconn = 1;
+	if (s3_list(st, "", &l) != 0) {
+		if (errno == ENOENT)
+			warnx("%s: no registry storage there (no key below %s/)",
+			    url, d->conf.rootdir);
+		s3_close(st);
+		return NULL;
+	}
+	rg_dir_free(&l);
+	return st;
+}

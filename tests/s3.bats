@@ -1,0 +1,117 @@
+# rg-scan of a registry whose storage is on S3: a throwaway Ceph RADOS
+# Gateway (tests/rgw) under the real registry on its s3 driver, images
+# pushed with skopeo; checked against a filesystem scan of the same objects
+# and against the registry's own collector on the bucket.
+
+setup_file() {
+	load helpers
+	local d=$BATS_FILE_TMPDIR
+	"$BATS_TEST_DIRNAME/rgw" "$d/rgw" start rg-test
+	# shellcheck disable=SC1091
+	. "$d/rgw/env"
+	export RGW_ENDPOINT AWS_ACCESS_KEY_ID AWS_SECRET_ACCESS_KEY
+	REG_S3="{accesskey: $AWS_ACCESS_KEY_ID, secretkey: $AWS_SECRET_ACCESS_KEY"
+	REG_S3+=", region: us-east-1, bucket: rg-test, regionendpoint: '$RGW_ENDPOINT'"
+	REG_S3+=", rootdirectory: /rg/prefix, secure: false, v4auth: true}"
+	export REG_S3
+	registry_start "$d/reg"
+	push_mix "$d"
+	# garbage: an image of its own, tagged over, then its manifest
+	# deleted through the API: its blobs are left to the collector
+	mkimage "$d/layout" lone amd64 2023-01-01T00:00:00Z lone-content
+	push "$d/layout:lone" lone:1
+	local lone
+	lone=$(remote_digest lone:1)
+	push "$d/layout:plain" lone:1
+	curl -fsS -X DELETE "http://$REG/v2/lone/manifests/$lone"
+	registry_stop
+	sed 's/^http: .*/http: {addr: 127.0.0.1:0}/' "$d/reg/config.yml" > "$d/gc.yml"
+}
+
+teardown_file() {
+	"$BATS_TEST_DIRNAME/rgw" "$BATS_FILE_TMPDIR/rgw" stop
+}
+
+setup() {
+	load helpers
+	U=s3://rg-test/rg/prefix
+}
+
+@test "S3: the scan of the bucket equals a filesystem scan of the same objects" {
+	run --separate-stderr rg-scan -e "$RGW_ENDPOINT" "$U"
+	assert_success
+	[ -z "$stderr" ]
+	echo "$output" > "$BATS_TEST_TMPDIR/s3"
+	head -1 "$BATS_TEST_TMPDIR/s3" | jq -e --arg u "$U" \
+		'.source == "s3" and .root == $u'
+	"$BATS_TEST_DIRNAME/s3tool" mirror rg-test rg/prefix "$BATS_TEST_TMPDIR/copy"
+	rg-scan "$BATS_TEST_TMPDIR/copy" > "$BATS_TEST_TMPDIR/fs"
+	# the same records in the same order; the scan record says where
+	diff <(sed 1d "$BATS_TEST_TMPDIR/fs") <(sed 1d "$BATS_TEST_TMPDIR/s3")
+	[ "$(jq -s '[.[] | select(.type == "tag")] | length' "$BATS_TEST_TMPDIR/s3")" -eq 12 ]
+	# AWS_ENDPOINT_URL does what --endpoint does
+	AWS_ENDPOINT_URL=$RGW_ENDPOINT rg-scan "$U" | sed 1d |
+		diff - <(sed 1d "$BATS_TEST_TMPDIR/fs")
+}
+
+@test "S3: rg-refs frees exactly the blobs the registry's collector finds on the bucket" {
+	rg-scan -e "$RGW_ENDPOINT" "$U" | rg-refs > "$BATS_TEST_TMPDIR/plan"
+	got=$(jq -r 'select(.type == "blob" and .delete == true) | .digest' \
+		"$BATS_TEST_TMPDIR/plan" | sort)
+	[ -n "$got" ]
+	env -u AWS_CA_BUNDLE docker-registry garbage-collect --dry-run \
+		"$BATS_FILE_TMPDIR/gc.yml" > "$BATS_TEST_TMPDIR/gc"
+	expected=$(sed -n 's/^blob eligible for deletion: //p' "$BATS_TEST_TMPDIR/gc" | sort)
+	assert_equal "$got" "$expected"
+}
+
+@test "S3: wrong keys, a missing bucket, no endpoint there: exit 2, said, no secret shown" {
+	run --separate-stderr env AWS_SECRET_ACCESS_KEY=wrongsecret0123456789 \
+		rg-scan -e "$RGW_ENDPOINT" "$U"
+	assert_failure 2
+	[ -z "$output" ]
+	[[ $stderr == *"s3://rg-test/rg/prefix"*"403"* ]]
+	[[ $stderr != *wrongsecret* && $stderr != *"$AWS_SECRET_ACCESS_KEY"* ]]
+
+	run --separate-stderr rg-scan -e "$RGW_ENDPOINT" s3://no-such-bucket
+	assert_failure 2
+	[ -z "$output" ]
+	[[ $stderr == *"s3://no-such-bucket"*"NoSuchBucket"* ]]
+
+	run --separate-stderr rg-scan -e "$RGW_ENDPOINT" s3://rg-test/not/there
+	assert_failure 2
+	[[ $stderr == *"no registry storage there"* ]]
+
+	run --separate-stderr env -u AWS_ACCESS_KEY_ID rg-scan -e "$RGW_ENDPOINT" "$U"
+	assert_failure 2
+	[[ $stderr == *"no credentials"* ]]
+
+	run --separate-stderr rg-scan -e http://127.0.0.1:1 "$U"
+	assert_failure 2
+	[[ $stderr == *"s3://rg-test/rg/prefix"* ]]
+	[[ $stderr != *"$AWS_SECRET_ACCESS_KEY"* ]]
+}
+
+@test "S3: options that do not apply are usage errors" {
+	run --separate-stderr rg-scan -e "$RGW_ENDPOINT" "$BATS_TEST_TMPDIR"
+	assert_failure 2
+	[[ $stderr == *"--endpoint: applies to a scan of S3"* ]]
+	run --separate-stderr rg-scan -u bob "$U"
+	assert_failure 2
+	[[ $stderr == *"--user: applies to a scan of a registry's URL, not of S3"* ]]
+	run --separate-stderr rg-scan -e "$RGW_ENDPOINT" s3://Bad_Bucket
+	assert_failure 2
+	[[ $stderr == *"not s3://BUCKET[/ROOTDIR]"* ]]
+}
+
+@test "S3: rg-rm refuses a stream of S3 and deletes nothing" {
+	"$BATS_TEST_DIRNAME/s3tool" keys rg-test rg/prefix > "$BATS_TEST_TMPDIR/before"
+	rg-scan -e "$RGW_ENDPOINT" "$U" | rg-select --untagged | rg-refs \
+		> "$BATS_TEST_TMPDIR/plan"
+	run --separate-stderr env AWS_ENDPOINT_URL="$RGW_ENDPOINT" \
+		rg-rm --min-age 0 < "$BATS_TEST_TMPDIR/plan"
+	assert_failure 2
+	[[ $stderr == *"a scan of s3: rg-rm deletes from storage or through the registry's API"* ]]
+	"$BATS_TEST_DIRNAME/s3tool" keys rg-test rg/prefix |
+		diff "$BATS_TEST_TMPDIR/before" -
+}
