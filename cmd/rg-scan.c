@@ -19,6 +19,7 @@
 
 #include "http.h"
 #include "regconf.h"
+#include "s3.h"
 #include "store.h"
 
 static const char *repo_pattern;
@@ -31,9 +32,9 @@ static void
 usage(FILE *f, int status)
 {
 	fprintf(f, "usage: rg-scan [-r regex] [root]\n"
-	    "       rg-scan [-k] [-e endpoint] [-r regex] [--cacert file] "
-	    "s3://bucket[/rootdir]\n"
 	    "       rg-scan [-r regex] -c config.yml\n"
+	    "       rg-scan [-k] [-e endpoint] [-j jobs] [-r regex] [--cacert file]\n"
+	    "               s3://bucket[/rootdir]\n"
 	    "       rg-scan [-k] [-j jobs] [-r regex] [-u user] [--cacert file]\n"
 	    "               [--cert file --key file] [--page-size n] url\n");
 	exit(status);
@@ -93,6 +94,7 @@ main(int argc, char *argv[])
 	struct rg_regconf conf;
 	struct rg_store_opts so = { 0 };
 	struct rg_remote remote = { 0 };
+	int jobs = 0;
 	const char *root;
 	int c, st;
 	long n;
@@ -117,6 +119,8 @@ main(int argc, char *argv[])
 				    c == 'j' ? "--jobs" : "--page-size", optarg,
 				    c == 'j' ? 64 : 1000);
 			*(c == 'j' ? &api.jobs : &api.page) = (int)n;
+			if (c == 'j')
+				jobs = (int)n;
 			break;
 		case 'u':
 			api.http.user = optarg;
@@ -164,11 +168,12 @@ main(int argc, char *argv[])
 			errx(RG_EXIT_FATAL, "%s and --config %s: one storage, named "
 			    "once", argv[0], config);
 		if (api_only != NULL && strcmp(api_only, "--insecure") != 0 &&
-		    strcmp(api_only, "--cacert") != 0)
+		    strcmp(api_only, "--cacert") != 0 && strcmp(api_only, "--jobs") != 0)
 			errx(RG_EXIT_FATAL, "%s: applies to a scan of a registry's "
 			    "URL, not of S3", api_only);
 		remote.cacert = api.http.cacert;
 		remote.insecure = api.http.insecure;
+		so.jobs = jobs ? jobs : RG_S3_JOBS;
 		api_only = NULL;
 	} else if (remote.endpoint != NULL)
 		errx(RG_EXIT_FATAL, "--endpoint: applies to a scan of S3 "

@@ -10,6 +10,7 @@
 #include "http.h"
 
 #define RG_S3_KEY_MAX	1024	/* S3's own limit on a key */
+#define RG_S3_JOBS	16	/* requests at once, by default */
 
 /* s3xml.c: one entry of a listing page */
 struct rg_s3_entry {

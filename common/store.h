@@ -236,10 +236,12 @@ json_t *rg_upload_record(struct rg_store *st, const char *repo,
 	    const char *uuid);
 
 /* storescan.c: rg-scan of a store, apiscan.c's twin; one per process */
+#define RG_STORE_JOBS_MAX	64
 struct rg_store_opts {
 	struct rg_store *store;
 	const char *repo_pattern;	/* for the scan record, or NULL */
 	struct rg_regex *filter;	/* repositories, or NULL */
+	int jobs;			/* repositories scanned at once (remote) */
 	rg_write_fn *write;		/* whole records; called from two threads */
 	void *arg;
 };

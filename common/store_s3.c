@@ -17,7 +17,7 @@
 #include "s3.h"
 #include "store.h"
 
-#define MAX_THREADS	64
+#define MAX_THREADS	(2 * RG_STORE_JOBS_MAX + 2)
 
 struct s3store {
 	struct rg_s3_conf conf;

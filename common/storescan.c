@@ -12,12 +12,17 @@
  * Two threads, one per core: the caller's walks repositories/, the other
  * walks blobs/.  Each formats whole records into its own buffer and hands
  * the buffer to the writer (which must lock: lines never interleave); the
- * scan record comes first, then repositories and blobs in chunks.
+ * scan record comes first, then repositories and blobs in chunks.  With
+ * jobs > 1 (a remote store, where each request waits on the network), the
+ * caller's thread only finds repositories and hands their names through a
+ * bounded queue to jobs threads that scan them, and jobs threads share the
+ * blob directories.
  *
- * Memory: the tags, manifests and layer links of one repository at a time,
- * a fixed-size cache of image configs, and one blob directory's names.
- * Nothing grows with the number of blobs or repositories.  One scan per
- * process at a time.
+ * Memory: the tags, manifests and layer links of one repository at a time
+ * (per job), a fixed-size cache of image configs (per job), one blob
+ * directory's names (per job), and at most QUEUE names waiting.  Nothing
+ * grows with the number of blobs or repositories.  One scan per process at
+ * a time.
  */
 #include <dirent.h>
 #include <err.h>
@@ -41,8 +46,26 @@ struct tag {
 static const struct rg_store_opts *opts;
 static struct rg_store *store;
 static const char *root_arg;		/* the v2 directory, for diagnostics */
-static struct rg_configs *configs;	/* used by the repositories thread only */
 static int repo_status, blob_status;
+
+#define QUEUE	256	/* repository names found, waiting for a job */
+
+static struct {
+	pthread_mutex_t lock;
+	pthread_cond_t more, room;
+	char *v[QUEUE];
+	size_t head, n;
+	int done;		/* the walk is over */
+	size_t next_prefix;	/* the blob directory the next job takes */
+} q = { PTHREAD_MUTEX_INITIALIZER, PTHREAD_COND_INITIALIZER,
+    PTHREAD_COND_INITIALIZER, { 0 }, 0, 0, 0, 0 };
+
+/* (status: set from any thread, read after they are joined) */
+static void
+partial(int *status)
+{
+	__atomic_store_n(status, RG_EXIT_PARTIAL, __ATOMIC_RELAXED);
+}
 
 /* Hand a buffer of whole records to the writer, once it is worth a write. */
 static void
@@ -78,7 +101,7 @@ repo_warn(struct repo *r, const char *path, const char *what)
 		warnx("%s/%s: %s", r->where, path, what);
 	else
 		warn("%s/%s", r->where, path);
-	repo_status = RG_EXIT_PARTIAL;
+	partial(&repo_status);
 }
 
 static void
@@ -115,7 +138,7 @@ read_tags(struct repo *r)
 		if (!rg_tag_valid(l.v[i].name)) {
 			warnx("%s/%s/%s: not a valid tag name, ignored", r->where,
 			    dir, l.v[i].name);
-			repo_status = RG_EXIT_PARTIAL;
+			partial(&repo_status);
 			continue;
 		}
 		t = &r->tags[r->ntags];
@@ -179,7 +202,7 @@ emit_uploads(struct repo *r)
 		if (!rg_upload_valid(l.v[i].name)) {
 			warnx("%s/_uploads/%s: not an upload id, ignored", r->where,
 			    l.v[i].name);
-			repo_status = RG_EXIT_PARTIAL;
+			partial(&repo_status);
 			continue;
 		}
 		out_record(r->out, rg_upload_record(store, r->name, l.v[i].name));
@@ -188,7 +211,7 @@ emit_uploads(struct repo *r)
 }
 
 static void
-scan_repo(const char *name, struct rg_buf *out)
+scan_repo(const char *name, struct rg_buf *out, struct rg_configs *configs)
 {
 	struct repo r = { .name = name, .out = out };
 	char ds[RG_DIGEST_STRLEN + 1];
@@ -198,17 +221,17 @@ scan_repo(const char *name, struct rg_buf *out)
 	    name) != 0 || rg_path(r.path, sizeof(r.path), "repositories/%s",
 	    name) != 0) {
 		warnx("%s/repositories/%s: path too long", root_arg, name);
-		repo_status = RG_EXIT_PARTIAL;
+		partial(&repo_status);
 		return;
 	}
 	if (rg_store_links(store, r.path, "_manifests/revisions/sha256", r.where,
 	    add_revision, &r) != 0)
-		repo_status = RG_EXIT_PARTIAL;
+		partial(&repo_status);
 	rg_images_sort(&r.mans);
 	read_tags(&r);
 	for (i = 0; i < r.mans.n; i++)
 		if (rg_image_read(store, name, &r.mans.v[i], configs) != 0)
-			repo_status = RG_EXIT_PARTIAL;
+			partial(&repo_status);
 	rg_images_created(&r.mans);
 	for (i = 0; i < r.ntags; i++) {
 		r.tags[i].man = rg_images_find(&r.mans, &r.tags[i].digest);
@@ -219,7 +242,7 @@ scan_repo(const char *name, struct rg_buf *out)
 			rg_digest_format(&r.tags[i].digest, ds);
 			warnx("%s:%s: points at %s, which has no revision link "
 			    "in the repository", name, r.tags[i].name, ds);
-			repo_status = RG_EXIT_PARTIAL;
+			partial(&repo_status);
 		}
 	}
 
@@ -231,7 +254,7 @@ scan_repo(const char *name, struct rg_buf *out)
 			rg_nomem();
 	if (rg_store_links(store, r.path, "_layers/sha256", r.where, add_layer,
 	    &r) != 0)
-		repo_status = RG_EXIT_PARTIAL;
+		partial(&repo_status);
 	emit_uploads(&r);
 	out_flush(out, 0);
 
@@ -246,8 +269,65 @@ scan_repo(const char *name, struct rg_buf *out)
  * _layers or _uploads, a namespace when it holds other directories; both
  * at once happens (team and team/app).
  */
+/* A repository found: scanned at once, or queued for a job. */
 static void
-walk_repos(char *name, size_t len, struct rg_buf *out)
+found_repo(const char *name, struct rg_buf *out, struct rg_configs *configs)
+{
+	char *s;
+
+	if (opts->jobs <= 1) {
+		scan_repo(name, out, configs);
+		return;
+	}
+	if ((s = strdup(name)) == NULL)
+		rg_nomem();
+	pthread_mutex_lock(&q.lock);
+	while (q.n == QUEUE)
+		pthread_cond_wait(&q.room, &q.lock);
+	q.v[(q.head + q.n++) % QUEUE] = s;
+	pthread_cond_signal(&q.more);
+	pthread_mutex_unlock(&q.lock);
+}
+
+/* A job: scan the repositories the walk queues, until it is over. */
+static void *
+repo_job(void *arg)
+{
+	struct rg_buf out = { 0 };
+	struct rg_configs *configs;
+	char *name;
+	size_t i;
+
+	(void)arg;
+	if ((configs = calloc(1, sizeof(*configs))) == NULL)
+		rg_nomem();
+	for (;;) {
+		pthread_mutex_lock(&q.lock);
+		while (q.n == 0 && !q.done)
+			pthread_cond_wait(&q.more, &q.lock);
+		if (q.n == 0) {
+			pthread_mutex_unlock(&q.lock);
+			break;
+		}
+		name = q.v[q.head];
+		q.head = (q.head + 1) % QUEUE;
+		q.n--;
+		pthread_cond_signal(&q.room);
+		pthread_mutex_unlock(&q.lock);
+		scan_repo(name, &out, configs);	/* flushed between repositories */
+		free(name);
+	}
+	out_flush(&out, 1);
+	rg_buf_free(&out);
+	for (i = 0; i < RG_CONFIG_CACHE; i++)
+		json_decref(configs->v[i].platform);
+	free(configs);
+	return NULL;
+}
+
+static void
+walk_repos(char *name, size_t len, struct rg_buf *out,
+    struct rg_configs *configs)
 {
 	char path[PATH_BUF];
 	struct rg_dir l;
@@ -259,7 +339,7 @@ walk_repos(char *name, size_t len, struct rg_buf *out)
 		if (len == 0 && errno == ENOENT)
 			return;		/* no repositories yet */
 		warn("%s/repositories%s%s", root_arg, len ? "/" : "", name);
-		repo_status = RG_EXIT_PARTIAL;
+		partial(&repo_status);
 		return;
 	}
 	for (i = 0; i < l.n; i++)
@@ -269,14 +349,14 @@ walk_repos(char *name, size_t len, struct rg_buf *out)
 			is_repo = 1;
 	if (is_repo && len > 0 && (opts->filter == NULL ||
 	    rg_regex_match(opts->filter, name)))
-		scan_repo(name, out);
+		found_repo(name, out, configs);
 	for (i = 0; i < l.n; i++) {
 		const char *e = l.v[i].name;
 
 		if (l.v[i].type == DT_LNK) {
 			warnx("%s/repositories/%s%s%s: symbolic link, not followed",
 			    root_arg, name, len ? "/" : "", e);
-			repo_status = RG_EXIT_PARTIAL;
+			partial(&repo_status);
 			continue;
 		}
 		if (e[0] == '_' || l.v[i].type != DT_DIR)
@@ -285,11 +365,11 @@ walk_repos(char *name, size_t len, struct rg_buf *out)
 		if (!rg_component_valid(e, n) || len + 1 + n > RG_REPO_MAX) {
 			warnx("%s/repositories/%s%s%s: not a valid repository "
 			    "name, ignored", root_arg, name, len ? "/" : "", e);
-			repo_status = RG_EXIT_PARTIAL;
+			partial(&repo_status);
 			continue;
 		}
 		rg_path(name + len, RG_REPO_MAX + 1 - len, "%s%s", len ? "/" : "", e);
-		walk_repos(name, len + (len ? 1 : 0) + n, out);
+		walk_repos(name, len + (len ? 1 : 0) + n, out, configs);
 		name[len] = '\0';
 	}
 	rg_dir_free(&l);
@@ -311,19 +391,19 @@ add_blob(void *arg, const char *h, const struct rg_stat *st, int e)
 	if (rg_hex_parse(h, strlen(h), &d) != 0 || strncmp(h, b->prefix, 2) != 0) {
 		warnx("%s/blobs/sha256/%s/%s: not a blob directory, ignored",
 		    root_arg, b->prefix, h);
-		blob_status = RG_EXIT_PARTIAL;
+		partial(&blob_status);
 		return;
 	}
 	if (st == NULL) {
 		errno = e;
 		warn("%s/blobs/sha256/%s/%s/data", root_arg, b->prefix, h);
-		blob_status = RG_EXIT_PARTIAL;
+		partial(&blob_status);
 		return;
 	}
 	if (st->kind != DT_REG) {
 		warnx("%s/blobs/sha256/%s/%s/data: not a regular file, ignored",
 		    root_arg, b->prefix, h);
-		blob_status = RG_EXIT_PARTIAL;
+		partial(&blob_status);
 		return;
 	}
 	rg_time_format(st->mtime.tv_sec, when);
@@ -333,37 +413,53 @@ add_blob(void *arg, const char *h, const struct rg_stat *st, int e)
 		rg_nomem();
 }
 
+static struct rg_dir prefixes;		/* blobs/sha256/<xx> */
+
+/* A job: the blob directories no other job has taken. */
 static void *
-walk_blobs(void *arg)
+blob_job(void *arg)
 {
 	struct rg_buf out = { 0 };
 	struct blobdir b = { .out = &out };
-	struct rg_dir prefixes;
 	char path[PATH_BUF];
 	size_t i;
 
 	(void)arg;
-	if (store->ops->list(store, "blobs/sha256", &prefixes) == -1) {
-		if (errno != ENOENT) {
-			warn("%s/blobs/sha256", root_arg);
-			blob_status = RG_EXIT_PARTIAL;
-		}
-		return NULL;
-	}
-	for (i = 0; i < prefixes.n; i++) {
+	while ((i = __atomic_fetch_add(&q.next_prefix, 1, __ATOMIC_RELAXED)) <
+	    prefixes.n) {
 		b.prefix = prefixes.v[i].name;
 		if (rg_path(path, sizeof(path), "blobs/sha256/%s", b.prefix) != 0 ||
 		    store->ops->each(store, path, "data", add_blob, &b) == -1) {
 			warn("%s/blobs/sha256/%s", root_arg, b.prefix);
-			blob_status = RG_EXIT_PARTIAL;
+			partial(&blob_status);
 			continue;
 		}
 		out_flush(&out, 0);
 	}
-	rg_dir_free(&prefixes);
 	out_flush(&out, 1);
 	rg_buf_free(&out);
 	return NULL;
+}
+
+/* Start n threads of fn; how many started (the caller runs fn when none). */
+static size_t
+start(pthread_t *t, size_t n, void *(*fn)(void *))
+{
+	size_t i;
+
+	for (i = 0; i < n; i++)
+		if (pthread_create(&t[i], NULL, fn, NULL) != 0)
+			break;
+	return i;
+}
+
+static void
+join(pthread_t *t, size_t n)
+{
+	size_t i;
+
+	for (i = 0; i < n; i++)
+		pthread_join(t[i], NULL);
 }
 
 /*
@@ -376,34 +472,62 @@ rg_store_scan(const struct rg_store_opts *o)
 {
 	char name[RG_REPO_MAX + 2] = "";
 	struct rg_buf out = { 0 };
-	pthread_t blobs;
-	int threaded;
-	size_t i;
+	struct rg_configs *configs = NULL;
+	pthread_t blobs[RG_STORE_JOBS_MAX], repos[RG_STORE_JOBS_MAX];
+	size_t nb = 0, nr = 0, jobs = o->jobs > 1 ? (size_t)o->jobs : 1, i;
 
+	if (jobs > RG_STORE_JOBS_MAX)
+		jobs = RG_STORE_JOBS_MAX;
 	opts = o;
 	store = o->store;
 	root_arg = store->root;		/* diagnostics name the v2 directory */
 	repo_status = blob_status = 0;
-	if ((configs = calloc(1, sizeof(*configs))) == NULL)
-		rg_nomem();
 
 	out_record(&out, rg_scan_record(store->source, store->root,
 	    o->repo_pattern));
 	out_flush(&out, 1);
 
-	threaded = pthread_create(&blobs, NULL, walk_blobs, NULL) == 0;
-	walk_repos(name, 0, &out);
+	memset(&prefixes, 0, sizeof(prefixes));
+	q.next_prefix = 0;
+	if (store->ops->list(store, "blobs/sha256", &prefixes) == -1 &&
+	    errno != ENOENT) {
+		warn("%s/blobs/sha256", root_arg);
+		partial(&blob_status);
+	}
+	nb = start(blobs, jobs, blob_job);
+	q.done = 0;
+	if (jobs > 1)
+		nr = start(repos, jobs, repo_job);
+	if (nr == 0) {		/* the repositories scanned here, as they come */
+		static struct rg_store_opts one;
+
+		one = *o;
+		one.jobs = 1;
+		opts = &one;
+		if ((configs = calloc(1, sizeof(*configs))) == NULL)
+			rg_nomem();
+	}
+	walk_repos(name, 0, &out, configs);
 	out_flush(&out, 1);
-	if (threaded)
-		pthread_join(blobs, NULL);
-	else
-		walk_blobs(NULL);
+	if (nr > 0) {
+		pthread_mutex_lock(&q.lock);
+		q.done = 1;
+		pthread_cond_broadcast(&q.more);
+		pthread_mutex_unlock(&q.lock);
+		join(repos, nr);
+	}
+	if (nb == 0)
+		blob_job(NULL);
+	join(blobs, nb);
+	rg_dir_free(&prefixes);
 	/* the last record: a stream without it was cut short */
 	out_record(&out, rg_scan_end_record(!repo_status && !blob_status));
 	out_flush(&out, 1);
 	rg_buf_free(&out);
-	for (i = 0; i < RG_CONFIG_CACHE; i++)
-		json_decref(configs->v[i].platform);
-	free(configs);
+	if (configs != NULL) {
+		for (i = 0; i < RG_CONFIG_CACHE; i++)
+			json_decref(configs->v[i].platform);
+		free(configs);
+	}
 	return repo_status ? repo_status : blob_status;
 }

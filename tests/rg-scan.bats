@@ -216,6 +216,8 @@ copy_storage() {
 @test "usage errors: exit 2 and the synopsis; --help on stdout, exit 0" {
 	usage="usage: rg-scan [-r regex] [root]
        rg-scan [-r regex] -c config.yml
+       rg-scan [-k] [-e endpoint] [-j jobs] [-r regex] [--cacert file]
+               s3://bucket[/rootdir]
        rg-scan [-k] [-j jobs] [-r regex] [-u user] [--cacert file]
                [--cert file --key file] [--page-size n] url"
 	run --separate-stderr rg-scan --bogus

@@ -46,12 +46,48 @@ setup() {
 		'.source == "s3" and .root == $u'
 	"$BATS_TEST_DIRNAME/s3tool" mirror rg-test rg/prefix "$BATS_TEST_TMPDIR/copy"
 	rg-scan "$BATS_TEST_TMPDIR/copy" > "$BATS_TEST_TMPDIR/fs"
-	# the same records in the same order; the scan record says where
-	diff <(sed 1d "$BATS_TEST_TMPDIR/fs") <(sed 1d "$BATS_TEST_TMPDIR/s3")
+	# the same records (the order of repositories and blob directories
+	# varies from run to run in both); the scan record says where
+	diff <(sed 1d "$BATS_TEST_TMPDIR/fs" | sort) <(sed 1d "$BATS_TEST_TMPDIR/s3" | sort)
 	[ "$(jq -s '[.[] | select(.type == "tag")] | length' "$BATS_TEST_TMPDIR/s3")" -eq 12 ]
 	# AWS_ENDPOINT_URL does what --endpoint does
-	AWS_ENDPOINT_URL=$RGW_ENDPOINT rg-scan "$U" | sed 1d |
-		diff - <(sed 1d "$BATS_TEST_TMPDIR/fs")
+	AWS_ENDPOINT_URL=$RGW_ENDPOINT rg-scan "$U" | sed 1d | sort |
+		diff - <(sed 1d "$BATS_TEST_TMPDIR/fs" | sort)
+}
+
+@test "S3: with jobs, the same records; each repository's together" {
+	rg-scan -e "$RGW_ENDPOINT" -j 1 "$U" | sed 1d | sort > "$BATS_TEST_TMPDIR/one"
+	for j in 4 16; do
+		rg-scan -e "$RGW_ENDPOINT" -j "$j" "$U" > "$BATS_TEST_TMPDIR/many"
+		sed 1d "$BATS_TEST_TMPDIR/many" | sort | diff "$BATS_TEST_TMPDIR/one" -
+		# the repositories in the order their records come: none twice
+		jq -r 'select(.repo != null and .type != "scan") | .repo' \
+			"$BATS_TEST_TMPDIR/many" | uniq | sort | uniq -d > "$BATS_TEST_TMPDIR/split"
+		[ ! -s "$BATS_TEST_TMPDIR/split" ]
+	done
+	run --separate-stderr rg-scan -e "$RGW_ENDPOINT" -j 0 "$U"
+	assert_failure 2
+}
+
+@test "S3: 503 SlowDown and 500 answers are tried again: the same records" {
+	rg-scan -e "$RGW_ENDPOINT" -j 1 "$U" | sed 1d | sort > "$BATS_TEST_TMPDIR/direct"
+	port=$((19000 + RANDOM % 1000))
+	S3=1 "$BATS_TEST_DIRNAME/flaky-proxy" "$port" "${RGW_ENDPOINT#http://}" \
+		503,503,500 "$BATS_TEST_TMPDIR/log" 3>&- &
+	proxy=$!
+	for _ in $(seq 50); do
+		curl -s -o /dev/null "http://127.0.0.1:$port/" && break
+		sleep 0.1
+	done
+	: > "$BATS_TEST_TMPDIR/log"
+	run --separate-stderr rg-scan -e "http://127.0.0.1:$port" -j 1 "$U"
+	kill "$proxy"
+	assert_success
+	assert_equal "$stderr" ""
+	sed 1d <<<"$output" | sort | diff "$BATS_TEST_TMPDIR/direct" -
+	# the first request was asked four times: three failures, then the answer
+	assert_equal "$(head -4 "$BATS_TEST_TMPDIR/log" | cut -d' ' -f1 | paste -sd' ')" "503 503 500 200"
+	assert_equal "$(head -4 "$BATS_TEST_TMPDIR/log" | cut -d' ' -f2 | sort -u | wc -l)" 1
 }
 
 @test "S3: rg-refs frees exactly the blobs the registry's collector finds on the bucket" {
