@@ -55,6 +55,46 @@ write_records(void *arg, struct rg_buf *b)
 	pthread_mutex_unlock(&out_lock);
 }
 
+/*
+ * The bucket a config.yml's storage.s3 names, as s3://bucket[/rootdir],
+ * and how to reach it (the endpoint given on the command line first); NULL
+ * with err set when it names none.
+ */
+static char s3url[1100], s3endpoint[1100];
+
+static const char *
+s3_of(const struct rg_regconf *c, struct rg_remote *r, char *err, size_t errsize)
+{
+	const char *root = c->rootdirectory ? c->rootdirectory : "", *ep;
+
+	err[0] = '\0';
+	while (*root == '/')
+		root++;
+	if (c->s3.bucket == NULL) {
+		rg_msg(err, errsize, "no storage.s3.bucket");
+		return NULL;
+	}
+	if (rg_path(s3url, sizeof(s3url), "s3://%s%s%s", c->s3.bucket,
+	    *root ? "/" : "", root) != 0) {
+		rg_msg(err, errsize, "storage.s3: bucket and rootdirectory too long");
+		return NULL;
+	}
+	if ((ep = c->s3.regionendpoint) != NULL && *ep != '\0') {
+		if (rg_path(s3endpoint, sizeof(s3endpoint), "%s%s",
+		    strstr(ep, "://") ? "" : c->s3.secure ? "https://" : "http://",
+		    ep) != 0) {
+			rg_msg(err, errsize, "storage.s3.regionendpoint too long");
+			return NULL;
+		}
+		if (r->endpoint == NULL)
+			r->endpoint = s3endpoint;
+	}
+	r->region = c->s3.region;
+	r->access_key = c->s3.accesskey;
+	r->secret_key = c->s3.secretkey;
+	return s3url;
+}
+
 /* rg-scan URL: the HTTP API */
 static int
 scan_api(const char *url)
@@ -95,7 +135,7 @@ main(int argc, char *argv[])
 	struct rg_store_opts so = { 0 };
 	struct rg_remote remote = { 0 };
 	int jobs = 0;
-	const char *root;
+	const char *root = NULL;
 	int c, st;
 	long n;
 
@@ -163,10 +203,32 @@ main(int argc, char *argv[])
 			    "API, not its storage", argv[0]);
 		return scan_api(argv[0]);
 	}
-	if (argc == 1 && strncmp(argv[0], "s3://", 5) == 0) {
-		if (config != NULL)
+	if (config != NULL) {	/* the storage of the registry's own config.yml */
+		if (argc == 1)
 			errx(RG_EXIT_FATAL, "%s and --config %s: one storage, named "
 			    "once", argv[0], config);
+		if (rg_regconf_load(config, &conf, cerr, sizeof(cerr)) != 0)
+			;	/* cerr says why */
+		else if (conf.driver != NULL && strcmp(conf.driver, "s3") == 0)
+			root = s3_of(&conf, &remote, cerr, sizeof(cerr));
+		else if (conf.driver == NULL || strcmp(conf.driver, "filesystem") != 0)
+			rg_msg(cerr, sizeof(cerr), "storage driver %s: rg-scan reads "
+			    "filesystem or s3 storage, or a registry through its URL",
+			    conf.driver ? conf.driver : "not named");
+		else if (conf.rootdirectory == NULL)
+			rg_msg(cerr, sizeof(cerr), "no storage.filesystem.rootdirectory");
+		else {
+			cerr[0] = '\0';
+			root = conf.rootdirectory;	/* freed after the scan */
+		}
+		if (cerr[0] != '\0') {
+			rg_regconf_free(&conf);
+			errx(RG_EXIT_FATAL, "%s: %s", config, cerr);
+		}
+	} else
+		root = argc == 1 ? argv[0] : getenv("REGISTRY_DATA_DIR");
+	/* the options of the source there is, and no other */
+	if (root != NULL && strncmp(root, "s3://", 5) == 0) {
 		if (api_only != NULL && strcmp(api_only, "--insecure") != 0 &&
 		    strcmp(api_only, "--cacert") != 0 && strcmp(api_only, "--jobs") != 0)
 			errx(RG_EXIT_FATAL, "%s: applies to a scan of a registry's "
@@ -174,34 +236,12 @@ main(int argc, char *argv[])
 		remote.cacert = api.http.cacert;
 		remote.insecure = api.http.insecure;
 		so.jobs = jobs ? jobs : RG_S3_JOBS;
-		api_only = NULL;
-	} else if (remote.endpoint != NULL)
-		errx(RG_EXIT_FATAL, "--endpoint: applies to a scan of S3 "
-		    "(s3://bucket)");
-	if (api_only != NULL)
+	} else if (api_only != NULL)
 		errx(RG_EXIT_FATAL, "%s: applies to a scan of a registry's URL, "
 		    "not of its storage", api_only);
-	if (config != NULL) {	/* the storage of the registry's own config.yml */
-		if (argc == 1)
-			errx(RG_EXIT_FATAL, "%s and --config %s: one storage, named "
-			    "once", argv[0], config);
-		if (rg_regconf_load(config, &conf, cerr, sizeof(cerr)) != 0)
-			;	/* cerr says why */
-		else if (conf.driver == NULL || strcmp(conf.driver, "filesystem") != 0)
-			rg_msg(cerr, sizeof(cerr), "storage driver %s: rg-scan reads "
-			    "filesystem storage, or a registry through its URL",
-			    conf.driver ? conf.driver : "not named");
-		else if (conf.rootdirectory == NULL)
-			rg_msg(cerr, sizeof(cerr), "no storage.filesystem.rootdirectory");
-		else
-			cerr[0] = '\0';
-		if (cerr[0] != '\0') {
-			rg_regconf_free(&conf);
-			errx(RG_EXIT_FATAL, "%s: %s", config, cerr);
-		}
-		root = conf.rootdirectory;	/* freed after the scan */
-	} else
-		root = argc == 1 ? argv[0] : getenv("REGISTRY_DATA_DIR");
+	else if (remote.endpoint != NULL)
+		errx(RG_EXIT_FATAL, "--endpoint: applies to a scan of S3 "
+		    "(s3://bucket)");
 	if (root == NULL || *root == '\0')
 		root = "/var/lib/registry";
 	if ((so.store = rg_store_open(root, &remote)) == NULL)

@@ -1,13 +1,15 @@
 /*
  * regconf.c: the few facts rg takes from a registry's config.yml, read
  * with libyaml's event parser (no document tree is built): the storage
- * driver and filesystem root, storage.delete.enabled, the blob
+ * driver and its root (filesystem, or s3 with what reaches the bucket),
+ * storage.delete.enabled, the blob
  * descriptor cache (storage.cache.blobdescriptor, or its old name
  * layerinfo) and the redis section.  Keys are matched as the registry's
  * configuration package matches them; every other key is skipped.
  * Nesting is bounded (MAXDEPTH) and so is the file (RG_REGCONF_MAX).
- * The registry also takes REGISTRY_* environment variables over the
- * file; rg cannot see the registry's environment (rg-rm(1) says so).
+ * The registry also takes REGISTRY_STORAGE_* environment variables over
+ * the file: those in rg's own environment are taken the same way (run rg
+ * with the registry's environment file to see what it sees).
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -63,6 +65,68 @@ storage_param(const char *k)
 	return 0;
 }
 
+/* storage.s3.<k>: the parameters rg needs to reach the bucket */
+static void
+s3_value(struct rg_regconf *c, const char *k, const char *v)
+{
+	char **to = strcmp(k, "bucket") == 0 ? &c->s3.bucket :
+	    strcmp(k, "region") == 0 ? &c->s3.region :
+	    strcmp(k, "regionendpoint") == 0 ? &c->s3.regionendpoint :
+	    strcmp(k, "accesskey") == 0 ? &c->s3.accesskey :
+	    strcmp(k, "secretkey") == 0 ? &c->s3.secretkey : NULL;
+
+	if (to != NULL) {
+		free(*to);
+		*to = dupstr(v);
+	} else if (strcmp(k, "secure") == 0)
+		c->s3.secure = yaml_bool(v);
+}
+
+/*
+ * The registry's environment overrides (REGISTRY_STORAGE_S3_BUCKET, ...),
+ * where rg runs with them: the driver named by REGISTRY_STORAGE, then
+ * its parameters.
+ */
+static void
+overrides(struct rg_regconf *c)
+{
+	static const char *s3keys[] = { "bucket", "region", "regionendpoint",
+	    "accesskey", "secretkey", "secure", "rootdirectory" };
+	char name[96], up[32];
+	const char *v;
+	size_t i, k;
+
+	if ((v = getenv("REGISTRY_STORAGE")) != NULL && *v != '\0' &&
+	    strcmp(v, c->driver ? c->driver : "") != 0) {
+		free(c->driver);
+		c->driver = dupstr(v);
+		free(c->rootdirectory);
+		c->rootdirectory = NULL;
+	}
+	if (c->driver == NULL)
+		return;
+	if (strcmp(c->driver, "filesystem") == 0 &&
+	    (v = getenv("REGISTRY_STORAGE_FILESYSTEM_ROOTDIRECTORY")) != NULL) {
+		free(c->rootdirectory);
+		c->rootdirectory = dupstr(v);
+	}
+	if (strcmp(c->driver, "s3") != 0)
+		return;
+	for (i = 0; i < sizeof(s3keys) / sizeof(s3keys[0]); i++) {
+		for (k = 0; s3keys[i][k] != '\0' && k < sizeof(up) - 1; k++)
+			up[k] = (char)(s3keys[i][k] - 'a' + 'A');
+		up[k] = '\0';
+		if (rg_path(name, sizeof(name), "REGISTRY_STORAGE_S3_%s", up) != 0 ||
+		    (v = getenv(name)) == NULL)
+			continue;
+		if (strcmp(s3keys[i], "rootdirectory") == 0) {
+			free(c->rootdirectory);
+			c->rootdirectory = dupstr(v);
+		} else
+			s3_value(c, s3keys[i], v);
+	}
+}
+
 /* a value (scalar, or NULL for a mapping or sequence) at the path st[0..depth) */
 static void
 value(struct rg_regconf *c, const struct frame *st, int depth, const char *v,
@@ -88,8 +152,12 @@ value(struct rg_regconf *c, const struct frame *st, int depth, const char *v,
 	}
 	if (strcmp(k0, "storage") != 0)
 		return;
-	if (strcmp(k1, "filesystem") == 0 && strcmp(k2, "rootdirectory") == 0)
+	if ((strcmp(k1, "filesystem") == 0 || strcmp(k1, "s3") == 0) &&
+	    strcmp(k2, "rootdirectory") == 0 && strcmp(k1, c->driver ? c->driver :
+	    "") == 0)
 		free(c->rootdirectory), c->rootdirectory = dupstr(v);
+	else if (strcmp(k1, "s3") == 0)
+		s3_value(c, k2, v);
 	else if (strcmp(k1, "delete") == 0 && strcmp(k2, "enabled") == 0)
 		c->delete_enabled = yaml_bool(v);
 	else if (strcmp(k1, "cache") == 0 && strcmp(k2, "blobdescriptor") == 0)
@@ -184,6 +252,7 @@ rg_regconf_load(const char *path, struct rg_regconf *c, char *err, size_t errsiz
 	int r;
 
 	memset(c, 0, sizeof(*c));
+	c->s3.secure = 1;
 	c->path = dupstr(path);
 	if (rg_read_file(AT_FDCWD, path, RG_REGCONF_MAX, &buf, &len) == -1) {
 		if (errno == EFBIG)
@@ -199,6 +268,8 @@ rg_regconf_load(const char *path, struct rg_regconf *c, char *err, size_t errsiz
 	r = parse(&p, c, err, errsize);
 	yaml_parser_delete(&p);
 	free(buf);
+	if (r == 0)
+		overrides(c);
 	if (r == 0 && c->cache == RG_CACHE_REDIS && c->redis_addr == NULL) {
 		rg_msg(err, errsize, "storage.cache.blobdescriptor is redis, "
 		    "but there is no redis.addr");
@@ -250,6 +321,11 @@ rg_regconf_free(struct rg_regconf *c)
 	free(c->cache_name);
 	free(c->redis_addr);
 	free(c->redis_password);
+	free(c->s3.bucket);
+	free(c->s3.region);
+	free(c->s3.regionendpoint);
+	free(c->s3.accesskey);
+	free(c->s3.secretkey);
 	memset(c, 0, sizeof(*c));
 }
 

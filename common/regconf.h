@@ -14,7 +14,11 @@ enum rg_cache { RG_CACHE_NONE, RG_CACHE_INMEMORY, RG_CACHE_REDIS };
 struct rg_regconf {
 	char *path;
 	char *driver;		/* the storage driver: "filesystem", "s3", ... */
-	char *rootdirectory;	/* storage.filesystem.rootdirectory */
+	char *rootdirectory;	/* storage.filesystem.rootdirectory, or s3's */
+	struct {		/* storage.s3 (secrets: never printed) */
+		char *bucket, *region, *regionendpoint, *accesskey, *secretkey;
+		int secure;	/* default true, as the registry */
+	} s3;
 	int delete_enabled;	/* storage.delete.enabled */
 	enum rg_cache cache;	/* storage.cache.blobdescriptor (or layerinfo) */
 	char *cache_name;	/* as written, for messages */
@@ -22,7 +26,9 @@ struct rg_regconf {
 	int redis_db;		/* redis.db */
 };
 
-/* 0, or -1 with a message in err ("line N: what", or a system error) */
+/* 0, or -1 with a message in err ("line N: what", or a system error);
+ * REGISTRY_STORAGE_* in rg's environment override the file, as the
+ * registry's own environment does */
 int	rg_regconf_load(const char *path, struct rg_regconf *c, char *err,
 	    size_t errsize);
 struct rg_store;

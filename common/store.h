@@ -222,6 +222,8 @@ struct rg_remote {
 	const char *endpoint;	/* S3: scheme://host[:port], path-style */
 	const char *cacert;
 	int insecure;
+	/* S3, from the registry's config.yml: over the environment's */
+	const char *region, *access_key, *secret_key;
 };
 
 struct rg_store *rg_store_open(const char *where, const struct rg_remote *r);

@@ -434,6 +434,20 @@ rg_store_s3(const char *url, const struct rg_remote *r)
 		rg_nomem();
 	c.cacert = r->cacert;
 	c.insecure = r->insecure;
+	if (r->region != NULL) {
+		free(c.region);
+		if ((c.region = strdup(r->region)) == NULL)
+			rg_nomem();
+	}
+	if (r->access_key != NULL && r->secret_key != NULL) {
+		free(c.access_key);
+		free(c.secret_key);
+		free(c.session_token);
+		c.session_token = NULL;
+		if ((c.access_key = strdup(r->access_key)) == NULL ||
+		    (c.secret_key = strdup(r->secret_key)) == NULL)
+			rg_nomem();
+	}
 	d->conf = c;
 	pthread_mutex_init(&d->lock, NULL);
 	st->ops = &s3_ops;

@@ -62,10 +62,14 @@ counts() {	# object result ... of the rm records
 	run --separate-stderr rg-scan -c "$REG_CONFIG" "$REG_DATA"
 	assert_failure 2
 	assert_equal "$stderr" "rg-scan: $REG_DATA and --config $REG_CONFIG: one storage, named once"
-	printf 'storage:\n  s3: {bucket: b}\n' > "$BATS_TEST_TMPDIR/s3.yml"
-	run --separate-stderr rg-scan -c "$BATS_TEST_TMPDIR/s3.yml"
+	printf 'storage:\n  gcs: {bucket: b}\n' > "$BATS_TEST_TMPDIR/gcs.yml"
+	run --separate-stderr rg-scan -c "$BATS_TEST_TMPDIR/gcs.yml"
 	assert_failure 2
-	assert_equal "$stderr" "rg-scan: $BATS_TEST_TMPDIR/s3.yml: storage driver s3: rg-scan reads filesystem storage, or a registry through its URL"
+	assert_equal "$stderr" "rg-scan: $BATS_TEST_TMPDIR/gcs.yml: storage driver gcs: rg-scan reads filesystem or s3 storage, or a registry through its URL"
+	# the options of S3 with a filesystem configuration
+	run --separate-stderr rg-scan -j 4 -c "$REG_CONFIG"
+	assert_failure 2
+	assert_equal "$stderr" "rg-scan: --jobs: applies to a scan of a registry's URL, not of its storage"
 	run --separate-stderr rg-scan -c "$REG_CONFIG" "http://$REG"
 	assert_failure 2
 	assert_equal "$stderr" "rg-scan: --config: a scan of http://$REG goes through its API, not its storage"

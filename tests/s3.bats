@@ -140,6 +140,38 @@ setup() {
 	[[ $stderr == *"not s3://BUCKET[/ROOTDIR]"* ]]
 }
 
+@test "S3: --config reads the registry's own s3 configuration, and its environment overrides" {
+	rg-scan -e "$RGW_ENDPOINT" "$U" | sed 1d | sort > "$BATS_TEST_TMPDIR/direct"
+	# the registry's config.yml as it runs: endpoint, keys, rootdirectory
+	run --separate-stderr env -u AWS_ACCESS_KEY_ID -u AWS_SECRET_ACCESS_KEY \
+		rg-scan -c "$BATS_FILE_TMPDIR/gc.yml"
+	assert_success
+	head -1 <<<"$output" | jq -e --arg u "$U" '.source == "s3" and .root == $u'
+	sed 1d <<<"$output" | sort | diff "$BATS_TEST_TMPDIR/direct" -
+	[[ $output != *"$AWS_SECRET_ACCESS_KEY"* && $stderr != *"$AWS_SECRET_ACCESS_KEY"* ]]
+	# REGISTRY_STORAGE_S3_* win over the file, as for the registry
+	run --separate-stderr env REGISTRY_STORAGE_S3_BUCKET=no-such-bucket \
+		rg-scan -c "$BATS_FILE_TMPDIR/gc.yml"
+	assert_failure 2
+	[[ $stderr == *"s3://no-such-bucket/rg/prefix"*"NoSuchBucket"* ]]
+	run --separate-stderr env REGISTRY_STORAGE_S3_SECRETKEY=wrongsecret0123456789 \
+		rg-scan -c "$BATS_FILE_TMPDIR/gc.yml"
+	assert_failure 2
+	[[ $stderr == *403* && $stderr != *wrongsecret* ]]
+	# a regionendpoint without a scheme: secure says which
+	sed "s|regionendpoint: '$RGW_ENDPOINT'|regionendpoint: '${RGW_ENDPOINT#http://}'|" \
+		"$BATS_FILE_TMPDIR/gc.yml" > "$BATS_TEST_TMPDIR/noscheme.yml"
+	grep -q "regionendpoint: '127.0.0.1:" "$BATS_TEST_TMPDIR/noscheme.yml"
+	rg-scan -c "$BATS_TEST_TMPDIR/noscheme.yml" | sed 1d | sort |
+		diff "$BATS_TEST_TMPDIR/direct" -
+	# S3's options go with it; the API's do not
+	rg-scan -j 2 -c "$BATS_FILE_TMPDIR/gc.yml" | sed 1d | sort |
+		diff "$BATS_TEST_TMPDIR/direct" -
+	run --separate-stderr rg-scan -u bob -c "$BATS_FILE_TMPDIR/gc.yml"
+	assert_failure 2
+	[[ $stderr == *"--user: applies to a scan of a registry's URL, not of S3"* ]]
+}
+
 @test "S3: rg-rm refuses a stream of S3 and deletes nothing" {
 	"$BATS_TEST_DIRNAME/s3tool" keys rg-test rg/prefix > "$BATS_TEST_TMPDIR/before"
 	rg-scan -e "$RGW_ENDPOINT" "$U" | rg-select --untagged | rg-refs \
