@@ -7,6 +7,7 @@
  * Credentials are never printed.
  */
 #include <errno.h>
+#include <fcntl.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -65,10 +66,79 @@ dup_or_null(const char *s)
 	return d;
 }
 
+/* s without the blanks around it, in place */
+static char *
+trim(char *s)
+{
+	char *e;
+
+	while (*s == ' ' || *s == '\t')
+		s++;
+	e = s + strlen(s);
+	while (e > s && (e[-1] == ' ' || e[-1] == '\t' || e[-1] == '\r'))
+		*--e = '\0';
+	return s;
+}
+
+/*
+ * The keys of a profile (AWS_PROFILE, else "default") in the shared
+ * credentials file (AWS_SHARED_CREDENTIALS_FILE, else ~/.aws/credentials),
+ * as the AWS tools read it; nothing when there is none.
+ */
+static void
+shared_credentials(struct rg_s3_conf *c)
+{
+	const char *file = getenv("AWS_SHARED_CREDENTIALS_FILE");
+	const char *profile = getenv("AWS_PROFILE"), *home = getenv("HOME");
+	char path[4096], *buf, *line, *next, *eq, *k, *v;
+	size_t len;
+	int in = 0;
+
+	if (profile == NULL || *profile == '\0')
+		profile = "default";
+	if (file == NULL || *file == '\0') {
+		if (home == NULL || rg_path(path, sizeof(path), "%s/.aws/credentials",
+		    home) != 0)
+			return;
+		file = path;
+	}
+	if (rg_read_file(AT_FDCWD, file, 1 << 20, &buf, &len) != 0)
+		return;
+	for (line = buf; line != NULL; line = next) {
+		if ((next = strchr(line, '\n')) != NULL)
+			*next++ = '\0';
+		line = trim(line);
+		if (*line == '[') {
+			k = trim(line + 1);
+			if ((v = strchr(k, ']')) != NULL)
+				*v = '\0';
+			in = strcmp(trim(k), profile) == 0;
+			continue;
+		}
+		if (!in || *line == '#' || *line == ';' ||
+		    (eq = strchr(line, '=')) == NULL)
+			continue;
+		*eq = '\0';
+		k = trim(line);
+		v = trim(eq + 1);
+		if (strcmp(k, "aws_access_key_id") == 0 && c->access_key == NULL)
+			c->access_key = dup_or_null(v);
+		else if (strcmp(k, "aws_secret_access_key") == 0 &&
+		    c->secret_key == NULL)
+			c->secret_key = dup_or_null(v);
+		else if (strcmp(k, "aws_session_token") == 0 &&
+		    c->session_token == NULL)
+			c->session_token = dup_or_null(v);
+	}
+	explicit_bzero(buf, len);
+	free(buf);
+}
+
 /*
  * s3://BUCKET[/ROOTDIR]: the bucket and the registry's rootdirectory; the
  * endpoint given (or AWS_ENDPOINT_URL), the region (AWS_REGION,
- * AWS_DEFAULT_REGION, else us-east-1) and the keys from the environment.
+ * AWS_DEFAULT_REGION, else us-east-1) and the keys from the environment,
+ * else from the shared credentials file.
  * -1 (said in errno: EINVAL) when url is not of that form.
  */
 int
@@ -109,6 +179,13 @@ rg_s3_conf_url(struct rg_s3_conf *c, const char *url, const char *endpoint)
 	c->access_key = dup_or_null(getenv("AWS_ACCESS_KEY_ID"));
 	c->secret_key = dup_or_null(getenv("AWS_SECRET_ACCESS_KEY"));
 	c->session_token = dup_or_null(getenv("AWS_SESSION_TOKEN"));
+	if (c->access_key == NULL || c->secret_key == NULL) {
+		free(c->access_key);
+		free(c->secret_key);
+		free(c->session_token);
+		c->access_key = c->secret_key = c->session_token = NULL;
+		shared_credentials(c);
+	}
 	return 0;
 }
 
@@ -135,7 +212,8 @@ rg_s3_open(struct rg_s3 *s, const struct rg_s3_conf *c)
 	s->conf = c;
 	if (c->access_key == NULL || c->secret_key == NULL) {
 		rg_msg(s->error, sizeof(s->error), "no credentials: set "
-		    "AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY");
+		    "AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY, or AWS_PROFILE "
+		    "for ~/.aws/credentials");
 		return -1;
 	}
 	if (rg_path(s->sigv4, sizeof(s->sigv4), "aws:amz:%s:s3", c->region) != 0 ||
@@ -327,5 +405,124 @@ rg_s3_head(struct rg_s3 *s, const char *path, int64_t *size, time_t *mtime)
 		return failed(s, path, code, &r);
 	*size = r.length >= 0 ? r.length : 0;
 	*mtime = r.filetime > 0 ? (time_t)r.filetime : 0;
+	return 0;
+}
+
+struct upload_find {
+	const char *key;
+	char *id;
+	size_t idsize;
+	time_t initiated;
+	int found;
+};
+
+/* an <Upload> of the listing: the latest one of the key */
+static int
+on_upload(void *arg, const char *b, size_t n)
+{
+	struct upload_find *u = arg;
+	char key[RG_S3_KEY_MAX + 1], id[1024], t[64];
+	time_t when;
+
+	if (rg_s3_field(b, n, "Key", key, sizeof(key)) != 0 ||
+	    rg_s3_field(b, n, "UploadId", id, sizeof(id)) != 0 ||
+	    rg_s3_field(b, n, "Initiated", t, sizeof(t)) != 0 ||
+	    rg_time_parse(t, &when) != 0)
+		return -1;
+	if (strcmp(key, u->key) != 0 || (u->found && when < u->initiated) ||
+	    rg_path(u->id, u->idsize, "%s", id) != 0)
+		return 0;
+	u->initiated = when;
+	u->found = 1;
+	return 0;
+}
+
+struct parts {
+	int64_t size;
+	time_t last;
+	char part[16];		/* the last part's number, for the next page */
+};
+
+static int
+on_part(void *arg, const char *b, size_t n)
+{
+	struct parts *p = arg;
+	char v[32], t[64];
+	char *end;
+	long long sz;
+	time_t when;
+
+	if (rg_s3_field(b, n, "Size", v, sizeof(v)) != 0 ||
+	    (sz = strtoll(v, &end, 10)) < 0 || *end != '\0' || end == v ||
+	    sz > INT64_MAX - p->size ||
+	    rg_s3_field(b, n, "PartNumber", p->part, sizeof(p->part)) != 0 ||
+	    rg_s3_field(b, n, "LastModified", t, sizeof(t)) != 0 ||
+	    rg_time_parse(t, &when) != 0)
+		return -1;
+	p->size += sz;
+	if (when > p->last)
+		p->last = when;
+	return 0;
+}
+
+/*
+ * The incomplete multipart upload of the object at a registry path (an
+ * interrupted push's _uploads/<uuid>/data): its id, the bytes of its
+ * parts and when the last came (or when it began); -1 with errno ENOENT
+ * when there is none, EIO (s->error) when S3 did not answer.
+ */
+int
+rg_s3_upload(struct rg_s3 *s, const char *path, char *id, size_t idsize,
+    int64_t *size, time_t *mtime)
+{
+	char key[RG_S3_KEY_MAX + 1], ekey[3 * RG_S3_KEY_MAX + 1];
+	char eid[3 * 1024 + 1], url[2 * 3 * RG_S3_KEY_MAX + 3200], t[16];
+	struct upload_find u = { key, id, idsize, 0, 0 };
+	struct parts p = { 0, 0, "" };
+	struct rg_http_resp r;
+	int more = 1;
+	long code;
+
+	if (full_key(s, path, key, sizeof(key)) != 0 ||
+	    enc(key, 0, ekey, sizeof(ekey)) != 0 ||
+	    rg_path(url, sizeof(url), "/?prefix=%s&uploads=", ekey) != 0) {
+		errno = ENAMETOOLONG;
+		return -1;
+	}
+	if ((code = rg_http_get(&s->h, url, NULL, &s->body, &r)) != 200)
+		return failed(s, path, code, &r);
+	if (rg_s3_blocks(s->body.p, s->body.len, "Upload", on_upload, &u) != 0) {
+		rg_msg(s->error, sizeof(s->error), "%s: uploads: an answer it "
+		    "cannot read", path);
+		errno = EIO;
+		return -1;
+	}
+	if (!u.found) {
+		errno = ENOENT;
+		return -1;
+	}
+	p.last = u.initiated;
+	while (more) {
+		rg_path(t, sizeof(t), "%s", p.part);
+		if (enc(id, 0, eid, sizeof(eid)) != 0 ||
+		    enc(key, 1, ekey, sizeof(ekey)) != 0 ||
+		    rg_path(url, sizeof(url), "/%s?%s%s%suploadId=%s", ekey,
+		    *t ? "part-number-marker=" : "", t, *t ? "&" : "", eid) != 0) {
+			errno = ENAMETOOLONG;
+			return -1;
+		}
+		if ((code = rg_http_get(&s->h, url, NULL, &s->body, &r)) != 200)
+			return failed(s, path, code, &r);
+		if (rg_s3_blocks(s->body.p, s->body.len, "Part", on_part, &p) != 0) {
+			rg_msg(s->error, sizeof(s->error), "%s: parts: an answer "
+			    "it cannot read", path);
+			errno = EIO;
+			return -1;
+		}
+		more = memmem(s->body.p, s->body.len, "<IsTruncated>true<", 18) != NULL &&
+		    strcmp(p.part, t) != 0;
+	}
+	*size = p.size;
+	*mtime = p.last;
 	return 0;
 }

@@ -26,6 +26,10 @@ typedef int rg_s3_entry_fn(void *arg, const struct rg_s3_entry *e);
 int	rg_s3_text(const char *s, size_t len, char *out, size_t size);
 int	rg_s3_parse_list(const char *xml, size_t len, rg_s3_entry_fn *fn,
 	    void *arg, int *truncated, char *next, size_t nextsize);
+int	rg_s3_blocks(const char *xml, size_t len, const char *name,
+	    int (*fn)(void *arg, const char *b, size_t n), void *arg);
+int	rg_s3_field(const char *b, size_t n, const char *name, char *out,
+	    size_t size);
 
 /* s3.c: where a bucket is and how to reach it */
 struct rg_s3_conf {
@@ -57,6 +61,8 @@ int	rg_s3_get(struct rg_s3 *s, const char *key, size_t max, char **buf,
 	    size_t *len, time_t *mtime);
 int	rg_s3_head(struct rg_s3 *s, const char *key, int64_t *size,
 	    time_t *mtime);
+int	rg_s3_upload(struct rg_s3 *s, const char *path, char *id, size_t idsize,
+	    int64_t *size, time_t *mtime);
 
 /* store_s3.c: the S3 driver of store.h */
 struct rg_store;

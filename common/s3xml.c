@@ -212,3 +212,43 @@ rg_s3_parse_list(const char *xml, size_t len, rg_s3_entry_fn *fn, void *arg,
 	}
 	return 0;
 }
+
+/*
+ * Each <name>...</name> element of an answer, its content to fn (a
+ * nonzero return stops the walk and is returned); -1 when one is not
+ * closed.
+ */
+int
+rg_s3_blocks(const char *xml, size_t len, const char *name,
+    int (*fn)(void *arg, const char *b, size_t n), void *arg)
+{
+	const char *end = xml + len, *p, *b;
+	char open[64];
+	size_t n;
+	int r;
+
+	if (rg_path(open, sizeof(open), "<%s>", name) != 0)
+		return -1;
+	for (p = xml; (p = memchr(p, '<', (size_t)(end - p))) != NULL; p++) {
+		if (!at(p, end, open))
+			continue;
+		if ((b = element(p, end, name, &n)) == NULL)
+			return -1;
+		if ((r = fn(arg, b, n)) != 0)
+			return r;
+		p = b + n;
+	}
+	return 0;
+}
+
+/* The text of the first <name> in b, decoded into out; -1 when absent or bad. */
+int
+rg_s3_field(const char *b, size_t n, const char *name, char *out, size_t size)
+{
+	const char *v;
+	size_t vn;
+
+	if ((v = element(b, b + n, name, &vn)) == NULL)
+		return -1;
+	return rg_s3_text(v, vn, out, size);
+}

@@ -289,9 +289,22 @@ s3_links(struct rg_store *st, const char *dir, rg_linked_fn *fn, void *arg)
 	return grouped(st, dir, &g);
 }
 
+/* repositories/<name>/_uploads/<uuid>/data: kept as a multipart upload */
+static int
+upload_data(const char *path)
+{
+	const char *u = strstr(path, "/_uploads/");
+	size_t n = strlen(path);
+
+	return strncmp(path, "repositories/", 13) == 0 && u != NULL && n > 5 &&
+	    strcmp(path + n - 5, "/data") == 0 &&
+	    memchr(u + 10, '/', (size_t)(path + n - 5 - (u + 10))) == NULL;
+}
+
 static int
 s3_stat(struct rg_store *st, const char *path, struct rg_stat *sst)
 {
+	char id[1024];
 	struct rg_s3 *s;
 	int64_t size;
 	time_t mtime;
@@ -299,10 +312,14 @@ s3_stat(struct rg_store *st, const char *path, struct rg_stat *sst)
 	if ((s = conn(st)) == NULL)
 		return -1;
 	if (rg_s3_head(s, path, &size, &mtime) != 0) {
+		if (errno == ENOENT && upload_data(path) &&
+		    rg_s3_upload(s, path, id, sizeof(id), &size, &mtime) == 0)
+			goto found;	/* an interrupted push's data */
 		if (errno != ENOENT)
 			warnx_s3(st, s);
 		return -1;
 	}
+found:
 	memset(sst, 0, sizeof(*sst));
 	sst->kind = DT_REG;
 	sst->size = size;

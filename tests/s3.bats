@@ -118,7 +118,8 @@ setup() {
 	assert_failure 2
 	[[ $stderr == *"no registry storage there"* ]]
 
-	run --separate-stderr env -u AWS_ACCESS_KEY_ID rg-scan -e "$RGW_ENDPOINT" "$U"
+	run --separate-stderr env -u AWS_ACCESS_KEY_ID HOME=/nonexistent \
+		rg-scan -e "$RGW_ENDPOINT" "$U"
 	assert_failure 2
 	[[ $stderr == *"no credentials"* ]]
 
@@ -126,6 +127,39 @@ setup() {
 	assert_failure 2
 	[[ $stderr == *"s3://rg-test/rg/prefix"* ]]
 	[[ $stderr != *"$AWS_SECRET_ACCESS_KEY"* ]]
+}
+
+@test "S3: keys from ~/.aws/credentials, the profile AWS_PROFILE names" {
+	mkdir -p "$BATS_TEST_TMPDIR/home/.aws"
+	cat > "$BATS_TEST_TMPDIR/home/.aws/credentials" <<-EOF
+	[default]
+	aws_access_key_id = NOTTHISONE
+	aws_secret_access_key = notthisoneeither
+
+	# the registry's
+	[rg]
+	aws_access_key_id = $AWS_ACCESS_KEY_ID
+	aws_secret_access_key=$AWS_SECRET_ACCESS_KEY
+	EOF
+	rg-scan -e "$RGW_ENDPOINT" "$U" | sed 1d | sort > "$BATS_TEST_TMPDIR/direct"
+	HOME=$BATS_TEST_TMPDIR/home AWS_PROFILE=rg \
+		env -u AWS_ACCESS_KEY_ID -u AWS_SECRET_ACCESS_KEY \
+		rg-scan -e "$RGW_ENDPOINT" "$U" | sed 1d | sort |
+		diff "$BATS_TEST_TMPDIR/direct" -
+	# the default profile's keys are wrong: 403
+	run --separate-stderr env -u AWS_ACCESS_KEY_ID -u AWS_SECRET_ACCESS_KEY \
+		HOME="$BATS_TEST_TMPDIR/home" rg-scan -e "$RGW_ENDPOINT" "$U"
+	assert_failure 2
+	[[ $stderr == *403* && $stderr != *notthisoneeither* ]]
+	# AWS_SHARED_CREDENTIALS_FILE instead of ~/.aws/credentials
+	AWS_SHARED_CREDENTIALS_FILE=$BATS_TEST_TMPDIR/home/.aws/credentials \
+		AWS_PROFILE=rg env -u AWS_ACCESS_KEY_ID -u AWS_SECRET_ACCESS_KEY \
+		rg-scan -e "$RGW_ENDPOINT" "$U" | sed 1d | sort |
+		diff "$BATS_TEST_TMPDIR/direct" -
+	run --separate-stderr env -u AWS_ACCESS_KEY_ID -u AWS_SECRET_ACCESS_KEY \
+		HOME=/nonexistent rg-scan -e "$RGW_ENDPOINT" "$U"
+	assert_failure 2
+	[[ $stderr == *"no credentials"* ]]
 }
 
 @test "S3: options that do not apply are usage errors" {
@@ -170,6 +204,25 @@ setup() {
 	run --separate-stderr rg-scan -u bob -c "$BATS_FILE_TMPDIR/gc.yml"
 	assert_failure 2
 	[[ $stderr == *"--user: applies to a scan of a registry's URL, not of S3"* ]]
+}
+
+@test "S3: an interrupted push is an upload, its size from the parts of its multipart upload" {
+	registry_start "$BATS_TEST_TMPDIR/reg"
+	loc=$(curl -fsS -i -X POST "http://$REG/v2/team/app/blobs/uploads/" |
+		tr -d '\r' | sed -n 's/^Location: //Ip')
+	head -c 300 /dev/urandom > "$BATS_TEST_TMPDIR/chunk"
+	curl -fsS -X PATCH -H 'Content-Type: application/octet-stream' \
+		--data-binary "@$BATS_TEST_TMPDIR/chunk" "$loc"
+	registry_stop
+	uuid=${loc%%\?*}
+	uuid=${uuid##*/}
+	# S3 keeps its data as an incomplete multipart upload, not an object
+	"$BATS_TEST_DIRNAME/s3tool" uploads rg-test | grep -q "_uploads/$uuid/data "
+	run --separate-stderr rg-scan -e "$RGW_ENDPOINT" "$U"
+	assert_success
+	jq -se --arg u "$uuid" '[.[] | select(.type == "upload" and .uuid == $u)] |
+		length == 1 and .[0].repo == "team/app" and .[0].size == 300 and
+		.[0].started != null and .[0].modified != null' <<<"$output"
 }
 
 @test "S3: rg-rm refuses a stream of S3 and deletes nothing" {
