@@ -28,6 +28,7 @@ static struct rg_sweep sw;
 static struct rg_store *store;		/* chosen once: the stream's storage */
 static struct rg_apirm ar;		/* a scan of a URL: through the API */
 static struct rg_http_opts http_opts;
+static struct rg_remote remote;		/* S3: --endpoint, --config */
 static int dry_run, prune, verbose, status, approved;
 static long long max_age = 3600, min_age = 3600;
 static char *root_opt;
@@ -113,9 +114,10 @@ run_api(void)
 static void
 usage(FILE *f, int code)
 {
-	fprintf(f, "usage: rg-rm [-nv] [--prune] [-c config.yml] [-r root] "
-	    "[--max-age duration]\n"
-	    "             [--min-age duration] [--stop command --start command]\n"
+	fprintf(f, "usage: rg-rm [-nv] [--prune] [-c config.yml] [-e endpoint] "
+	    "[-r root]\n"
+	    "             [--max-age duration] [--min-age duration]\n"
+	    "             [--stop command --start command]\n"
 	    "       rg-rm [-knv] [-u user[:password]] [--cacert file] [--cert file] "
 	    "[--key file]\n"
 	    "             [--max-age duration]\n");
@@ -165,10 +167,20 @@ load_config(void)
 static void
 open_storage(void)
 {
-	if (root_opt == NULL && plan.root == NULL)
+	const char *root = root_opt ? root_opt : plan.root;
+	struct rg_regconf rc = { 0 };
+	char e[1024];
+
+	if (root == NULL)
 		errx(RG_EXIT_FATAL, "no storage root: the stream has no scan record; "
 		    "give --root");
-	if ((store = rg_store_open(root_opt ? root_opt : plan.root, NULL)) == NULL)
+	if (strncmp(root, "s3://", 5) == 0 && config_opt != NULL &&
+	    (rg_regconf_load(config_opt, &rc, e, sizeof(e)) != 0 ||
+	    rg_regconf_s3(&rc, &remote, e, sizeof(e)) == NULL))
+		errx(RG_EXIT_FATAL, "%s: %s", config_opt, e);	/* how to reach it */
+	store = rg_store_open(root, &remote);
+	rg_regconf_free(&rc);
+	if (store == NULL)
 		exit(RG_EXIT_FATAL);	/* reported */
 	if (rg_sweep_open(&sw, store, dry_run) != 0) {
 		if (sw.why != NULL && errno == EWOULDBLOCK)
@@ -257,6 +269,10 @@ check_options(void)
 		errx(RG_EXIT_FATAL, "--min-age: the stream is a scan of %s through "
 		    "its API: the registry itself deletes, and checks what a push "
 		    "is writing", plan.root);
+	if (remote.endpoint != NULL && (plan.root == NULL ||
+	    strncmp(plan.root, "s3://", 5) != 0))
+		errx(RG_EXIT_FATAL, "--endpoint: applies to a stream scanned from "
+		    "S3 (s3://bucket)");
 	if (!plan.api && http_opt != NULL)
 		errx(RG_EXIT_FATAL, "%s: applies to a stream scanned through a "
 		    "registry's URL; this one is a scan of its storage%s%s", http_opt,
@@ -338,6 +354,7 @@ main(int argc, char *argv[])
 		{ "cert", required_argument, NULL, 'E' },
 		{ "key", required_argument, NULL, 'K' },
 		{ "config", required_argument, NULL, 'c' },
+		{ "endpoint", required_argument, NULL, 'e' },
 		{ "stop", required_argument, NULL, 'S' },
 		{ "start", required_argument, NULL, 's' },
 		{ "help", no_argument, NULL, 'h' },
@@ -347,13 +364,16 @@ main(int argc, char *argv[])
 	int c;
 
 	now = time(NULL);
-	while ((c = getopt_long(argc, argv, "c:hknr:u:vV", longopts, NULL)) != -1) {
+	while ((c = getopt_long(argc, argv, "c:e:hknr:u:vV", longopts, NULL)) != -1) {
 		if (strchr("ukCEK", c) != NULL && http_opt == NULL)
 			http_opt = c == 'u' ? "--user" : c == 'k' ? "--insecure" :
 			    c == 'C' ? "--cacert" : c == 'E' ? "--cert" : "--key";
 		switch (c) {
 		case 'c':
 			config_opt = optarg;
+			break;
+		case 'e':
+			remote.endpoint = optarg;
 			break;
 		case 'S':
 			stop_cmd = optarg;

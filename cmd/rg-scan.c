@@ -55,46 +55,6 @@ write_records(void *arg, struct rg_buf *b)
 	pthread_mutex_unlock(&out_lock);
 }
 
-/*
- * The bucket a config.yml's storage.s3 names, as s3://bucket[/rootdir],
- * and how to reach it (the endpoint given on the command line first); NULL
- * with err set when it names none.
- */
-static char s3url[1100], s3endpoint[1100];
-
-static const char *
-s3_of(const struct rg_regconf *c, struct rg_remote *r, char *err, size_t errsize)
-{
-	const char *root = c->rootdirectory ? c->rootdirectory : "", *ep;
-
-	err[0] = '\0';
-	while (*root == '/')
-		root++;
-	if (c->s3.bucket == NULL) {
-		rg_msg(err, errsize, "no storage.s3.bucket");
-		return NULL;
-	}
-	if (rg_path(s3url, sizeof(s3url), "s3://%s%s%s", c->s3.bucket,
-	    *root ? "/" : "", root) != 0) {
-		rg_msg(err, errsize, "storage.s3: bucket and rootdirectory too long");
-		return NULL;
-	}
-	if ((ep = c->s3.regionendpoint) != NULL && *ep != '\0') {
-		if (rg_path(s3endpoint, sizeof(s3endpoint), "%s%s",
-		    strstr(ep, "://") ? "" : c->s3.secure ? "https://" : "http://",
-		    ep) != 0) {
-			rg_msg(err, errsize, "storage.s3.regionendpoint too long");
-			return NULL;
-		}
-		if (r->endpoint == NULL)
-			r->endpoint = s3endpoint;
-	}
-	r->region = c->s3.region;
-	r->access_key = c->s3.accesskey;
-	r->secret_key = c->s3.secretkey;
-	return s3url;
-}
-
 /* rg-scan URL: the HTTP API */
 static int
 scan_api(const char *url)
@@ -210,7 +170,7 @@ main(int argc, char *argv[])
 		if (rg_regconf_load(config, &conf, cerr, sizeof(cerr)) != 0)
 			;	/* cerr says why */
 		else if (conf.driver != NULL && strcmp(conf.driver, "s3") == 0)
-			root = s3_of(&conf, &remote, cerr, sizeof(cerr));
+			root = rg_regconf_s3(&conf, &remote, cerr, sizeof(cerr));
 		else if (conf.driver == NULL || strcmp(conf.driver, "filesystem") != 0)
 			rg_msg(cerr, sizeof(cerr), "storage driver %s: rg-scan reads "
 			    "filesystem or s3 storage, or a registry through its URL",

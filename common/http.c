@@ -410,6 +410,8 @@ rg_http_req(struct rg_http *h, const char *method, const char *path,
 		if (accept != NULL && rg_path(hdr, sizeof(hdr), "Accept: %s",
 		    accept) == 0)	/* (ours: they fit) */
 			headers = curl_slist_append(headers, hdr);
+		if (h->extra != NULL)
+			headers = curl_slist_append(headers, h->extra);
 		if (tok != NULL) {	/* a JWT can be long: x5c holds a certificate */
 			if ((bearer = malloc(strlen(tok) + 32)) == NULL) {
 				curl_slist_free_all(headers);

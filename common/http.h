@@ -24,6 +24,7 @@ struct rg_http {
 	struct token *tokens;		/* Bearer tokens by scope */
 	size_t ntokens, last;		/* last: the one used last, plus one */
 	int basic;			/* the registry asked for Basic */
+	const char *extra;		/* one more header, for the next request */
 };
 
 struct rg_http_resp {

@@ -290,6 +290,8 @@ rg_regconf_of(const char *given, struct rg_store *st, struct rg_regconf *c,
 {
 	const char *path = given ? given : RG_REGCONF_DEFAULT;
 	char e[512], v2[4096];
+	struct rg_remote r = { 0 };
+	const char *url;
 
 	memset(c, 0, sizeof(*c));
 	if (given == NULL && access(path, F_OK) != 0)
@@ -303,6 +305,10 @@ rg_regconf_of(const char *given, struct rg_store *st, struct rg_regconf *c,
 	    c->rootdirectory != NULL && rg_path(v2, sizeof(v2), "%s/%s",
 	    c->rootdirectory, RG_V2) == 0 && st->ops->same(st, v2))
 		return 0;
+	if (c->driver != NULL && strcmp(c->driver, "s3") == 0 &&
+	    (url = rg_regconf_s3(c, &r, e, sizeof(e))) != NULL &&
+	    strcmp(url, st->root) == 0)
+		return 0;
 	if (given != NULL)
 		rg_msg(err, errsize, "--config %s: the registry's storage is "
 		    "%s%s%s, not the one the stream was scanned from (%s)", path,
@@ -310,6 +316,47 @@ rg_regconf_of(const char *given, struct rg_store *st, struct rg_regconf *c,
 		    c->rootdirectory ? c->rootdirectory : "", st->root);
 	rg_regconf_free(c);
 	return given ? -1 : 1;
+}
+
+/*
+ * The bucket of an s3 configuration as s3://bucket[/rootdir] and how to
+ * reach it, into r: its regionendpoint (a scheme from secure when it has
+ * none) unless r has one, region and keys.  NULL with err set when it
+ * names none.  (Both live as long as c.)
+ */
+const char *
+rg_regconf_s3(struct rg_regconf *c, struct rg_remote *r, char *err,
+    size_t errsize)
+{
+	char *url = c->s3.url, *endpoint = c->s3.endpoint;
+	size_t urlsize = sizeof(c->s3.url), epsize = sizeof(c->s3.endpoint);
+	const char *root = c->rootdirectory ? c->rootdirectory : "", *ep;
+
+	while (*root == '/')
+		root++;
+	if (c->s3.bucket == NULL) {
+		rg_msg(err, errsize, "no storage.s3.bucket");
+		return NULL;
+	}
+	if (rg_path(url, urlsize, "s3://%s%s%s", c->s3.bucket, *root ? "/" : "",
+	    root) != 0) {
+		rg_msg(err, errsize, "storage.s3: bucket and rootdirectory too long");
+		return NULL;
+	}
+	if ((ep = c->s3.regionendpoint) != NULL && *ep != '\0') {
+		if (rg_path(endpoint, epsize, "%s%s", strstr(ep, "://") ? "" :
+		    c->s3.secure ? "https://" : "http://", ep) != 0) {
+			rg_msg(err, errsize, "storage.s3.regionendpoint too long");
+			return NULL;
+		}
+		if (r->endpoint == NULL)
+			r->endpoint = endpoint;
+	}
+	r->region = c->s3.region;
+	r->access_key = c->s3.accesskey;
+	r->secret_key = c->s3.secretkey;
+	err[0] = '\0';
+	return url;
 }
 
 void

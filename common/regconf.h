@@ -18,6 +18,7 @@ struct rg_regconf {
 	struct {		/* storage.s3 (secrets: never printed) */
 		char *bucket, *region, *regionendpoint, *accesskey, *secretkey;
 		int secure;	/* default true, as the registry */
+		char url[1100], endpoint[1100];	/* rg_regconf_s3's */
 	} s3;
 	int delete_enabled;	/* storage.delete.enabled */
 	enum rg_cache cache;	/* storage.cache.blobdescriptor (or layerinfo) */
@@ -35,6 +36,9 @@ struct rg_store;
 int	rg_regconf_of(const char *given, struct rg_store *st, struct rg_regconf *c,
 	    char *err, size_t errsize);
 void	rg_regconf_free(struct rg_regconf *c);
+struct rg_remote;
+const char *rg_regconf_s3(struct rg_regconf *c, struct rg_remote *r, char *err,
+	    size_t errsize);
 const char *rg_cache_name(enum rg_cache c);
 
 #endif

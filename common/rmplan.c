@@ -186,7 +186,8 @@ on_record(json_t *rec, const char *line, size_t len, const char *where, void *ar
 			return bad_stream(where, "scan record without a time");
 		if ((s = rg_str(rec, RG_F_SOURCE)) != NULL && strcmp(s, "api") == 0)
 			p->api = 1;
-		else if (s != NULL && strcmp(s, "storage") != 0) {
+		else if (s != NULL && strcmp(s, "storage") != 0 &&
+		    strcmp(s, "s3") != 0) {
 			warnx("%s: a scan of %s: rg-rm deletes from storage or "
 			    "through the registry's API", where, s);
 			return -1;

@@ -11,6 +11,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include <openssl/evp.h>
+
 #include "s3.h"
 
 static int
@@ -525,4 +527,124 @@ rg_s3_upload(struct rg_s3 *s, const char *path, char *id, size_t idsize,
 	*size = p.size;
 	*mtime = p.last;
 	return 0;
+}
+
+/* s with XML's five special characters escaped, appended to b */
+static int
+xml_add(struct rg_buf *b, const char *s)
+{
+	const char *e;
+
+	for (; *s; s++) {
+		e = *s == '&' ? "&amp;" : *s == '<' ? "&lt;" : *s == '>' ? "&gt;" :
+		    *s == '"' ? "&quot;" : *s == '\'' ? "&apos;" : NULL;
+		if (rg_buf_add(b, e ? e : s, e ? strlen(e) : 1) == -1)
+			return -1;
+	}
+	return 0;
+}
+
+struct del_errors {
+	char key[RG_S3_KEY_MAX + 1], code[64];
+	int n;
+};
+
+static int
+on_del_error(void *arg, const char *b, size_t n)
+{
+	struct del_errors *d = arg;
+
+	if (d->n++ == 0) {
+		if (rg_s3_field(b, n, "Key", d->key, sizeof(d->key)) != 0)
+			d->key[0] = '\0';
+		if (rg_s3_field(b, n, "Code", d->code, sizeof(d->code)) != 0)
+			d->code[0] = '\0';
+	}
+	return 0;
+}
+
+/*
+ * Delete the objects at n registry paths, 1000 a request (DeleteObjects,
+ * quiet: only failures are answered); 0, or -1 (errno EIO, s->error
+ * naming the first key S3 would not delete).  A key already gone is no
+ * error.
+ */
+int
+rg_s3_delete(struct rg_s3 *s, char *const *paths, size_t n)
+{
+	static const char head[] = "<?xml version=\"1.0\" encoding=\"UTF-8\"?>"
+	    "<Delete><Quiet>true</Quiet>";
+	unsigned char md5[16];
+	char key[RG_S3_KEY_MAX + 1], hdr[64], b64[32];
+	struct rg_buf body = { 0 };
+	struct rg_http_resp r;
+	struct del_errors de;
+	size_t i, k;
+	unsigned int mdlen;
+	long code;
+
+	for (i = 0; i < n; i += k) {
+		body.len = 0;
+		if (rg_buf_add(&body, head, strlen(head)) == -1)
+			rg_nomem();
+		for (k = 0; k < 1000 && i + k < n; k++) {
+			if (full_key(s, paths[i + k], key, sizeof(key)) != 0) {
+				rg_buf_free(&body);
+				errno = ENAMETOOLONG;
+				return -1;
+			}
+			if (rg_buf_add(&body, "<Object><Key>", 13) == -1 ||
+			    xml_add(&body, key) == -1 ||
+			    rg_buf_add(&body, "</Key></Object>", 15) == -1)
+				rg_nomem();
+		}
+		if (rg_buf_add(&body, "</Delete>", 9) == -1)
+			rg_nomem();
+		/* AWS wants the body's MD5 with DeleteObjects */
+		if (EVP_Digest(body.p, body.len, md5, &mdlen, EVP_md5(), NULL) != 1)
+			rg_nomem();
+		EVP_EncodeBlock((unsigned char *)b64, md5, 16);
+		rg_path(hdr, sizeof(hdr), "Content-MD5: %s", b64);
+		s->h.extra = hdr;
+		code = rg_http_req(&s->h, "POST", "/?delete=", NULL,
+		    "application/xml", body.p, body.len, &s->body, &r);
+		s->h.extra = NULL;
+		if (code != 200) {
+			rg_buf_free(&body);
+			return failed(s, "delete", code, &r);
+		}
+		memset(&de, 0, sizeof(de));
+		if (rg_s3_blocks(s->body.p, s->body.len, "Error", on_del_error,
+		    &de) != 0 || de.n > 0) {
+			rg_msg(s->error, sizeof(s->error), "%s: not deleted: %s "
+			    "(and %d more)", de.key, de.code[0] ? de.code : "an "
+			    "answer it cannot read", de.n > 0 ? de.n - 1 : 0);
+			rg_buf_free(&body);
+			errno = EIO;
+			return -1;
+		}
+	}
+	rg_buf_free(&body);
+	return 0;
+}
+
+/* Abort the multipart upload id of the object at a registry path. */
+int
+rg_s3_abort(struct rg_s3 *s, const char *path, const char *id)
+{
+	char key[RG_S3_KEY_MAX + 1], ekey[3 * RG_S3_KEY_MAX + 1];
+	char eid[3 * 1024 + 1], url[3 * RG_S3_KEY_MAX + 3200];
+	struct rg_http_resp r;
+	long code;
+
+	if (full_key(s, path, key, sizeof(key)) != 0 ||
+	    enc(key, 1, ekey, sizeof(ekey)) != 0 || enc(id, 0, eid, sizeof(eid)) != 0 ||
+	    rg_path(url, sizeof(url), "/%s?uploadId=%s", ekey, eid) != 0) {
+		errno = ENAMETOOLONG;
+		return -1;
+	}
+	code = rg_http_req(&s->h, "DELETE", url, NULL, NULL, NULL, 0, &s->body, &r);
+	if (code == 204 || code == 200 || code == 404)
+		return 0;
+	return failed(s, path, code, &r);
 }

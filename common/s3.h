@@ -63,6 +63,8 @@ int	rg_s3_head(struct rg_s3 *s, const char *key, int64_t *size,
 	    time_t *mtime);
 int	rg_s3_upload(struct rg_s3 *s, const char *path, char *id, size_t idsize,
 	    int64_t *size, time_t *mtime);
+int	rg_s3_delete(struct rg_s3 *s, char *const *paths, size_t n);
+int	rg_s3_abort(struct rg_s3 *s, const char *path, const char *id);
 
 /* store_s3.c: the S3 driver of store.h */
 struct rg_store;

@@ -19,8 +19,19 @@
 
 #define MAX_THREADS	(2 * RG_STORE_JOBS_MAX + 2)
 
+/* an object rg-rm set aside: its keys, deleted at final (nothing moves on S3) */
+struct s3pend {
+	char name[RG_TRASH_NAME];
+	char *path;		/* where it is */
+	char **keys;
+	size_t n;
+};
+
 struct s3store {
 	struct rg_s3_conf conf;
+	struct s3pend *pend;
+	size_t npend;
+	unsigned long seq;
 	pthread_mutex_t lock;
 	struct {
 		pthread_t thread;
@@ -163,6 +174,7 @@ struct group {
 	const char *suffix;		/* each: <name>/<suffix>; links: "link" */
 	char name[RG_S3_KEY_MAX + 1];	/* the name being read, or "" */
 	int found;			/* its <name>/<suffix> was listed */
+	struct rg_s3_entry newest;	/* suffix "": the entry, or its newest key */
 	void (*fn)(struct group *, const char *name, const struct rg_s3_entry *e,
 	    int err);
 	rg_each_fn *each;
@@ -173,6 +185,8 @@ struct group {
 static void
 group_end(struct group *g)
 {
+	if (g->name[0] != '\0' && g->found && *g->suffix == '\0')
+		g->fn(g, g->name, &g->newest, 0);
 	if (g->name[0] != '\0' && !g->found)
 		g->fn(g, g->name, NULL, ENOENT);
 	g->name[0] = '\0';
@@ -193,7 +207,13 @@ on_group(void *arg, const struct rg_s3_entry *e)
 		memcpy(g->name, rest, len);
 		g->name[len] = '\0';
 	}
-	if (slash == NULL) {		/* a plain key where a directory is wanted */
+	if (*g->suffix == '\0') {	/* the entry itself: a key, or its newest */
+		if (slash == NULL || !g->found || e->mtime > g->newest.mtime) {
+			g->newest = *e;
+			g->newest.is_prefix = slash != NULL;
+		}
+		g->found = 1;
+	} else if (slash == NULL) {	/* a plain key where a directory is wanted */
 		g->found = 1;
 		g->fn(g, g->name, NULL, ENOTDIR);
 	} else if (!g->found && strcmp(slash + 1, g->suffix) == 0) {
@@ -289,6 +309,55 @@ s3_links(struct rg_store *st, const char *dir, rg_linked_fn *fn, void *arg)
 	return grouped(st, dir, &g);
 }
 
+struct newest {
+	time_t t;
+	size_t n;
+};
+
+static int
+on_newest(void *arg, const struct rg_s3_entry *e)
+{
+	struct newest *w = arg;
+
+	if (!e->is_prefix) {
+		if (w->n++ == 0 || e->mtime > w->t)
+			w->t = e->mtime;
+	}
+	return 0;
+}
+
+/*
+ * A "directory": the keys below path/.  Its time is the newest key's: a
+ * key added or rewritten below it (a manifest pushed to revisions/)
+ * changes it, as a new entry changes a directory's mtime.
+ */
+static int
+dir_stat(struct rg_store *st, struct rg_s3 *s, const char *path,
+    struct rg_stat *sst)
+{
+	char prefix[RG_STORE_PATH + 1];
+	struct newest w = { 0, 0 };
+
+	if (dir_prefix(path, prefix, sizeof(prefix)) != 0) {
+		errno = ENAMETOOLONG;
+		return -1;
+	}
+	if (rg_s3_list(s, prefix, 0, on_newest, &w) != 0) {
+		if (errno != ENOENT)
+			warnx_s3(st, s);
+		return -1;
+	}
+	if (w.n == 0) {
+		errno = ENOENT;
+		return -1;
+	}
+	memset(sst, 0, sizeof(*sst));
+	sst->kind = DT_DIR;
+	sst->mtime.tv_sec = sst->ctime.tv_sec = w.t;
+	sst->size = (int64_t)w.n;
+	return 0;
+}
+
 /* repositories/<name>/_uploads/<uuid>/data: kept as a multipart upload */
 static int
 upload_data(const char *path)
@@ -315,6 +384,8 @@ s3_stat(struct rg_store *st, const char *path, struct rg_stat *sst)
 		if (errno == ENOENT && upload_data(path) &&
 		    rg_s3_upload(s, path, id, sizeof(id), &size, &mtime) == 0)
 			goto found;	/* an interrupted push's data */
+		if (errno == ENOENT && !upload_data(path))
+			return dir_stat(st, s, path, sst);
 		if (errno != ENOENT)
 			warnx_s3(st, s);
 		return -1;
@@ -373,22 +444,258 @@ s3_link(struct rg_store *st, const char *path, struct rg_digest *d,
 	return r;
 }
 
+/* Is where this bucket and root (s3://bucket[/rootdir], as given)? */
 static int
-s3_same(struct rg_store *st, const char *path)
+s3_same(struct rg_store *st, const char *where)
 {
-	(void)st;
-	(void)path;
-	return 0;	/* a directory is never this bucket */
+	return strcmp(st->root, where) == 0;
 }
 
+/*
+ * Removal.  S3 has no rename: an object (the keys below a path) is not
+ * moved aside but noted, and its keys are deleted at final, once the sweep
+ * has looked at the storage again; restore forgets the note.  So a run
+ * killed at any moment leaves whole objects, never half-moved ones, and
+ * nothing to put back.  S3 keeps no atime: reads by the registry are not
+ * seen.
+ */
 static int
 s3_rm_open(struct rg_store *st, unsigned long *recovered, const char **why)
 {
-	(void)st;
+	(void)why;
 	*recovered = 0;
-	*why = "deleting from S3 is not supported yet";
-	errno = ENOTSUP;
-	return -1;
+	st->atime_works = 0;
+	return 0;
+}
+
+struct keys {
+	char **v;
+	size_t n, cap;
+	size_t skip;		/* the rootdir's part of each key */
+};
+
+static int
+on_key(void *arg, const struct rg_s3_entry *e)
+{
+	struct keys *k = arg;
+
+	if (e->is_prefix)
+		return 0;
+	if (k->n == k->cap) {
+		k->cap = k->cap ? 2 * k->cap : 8;
+		if ((k->v = realloc(k->v, k->cap * sizeof(*k->v))) == NULL)
+			rg_nomem();
+	}
+	if ((k->v[k->n++] = strdup(e->key)) == NULL)
+		rg_nomem();
+	return 0;
+}
+
+static void
+keys_free(char **v, size_t n)
+{
+	size_t i;
+
+	for (i = 0; i < n; i++)
+		free(v[i]);
+	free(v);
+}
+
+/* every key below path/ (registry paths); -1 (reported) when S3 did not answer */
+static int
+keys_below(struct rg_store *st, struct rg_s3 *s, const char *path,
+    struct keys *k)
+{
+	char prefix[RG_STORE_PATH + 1];
+
+	memset(k, 0, sizeof(*k));
+	if (dir_prefix(path, prefix, sizeof(prefix)) != 0) {
+		errno = ENAMETOOLONG;
+		return -1;
+	}
+	if (rg_s3_list(s, prefix, 0, on_key, k) != 0 && errno != ENOENT) {
+		warnx_s3(st, s);
+		keys_free(k->v, k->n);
+		return -1;
+	}
+	return 0;
+}
+
+static struct s3pend *
+pend_find(struct rg_store *st, const char *name)
+{
+	struct s3store *d = S3(st);
+	size_t i;
+
+	for (i = d->npend; i-- > 0;)
+		if (strcmp(d->pend[i].name, name) == 0)
+			return &d->pend[i];
+	return NULL;
+}
+
+static void
+pend_forget(struct rg_store *st, struct s3pend *p)
+{
+	struct s3store *d = S3(st);
+
+	keys_free(p->keys, p->n);
+	free(p->path);
+	*p = d->pend[--d->npend];
+}
+
+static int
+s3_pend(struct rg_store *st, const char *path, char name[RG_TRASH_NAME])
+{
+	struct s3store *d = S3(st);
+	struct rg_s3 *s;
+	struct keys k;
+
+	if ((s = conn(st)) == NULL || keys_below(st, s, path, &k) == -1)
+		return -1;
+	if (k.n == 0)
+		return 1;
+	d->pend = realloc(d->pend, (d->npend + 1) * sizeof(*d->pend));
+	if (d->pend == NULL)
+		rg_nomem();
+	rg_path(name, RG_TRASH_NAME, "%lu", ++d->seq);
+	memcpy(d->pend[d->npend].name, name, RG_TRASH_NAME);
+	d->pend[d->npend].keys = k.v;
+	if ((d->pend[d->npend].path = strdup(path)) == NULL)
+		rg_nomem();
+	d->pend[d->npend++].n = k.n;
+	return 0;
+}
+
+/* (it is where it was) */
+static int
+s3_pend_stat(struct rg_store *st, const char *name, const char *sub,
+    struct rg_stat *sst)
+{
+	struct s3pend *p = pend_find(st, name);
+	char path[RG_STORE_PATH + 1];
+
+	if (p == NULL) {
+		errno = ENOENT;
+		return -1;
+	}
+	if (rg_path(path, sizeof(path), "%s/%s", p->path, sub) != 0) {
+		errno = ENAMETOOLONG;
+		return -1;
+	}
+	return s3_stat(st, path, sst);
+}
+
+static int
+s3_restore(struct rg_store *st, const char *name, const char *path)
+{
+	struct s3pend *p = pend_find(st, name);
+
+	(void)path;
+	if (p != NULL)
+		pend_forget(st, p);
+	return 0;
+}
+
+static int
+s3_final(struct rg_store *st, const char *name)
+{
+	struct s3pend *p = pend_find(st, name);
+	struct rg_s3 *s;
+
+	if (p == NULL)
+		return 0;
+	if ((s = conn(st)) == NULL)
+		return -1;
+	if (rg_s3_delete(s, p->keys, p->n) != 0) {
+		warnx_s3(st, s);
+		return -1;
+	}
+	return 0;
+}
+
+static int
+s3_drop(struct rg_store *st, const char *name, const char *leaf)
+{
+	struct s3pend *p = pend_find(st, name);
+
+	(void)leaf;
+	if (p != NULL)
+		pend_forget(st, p);
+	return 0;
+}
+
+/*
+ * Delete the keys below path now (an upload's multipart upload aborted
+ * first): 0, 1 nothing was there, -1 failed (reported).
+ */
+static int
+s3_remove(struct rg_store *st, const char *path, const char *leaf)
+{
+	char data[RG_STORE_PATH + 8], id[1024];
+	struct rg_s3 *s;
+	struct keys k;
+	int64_t size;
+	time_t mtime;
+	int r, had = 0;
+
+	(void)leaf;
+	if ((s = conn(st)) == NULL)
+		return -1;
+	if (rg_path(data, sizeof(data), "%s/data", path) == 0 && upload_data(data)) {
+		if (rg_s3_upload(s, data, id, sizeof(id), &size, &mtime) == 0) {
+			if (rg_s3_abort(s, data, id) != 0) {
+				warnx_s3(st, s);
+				return -1;
+			}
+			had = 1;
+		} else if (errno != ENOENT) {
+			warnx_s3(st, s);
+			return -1;
+		}
+	}
+	if (keys_below(st, s, path, &k) == -1)
+		return -1;
+	r = k.n == 0 ? (had ? 0 : 1) : rg_s3_delete(s, k.v, k.n) == 0 ? 0 : -1;
+	if (r == -1)
+		warnx_s3(st, s);
+	keys_free(k.v, k.n);
+	return r;
+}
+
+static int
+s3_trash(struct rg_store *st, const char *path, char name[RG_TRASH_NAME])
+{
+	name[0] = '\0';	/* gone at once: nothing for drop */
+	return s3_remove(st, path, NULL);
+}
+
+/* an empty "directory" is nothing */
+static int
+s3_rmdir(struct rg_store *st, const char *path)
+{
+	(void)st;
+	(void)path;
+	return 1;
+}
+
+static int
+s3_unread(struct rg_store *st, const char *path, const struct rg_stat *sst)
+{
+	(void)st;
+	(void)path;
+	(void)sst;
+	return 0;
+}
+
+static void
+s3_rm_close(struct rg_store *st)
+{
+	struct s3store *d = S3(st);
+
+	while (d->npend > 0)
+		pend_forget(st, &d->pend[d->npend - 1]);
+	free(d->pend);
+	d->pend = NULL;
 }
 
 static void
@@ -417,6 +724,16 @@ static const struct rg_store_ops s3_ops = {
 	.link = s3_link,
 	.same = s3_same,
 	.rm_open = s3_rm_open,
+	.pend = s3_pend,
+	.pend_stat = s3_pend_stat,
+	.restore = s3_restore,
+	.final = s3_final,
+	.trash = s3_trash,
+	.drop = s3_drop,
+	.remove = s3_remove,
+	.rmdir = s3_rmdir,
+	.unread = s3_unread,
+	.rm_close = s3_rm_close,
 	.close = s3_close,
 };
 

@@ -172,6 +172,12 @@ setup() {
 	run --separate-stderr rg-scan -e "$RGW_ENDPOINT" s3://Bad_Bucket
 	assert_failure 2
 	[[ $stderr == *"not s3://BUCKET[/ROOTDIR]"* ]]
+	# rg-rm: --endpoint is S3's
+	mkdir -p "$BATS_TEST_TMPDIR/empty"
+	rg-scan "$BATS_TEST_TMPDIR/empty" | rg-refs > "$BATS_TEST_TMPDIR/fs.plan"
+	run --separate-stderr rg-rm -e "$RGW_ENDPOINT" < "$BATS_TEST_TMPDIR/fs.plan"
+	assert_failure 2
+	[[ $stderr == *"--endpoint: applies to a stream scanned from S3"* ]]
 }
 
 @test "S3: --config reads the registry's own s3 configuration, and its environment overrides" {
@@ -225,14 +231,95 @@ setup() {
 		.[0].started != null and .[0].modified != null' <<<"$output"
 }
 
-@test "S3: rg-rm refuses a stream of S3 and deletes nothing" {
+# every tag of the bucket, pulled whole (skopeo copy --all) from a registry
+# started again on it
+pull_all() {
+	local ref n=0
+	registry_start "$BATS_TEST_TMPDIR/pullreg"
+	for ref in $(rg-scan -e "$RGW_ENDPOINT" "$U" |
+		jq -r 'select(.type == "tag") | "\(.repo):\(.tag)"'); do
+		rm -rf "$BATS_TEST_TMPDIR/pulled"
+		skopeo copy -q --all --src-tls-verify=false "docker://$REG/$ref" \
+			"dir:$BATS_TEST_TMPDIR/pulled" >/dev/null || {
+			registry_stop
+			echo "broken: $ref"
+			return 1
+		}
+		n=$((n + 1))
+	done
+	registry_stop
+	echo "$n"
+}
+
+# the untagged sweep and the uploads, with the tags named, if any
+sweep() {
+	if [ $# -gt 0 ]; then
+		rg-scan -e "$RGW_ENDPOINT" "$U" | rg-select "$@" | rg-select --untagged
+	else
+		rg-scan -e "$RGW_ENDPOINT" "$U" | rg-select --untagged
+	fi | rg-refs -U 0s 2>/dev/null
+}
+
+@test "S3: a dry run changes no key and no ETag" {
 	"$BATS_TEST_DIRNAME/s3tool" keys rg-test rg/prefix > "$BATS_TEST_TMPDIR/before"
-	rg-scan -e "$RGW_ENDPOINT" "$U" | rg-select --untagged | rg-refs \
-		> "$BATS_TEST_TMPDIR/plan"
-	run --separate-stderr env AWS_ENDPOINT_URL="$RGW_ENDPOINT" \
-		rg-rm --min-age 0 < "$BATS_TEST_TMPDIR/plan"
-	assert_failure 2
-	[[ $stderr == *"a scan of s3: rg-rm deletes from storage or through the registry's API"* ]]
-	"$BATS_TEST_DIRNAME/s3tool" keys rg-test rg/prefix |
-		diff "$BATS_TEST_TMPDIR/before" -
+	"$BATS_TEST_DIRNAME/s3tool" uploads rg-test > "$BATS_TEST_TMPDIR/up.before"
+	sweep > "$BATS_TEST_TMPDIR/plan"
+	run --separate-stderr rg-rm -n -e "$RGW_ENDPOINT" --min-age 0s < "$BATS_TEST_TMPDIR/plan"
+	assert_success
+	[[ $stderr == *"would delete:"*"manifests"* ]]
+	"$BATS_TEST_DIRNAME/s3tool" keys rg-test rg/prefix | diff "$BATS_TEST_TMPDIR/before" -
+	"$BATS_TEST_DIRNAME/s3tool" uploads rg-test | diff "$BATS_TEST_TMPDIR/up.before" -
+}
+
+@test "S3: the real sweep deletes what rg-refs planned; the collector finds nothing after; every tag pulls whole" {
+	before=$(pull_all)
+	sweep team/app:1.0 > "$BATS_TEST_TMPDIR/plan"
+	planned=$(jq -s '[.[] | select(.delete == true)] | length' "$BATS_TEST_TMPDIR/plan")
+	[ "$planned" -gt 10 ]
+	run --separate-stderr env -u AWS_ACCESS_KEY_ID -u AWS_SECRET_ACCESS_KEY \
+		rg-rm -c "$BATS_FILE_TMPDIR/gc.yml" --min-age 0s < "$BATS_TEST_TMPDIR/plan"
+	assert_success
+	assert_equal "$(jq -s '[.[] | select(.type == "rm" and .result == "deleted")] |
+		length' <<<"$output")" "$planned"
+	# the tag, its manifest's history, the upload and its multipart upload: gone
+	keys=$("$BATS_TEST_DIRNAME/s3tool" keys rg-test rg/prefix)
+	[[ $keys != *"/team/app/_manifests/tags/1.0/"* && $keys != *"/_uploads/"* ]]
+	[ -z "$("$BATS_TEST_DIRNAME/s3tool" uploads rg-test)" ]
+	env -u AWS_CA_BUNDLE docker-registry garbage-collect --dry-run \
+		"$BATS_FILE_TMPDIR/gc.yml" > "$BATS_TEST_TMPDIR/gc"
+	grep -q '0 blobs and 0 manifests eligible for deletion' "$BATS_TEST_TMPDIR/gc"
+	after=$(pull_all)
+	# (team/app:sig-1.0, a signature of 1.0, went with it)
+	tags=$(jq -s '[.[] | select(.type == "rm" and .object == "tag" and
+		.result == "deleted")] | length' <<<"$output")
+	[ "$tags" -ge 1 ]
+	assert_equal "$after" "$((before - tags))"
+	# and a second run finds nothing more to do
+	sweep team/app:1.0 | rg-refs | jq -se '.[-1].manifests == 0 and .[-1].blobs == 0'
+}
+
+@test "S3: killed at any moment (SIGKILL), every surviving image still pulls and a rerun finishes" {
+	local L=$BATS_FILE_TMPDIR/layout delay i
+	for delay in 0.1 0.4 0.8 1.2; do
+		registry_start "$BATS_TEST_TMPDIR/reg"
+		for i in 1 2 3; do	# garbage: images of their own, tagged over
+			mkimage "$L" "k$i" amd64 2023-02-0${i}T00:00:00Z "kill-$delay-$i"
+			push "$L:k$i" "killed/k$i:1"
+			push "$L:plain" "killed/k$i:1"
+		done
+		registry_stop
+		sweep > "$BATS_TEST_TMPDIR/plan"
+		rg-rm -e "$RGW_ENDPOINT" --min-age 0s < "$BATS_TEST_TMPDIR/plan" \
+			> "$BATS_TEST_TMPDIR/audit" 2>/dev/null &
+		sleep "$delay"
+		kill -9 $! 2>/dev/null || true
+		wait $! 2>/dev/null || true
+		pull_all > /dev/null
+	done
+	# reruns converge: nothing left for the collector
+	sweep | rg-rm -e "$RGW_ENDPOINT" --min-age 0s > /dev/null 2>&1
+	env -u AWS_CA_BUNDLE docker-registry garbage-collect --dry-run \
+		"$BATS_FILE_TMPDIR/gc.yml" > "$BATS_TEST_TMPDIR/gc"
+	grep -q '0 blobs and 0 manifests eligible for deletion' "$BATS_TEST_TMPDIR/gc"
+	pull_all > /dev/null
 }
