@@ -93,6 +93,8 @@ stress: deps all
 		done; \
 		tests/stress/live $(BUILD)/bin $(STRESS_SECONDS) $$mode 0s 2 || exit 1; \
 	done
+	STORE=s3 tests/stress/live $(BUILD)/bin $(STRESS_SECONDS) none 0s
+	STORE=s3 tests/stress/live $(BUILD)/bin $(STRESS_SECONDS) none 0s 2
 
 demo: deps all
 	tests/demo $(BUILD)/bin

@@ -204,7 +204,10 @@ main(int argc, char *argv[])
 		    "(s3://bucket)");
 	if (root == NULL || *root == '\0')
 		root = "/var/lib/registry";
-	if ((so.store = rg_store_open(root, &remote)) == NULL)
+	so.store = rg_store_open(root, &remote);
+	if (config != NULL && so.store == NULL)
+		rg_regconf_free(&conf);
+	if (so.store == NULL)
 		return RG_EXIT_FATAL;	/* reported; nothing written */
 	so.repo_pattern = repo_pattern;
 	so.filter = repo_re;

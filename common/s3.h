@@ -18,6 +18,7 @@ struct rg_s3_entry {
 	int is_prefix;		/* a common prefix (a "directory"), no stat */
 	int64_t size;
 	time_t mtime;		/* LastModified */
+	long mtime_ns;		/* its fraction of a second */
 	char etag[80];
 };
 
@@ -59,12 +60,11 @@ int	rg_s3_list(struct rg_s3 *s, const char *prefix, int delimited,
 	    rg_s3_entry_fn *fn, void *arg);
 int	rg_s3_get(struct rg_s3 *s, const char *key, size_t max, char **buf,
 	    size_t *len, time_t *mtime);
-int	rg_s3_head(struct rg_s3 *s, const char *key, int64_t *size,
-	    time_t *mtime);
 int	rg_s3_upload(struct rg_s3 *s, const char *path, char *id, size_t idsize,
 	    int64_t *size, time_t *mtime);
 int	rg_s3_delete(struct rg_s3 *s, char *const *paths, size_t n);
 int	rg_s3_abort(struct rg_s3 *s, const char *path, const char *id);
+int	rg_s3_copy(struct rg_s3 *s, const char *from, const char *to);
 
 /* store_s3.c: the S3 driver of store.h */
 struct rg_store;

@@ -131,6 +131,20 @@ rg_s3_text(const char *s, size_t len, char *out, size_t size)
 	return 0;
 }
 
+/* The fraction of a second of a time such as 2026-12-03T06:00:49.773Z, in ns. */
+static long
+fraction_ns(const char *t)
+{
+	const char *dot = strchr(t, '.');
+	long ns = 0, scale = 100000000;
+
+	if (dot == NULL)
+		return 0;
+	for (dot++; *dot >= '0' && *dot <= '9' && scale > 0; dot++, scale /= 10)
+		ns += (*dot - '0') * scale;
+	return ns;
+}
+
 /* A non-negative decimal that fits int64_t. */
 static int
 size_of(const char *s, size_t len, int64_t *v)
@@ -192,6 +206,7 @@ rg_s3_parse_list(const char *xml, size_t len, rg_s3_entry_fn *fn, void *arg,
 			    rg_s3_text(v, vn, t, sizeof(t)) != 0 ||
 			    rg_time_parse(t, &e.mtime) != 0)
 				return -1;
+			e.mtime_ns = fraction_ns(t);
 			if ((v = element(blk, blk + bn, "ETag", &vn)) != NULL &&
 			    rg_s3_text(v, vn, e.etag, sizeof(e.etag)) != 0)
 				return -1;

@@ -13,6 +13,7 @@
 #include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "s3.h"
 #include "store.h"
@@ -22,15 +23,19 @@
 /* an object rg-rm set aside: its keys, deleted at final (nothing moves on S3) */
 struct s3pend {
 	char name[RG_TRASH_NAME];
-	char *path;		/* where it is */
-	char **keys;
-	size_t n;
+	char *path;		/* where it was */
+	struct keys {
+		char **v;
+		struct rg_stat *st;	/* each key's, as listed */
+		size_t n, cap;
+	} k;
 };
 
 struct s3store {
 	struct rg_s3_conf conf;
 	struct s3pend *pend;
 	size_t npend;
+	int removing;		/* rm_open was called: stats to the millisecond */
 	unsigned long seq;
 	pthread_mutex_t lock;
 	struct {
@@ -159,6 +164,7 @@ stat_of(const struct rg_s3_entry *e, struct rg_stat *sst)
 	sst->kind = e->is_prefix ? DT_DIR : DT_REG;
 	sst->size = e->size;
 	sst->mtime.tv_sec = sst->ctime.tv_sec = e->mtime;
+	sst->mtime.tv_nsec = sst->ctime.tv_nsec = e->mtime_ns;
 	for (p = (const unsigned char *)e->etag; *p; p++)
 		h = (h ^ *p) * 1099511628211ULL;
 	sst->id = e->etag[0] ? h : 0;
@@ -309,52 +315,49 @@ s3_links(struct rg_store *st, const char *dir, rg_linked_fn *fn, void *arg)
 	return grouped(st, dir, &g);
 }
 
-struct newest {
-	time_t t;
+/*
+ * What one listing says of path: the key itself, or as a "directory" the
+ * keys below path/ (its mtime the newest key's, to the millisecond S3
+ * keeps: a key added or rewritten below it, a manifest pushed to
+ * revisions/, changes it as a new entry changes a directory's mtime; its
+ * ctime a hash of every key and ETag below it, so that any change, even
+ * within the same millisecond, is seen).
+ */
+struct looked {
+	const char *path;
+	size_t len;
+	int found;
+	struct rg_stat file;
+	struct timespec t;
 	size_t n;
+	uint64_t h;
 };
 
 static int
-on_newest(void *arg, const struct rg_s3_entry *e)
+on_look(void *arg, const struct rg_s3_entry *e)
 {
-	struct newest *w = arg;
+	struct looked *w = arg;
+	const unsigned char *p;
 
-	if (!e->is_prefix) {
-		if (w->n++ == 0 || e->mtime > w->t)
-			w->t = e->mtime;
+	if (e->is_prefix || strncmp(e->key, w->path, w->len) != 0)
+		return 0;
+	if (e->key[w->len] == '\0') {
+		stat_of(e, &w->file);
+		w->found = 1;
+		return 0;
 	}
-	return 0;
-}
-
-/*
- * A "directory": the keys below path/.  Its time is the newest key's: a
- * key added or rewritten below it (a manifest pushed to revisions/)
- * changes it, as a new entry changes a directory's mtime.
- */
-static int
-dir_stat(struct rg_store *st, struct rg_s3 *s, const char *path,
-    struct rg_stat *sst)
-{
-	char prefix[RG_STORE_PATH + 1];
-	struct newest w = { 0, 0 };
-
-	if (dir_prefix(path, prefix, sizeof(prefix)) != 0) {
-		errno = ENAMETOOLONG;
-		return -1;
+	if (e->key[w->len] != '/')
+		return 0;	/* path-other/...: another name */
+	if (w->n++ == 0 || e->mtime > w->t.tv_sec ||
+	    (e->mtime == w->t.tv_sec && e->mtime_ns > w->t.tv_nsec)) {
+		w->t.tv_sec = e->mtime;
+		w->t.tv_nsec = e->mtime_ns;
 	}
-	if (rg_s3_list(s, prefix, 0, on_newest, &w) != 0) {
-		if (errno != ENOENT)
-			warnx_s3(st, s);
-		return -1;
-	}
-	if (w.n == 0) {
-		errno = ENOENT;
-		return -1;
-	}
-	memset(sst, 0, sizeof(*sst));
-	sst->kind = DT_DIR;
-	sst->mtime.tv_sec = sst->ctime.tv_sec = w.t;
-	sst->size = (int64_t)w.n;
+	for (p = (const unsigned char *)e->key; *p; p++)
+		w->h = (w->h ^ *p) * 1099511628211ULL;
+	for (p = (const unsigned char *)e->etag; *p; p++)
+		w->h = (w->h ^ *p) * 1099511628211ULL;
+	w->h = (w->h ^ '\n') * 1099511628211ULL;
 	return 0;
 }
 
@@ -370,29 +373,50 @@ upload_data(const char *path)
 	    memchr(u + 10, '/', (size_t)(path + n - 5 - (u + 10))) == NULL;
 }
 
+/*
+ * The stat of the key at path (from a listing, to the millisecond, its id
+ * a hash of its ETag), else of the "directory" path, else of an
+ * interrupted push's multipart upload of its data.
+ */
 static int
 s3_stat(struct rg_store *st, const char *path, struct rg_stat *sst)
 {
-	char id[1024];
+	struct looked w = { path, strlen(path), 0, { 0 }, { 0, 0 }, 0,
+	    1469598103934665603ULL };
 	struct rg_s3 *s;
+	char id[1024];
 	int64_t size;
 	time_t mtime;
 
 	if ((s = conn(st)) == NULL)
 		return -1;
-	if (rg_s3_head(s, path, &size, &mtime) != 0) {
-		if (errno == ENOENT && upload_data(path) &&
-		    rg_s3_upload(s, path, id, sizeof(id), &size, &mtime) == 0)
-			goto found;	/* an interrupted push's data */
-		if (errno == ENOENT && !upload_data(path))
-			return dir_stat(st, s, path, sst);
+	if (rg_s3_list(s, path, 0, on_look, &w) != 0) {
 		if (errno != ENOENT)
 			warnx_s3(st, s);
 		return -1;
 	}
-found:
 	memset(sst, 0, sizeof(*sst));
-	sst->kind = DT_REG;
+	if (w.found) {
+		*sst = w.file;
+		return 0;
+	}
+	if (w.n > 0) {
+		sst->kind = DT_DIR;
+		sst->mtime = w.t;
+		sst->ctime.tv_sec = (time_t)(w.h >> 1);
+		sst->size = (int64_t)w.n;
+		return 0;
+	}
+	if (!upload_data(path)) {
+		errno = ENOENT;
+		return -1;
+	}
+	if (rg_s3_upload(s, path, id, sizeof(id), &size, &mtime) != 0) {
+		if (errno != ENOENT)
+			warnx_s3(st, s);
+		return -1;
+	}
+	sst->kind = DT_REG;	/* an interrupted push's data */
 	sst->size = size;
 	sst->mtime.tv_sec = sst->ctime.tv_sec = mtime;
 	return 0;
@@ -418,6 +442,7 @@ static int
 s3_link(struct rg_store *st, const char *path, struct rg_digest *d,
     struct rg_stat *sst)
 {
+	struct rg_stat looked;
 	struct rg_s3 *s;
 	char *buf;
 	size_t len;
@@ -428,6 +453,13 @@ s3_link(struct rg_store *st, const char *path, struct rg_digest *d,
 		memset(sst, 0, sizeof(*sst));
 	if ((s = conn(st)) == NULL)
 		return RG_LINK_IOERR;
+	/*
+	 * For rg-rm, its stat to the millisecond (a listing), taken before
+	 * the content: a push in between reads as a change, never the other
+	 * way round; for rg-scan, the GET's own time does.
+	 */
+	if (sst != NULL && S3(st)->removing && s3_stat(st, path, &looked) != 0)
+		return errno == ENOENT ? RG_LINK_MISSING : RG_LINK_IOERR;
 	if (rg_s3_get(s, path, RG_LINK_LEN + 1, &buf, &len, &mtime) != 0) {
 		if (errno == ENOENT)
 			return RG_LINK_MISSING;
@@ -436,7 +468,9 @@ s3_link(struct rg_store *st, const char *path, struct rg_digest *d,
 	}
 	r = rg_digest_parse(buf, len, d) == 0 ? RG_LINK_OK : RG_LINK_CORRUPT;
 	free(buf);
-	if (sst != NULL) {
+	if (sst != NULL && S3(st)->removing)
+		*sst = looked;
+	else if (sst != NULL) {
 		sst->kind = DT_REG;
 		sst->size = (int64_t)len;
 		sst->mtime.tv_sec = sst->ctime.tv_sec = mtime;
@@ -452,27 +486,17 @@ s3_same(struct rg_store *st, const char *where)
 }
 
 /*
- * Removal.  S3 has no rename: an object (the keys below a path) is not
- * moved aside but noted, and its keys are deleted at final, once the sweep
- * has looked at the storage again; restore forgets the note.  So a run
- * killed at any moment leaves whole objects, never half-moved ones, and
- * nothing to put back.  S3 keeps no atime: reads by the registry are not
- * seen.
+ * Removal.  S3 has no rename: an object (the keys below a path) is set
+ * aside by copying each key to .rg-trash/pending/<name>/<its path>
+ * (CopyObject, within S3) and deleting the originals, so that the
+ * registry no longer sees it, as a rename does on disk; final deletes the
+ * copies, restore copies them back where nothing was written since.  What
+ * a killed run left in pending is put back by the next (rm_open): a
+ * pending key's name says where it came from.  Unlike a rename, a key the
+ * registry rewrites between its copy and the deletion of the original
+ * (one request) is deleted all the same.  S3 keeps no atime.
  */
-static int
-s3_rm_open(struct rg_store *st, unsigned long *recovered, const char **why)
-{
-	(void)why;
-	*recovered = 0;
-	st->atime_works = 0;
-	return 0;
-}
-
-struct keys {
-	char **v;
-	size_t n, cap;
-	size_t skip;		/* the rootdir's part of each key */
-};
+#define PENDING	".rg-trash/pending"
 
 static int
 on_key(void *arg, const struct rg_s3_entry *e)
@@ -483,22 +507,26 @@ on_key(void *arg, const struct rg_s3_entry *e)
 		return 0;
 	if (k->n == k->cap) {
 		k->cap = k->cap ? 2 * k->cap : 8;
-		if ((k->v = realloc(k->v, k->cap * sizeof(*k->v))) == NULL)
+		if ((k->v = realloc(k->v, k->cap * sizeof(*k->v))) == NULL ||
+		    (k->st = realloc(k->st, k->cap * sizeof(*k->st))) == NULL)
 			rg_nomem();
 	}
+	stat_of(e, &k->st[k->n]);
 	if ((k->v[k->n++] = strdup(e->key)) == NULL)
 		rg_nomem();
 	return 0;
 }
 
 static void
-keys_free(char **v, size_t n)
+keys_free(struct keys *k)
 {
 	size_t i;
 
-	for (i = 0; i < n; i++)
-		free(v[i]);
-	free(v);
+	for (i = 0; i < k->n; i++)
+		free(k->v[i]);
+	free(k->v);
+	free(k->st);
+	memset(k, 0, sizeof(*k));
 }
 
 /* every key below path/ (registry paths); -1 (reported) when S3 did not answer */
@@ -515,10 +543,17 @@ keys_below(struct rg_store *st, struct rg_s3 *s, const char *path,
 	}
 	if (rg_s3_list(s, prefix, 0, on_key, k) != 0 && errno != ENOENT) {
 		warnx_s3(st, s);
-		keys_free(k->v, k->n);
+		keys_free(k);
 		return -1;
 	}
 	return 0;
+}
+
+/* the pending copy of key, set aside under name */
+static int
+pending_key(const char *name, const char *key, char *out, size_t size)
+{
+	return rg_path(out, size, PENDING "/%s/%s", name, key);
 }
 
 static struct s3pend *
@@ -538,9 +573,50 @@ pend_forget(struct rg_store *st, struct s3pend *p)
 {
 	struct s3store *d = S3(st);
 
-	keys_free(p->keys, p->n);
+	keys_free(&p->k);
 	free(p->path);
 	*p = d->pend[--d->npend];
+}
+
+/*
+ * Copy the keys of k to their pending names under name (moving back:
+ * from pending to where they were) and delete the sources; -1 (reported)
+ * leaves the sources where they are.
+ */
+static int
+move_keys(struct rg_store *st, struct rg_s3 *s, const char *name,
+    struct keys *k, int back)
+{
+	char from[RG_STORE_PATH + 64], to[RG_STORE_PATH + 64];
+	char **done;
+	size_t i;
+	int r = 0;
+
+	if ((done = calloc(k->n ? k->n : 1, sizeof(*done))) == NULL)
+		rg_nomem();
+	for (i = 0; i < k->n && r == 0; i++) {
+		if (pending_key(name, k->v[i], back ? from : to, sizeof(from)) != 0 ||
+		    rg_path(back ? to : from, sizeof(to), "%s", k->v[i]) != 0) {
+			errno = ENAMETOOLONG;
+			r = -1;
+		} else if (rg_s3_copy(s, from, to) != 0)
+			r = -1;
+		else if ((done[i] = strdup(from)) == NULL)
+			rg_nomem();
+	}
+	if (r == 0 && rg_s3_delete(s, done, k->n) != 0)
+		r = -1;
+	if (r != 0) {
+		warnx_s3(st, s);
+		for (i = 0; i < k->n; i++)	/* the copies made go */
+			if (done[i] != NULL && pending_key(name, k->v[i], to,
+			    sizeof(to)) == 0 && !back)
+				rg_s3_delete(s, (char *[]){ to }, 1);
+	}
+	for (i = 0; i < k->n; i++)
+		free(done[i]);
+	free(done);
+	return r;
 }
 
 static int
@@ -554,63 +630,94 @@ s3_pend(struct rg_store *st, const char *path, char name[RG_TRASH_NAME])
 		return -1;
 	if (k.n == 0)
 		return 1;
+	rg_path(name, RG_TRASH_NAME, "%ld-%lu", (long)getpid(), ++d->seq);
+	if (move_keys(st, s, name, &k, 0) != 0) {
+		keys_free(&k);
+		return -1;
+	}
 	d->pend = realloc(d->pend, (d->npend + 1) * sizeof(*d->pend));
 	if (d->pend == NULL)
 		rg_nomem();
-	rg_path(name, RG_TRASH_NAME, "%lu", ++d->seq);
 	memcpy(d->pend[d->npend].name, name, RG_TRASH_NAME);
-	d->pend[d->npend].keys = k.v;
-	if ((d->pend[d->npend].path = strdup(path)) == NULL)
+	d->pend[d->npend].k = k;
+	if ((d->pend[d->npend++].path = strdup(path)) == NULL)
 		rg_nomem();
-	d->pend[d->npend++].n = k.n;
 	return 0;
 }
 
-/* (it is where it was) */
+/* its key path/sub as it was when set aside (a copy's own time is new) */
 static int
 s3_pend_stat(struct rg_store *st, const char *name, const char *sub,
     struct rg_stat *sst)
 {
 	struct s3pend *p = pend_find(st, name);
-	char path[RG_STORE_PATH + 1];
+	char key[RG_STORE_PATH + 1];
+	size_t i;
 
-	if (p == NULL) {
+	if (p == NULL || rg_path(key, sizeof(key), "%s/%s", p->path, sub) != 0) {
 		errno = ENOENT;
 		return -1;
 	}
-	if (rg_path(path, sizeof(path), "%s/%s", p->path, sub) != 0) {
-		errno = ENAMETOOLONG;
-		return -1;
-	}
-	return s3_stat(st, path, sst);
+	for (i = 0; i < p->k.n; i++)
+		if (strcmp(p->k.v[i], key) == 0) {
+			*sst = p->k.st[i];
+			return 0;
+		}
+	errno = ENOENT;
+	return -1;
 }
 
+/*
+ * Put back what was set aside as name, unless something is at its path
+ * again (then 1, and the copies stay in pending for a later run's
+ * recovery to weigh again): 0 done, -1 failed.
+ */
 static int
 s3_restore(struct rg_store *st, const char *name, const char *path)
 {
 	struct s3pend *p = pend_find(st, name);
+	struct rg_s3 *s;
+	struct keys now;
+	int r;
 
-	(void)path;
-	if (p != NULL)
+	if (p == NULL)
+		return 0;
+	if ((s = conn(st)) == NULL || keys_below(st, s, path, &now) == -1)
+		return -1;
+	r = now.n > 0 ? 1 : move_keys(st, s, name, &p->k, 1);
+	keys_free(&now);
+	if (r == 0)
 		pend_forget(st, p);
-	return 0;
+	return r;
 }
 
+/* gone for good: the pending copies deleted, before the record is written */
 static int
 s3_final(struct rg_store *st, const char *name)
 {
+	char key[RG_STORE_PATH + 64];
 	struct s3pend *p = pend_find(st, name);
 	struct rg_s3 *s;
+	char **v;
+	size_t i;
+	int r;
 
 	if (p == NULL)
 		return 0;
 	if ((s = conn(st)) == NULL)
 		return -1;
-	if (rg_s3_delete(s, p->keys, p->n) != 0) {
+	if ((v = calloc(p->k.n ? p->k.n : 1, sizeof(*v))) == NULL)
+		rg_nomem();
+	for (i = 0, r = 0; i < p->k.n && r == 0; i++)
+		if (pending_key(name, p->k.v[i], key, sizeof(key)) != 0 ||
+		    (v[i] = strdup(key)) == NULL)
+			r = -1;
+	if (r == 0 && (r = rg_s3_delete(s, v, p->k.n)) != 0)
 		warnx_s3(st, s);
-		return -1;
-	}
-	return 0;
+	for (i = 0; i < p->k.n; i++)
+		free(v[i]);
+	free(v);
+	return r;
 }
 
 static int
@@ -621,6 +728,68 @@ s3_drop(struct rg_store *st, const char *name, const char *leaf)
 	(void)leaf;
 	if (p != NULL)
 		pend_forget(st, p);
+	return 0;
+}
+
+/* a killed run's pending keys: <name>/<path> put back where nothing is */
+struct recover {
+	struct rg_store *st;
+	struct rg_s3 *s;
+	unsigned long names;
+	char last[RG_TRASH_NAME];
+	int failed;
+};
+
+static int
+on_pending(void *arg, const struct rg_s3_entry *e)
+{
+	struct recover *rc = arg;
+	const char *rest = e->key + strlen(PENDING "/"), *slash = strchr(rest, '/');
+	char name[RG_TRASH_NAME], to[RG_STORE_PATH + 1], from[RG_STORE_PATH + 64];
+	int64_t size;
+	struct rg_stat there;
+
+	(void)size;
+	if (e->is_prefix || slash == NULL || (size_t)(slash - rest) >= sizeof(name))
+		return 0;
+	memcpy(name, rest, (size_t)(slash - rest));
+	name[slash - rest] = '\0';
+	if (strcmp(name, rc->last) != 0) {
+		rc->names++;
+		memcpy(rc->last, name, sizeof(name));
+	}
+	if (rg_path(to, sizeof(to), "%s", slash + 1) != 0 ||
+	    rg_path(from, sizeof(from), "%s", e->key) != 0)
+		return 0;
+	if (s3_stat(rc->st, to, &there) != 0 && errno == ENOENT &&
+	    rg_s3_copy(rc->s, from, to) != 0)
+		rc->failed = 1;
+	else if (rg_s3_delete(rc->s, (char *[]){ from }, 1) != 0)
+		rc->failed = 1;
+	return 0;
+}
+
+static int
+s3_rm_open(struct rg_store *st, unsigned long *recovered, const char **why)
+{
+	struct recover rc = { st, NULL, 0, "", 0 };
+
+	*recovered = 0;
+	st->atime_works = 0;
+	S3(st)->removing = 1;
+	if ((rc.s = conn(st)) == NULL)
+		return -1;
+	if (rg_s3_list(rc.s, PENDING "/", 0, on_pending, &rc) != 0 &&
+	    errno != ENOENT) {
+		*why = rc.s->error;
+		return -1;
+	}
+	if (rc.failed) {
+		*why = "what a killed run left pending could not all be put back";
+		errno = EIO;
+		return -1;
+	}
+	*recovered = rc.names;
 	return 0;
 }
 
@@ -658,7 +827,7 @@ s3_remove(struct rg_store *st, const char *path, const char *leaf)
 	r = k.n == 0 ? (had ? 0 : 1) : rg_s3_delete(s, k.v, k.n) == 0 ? 0 : -1;
 	if (r == -1)
 		warnx_s3(st, s);
-	keys_free(k.v, k.n);
+	keys_free(&k);
 	return r;
 }
 

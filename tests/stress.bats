@@ -33,3 +33,7 @@ stress() {
 @test "pushes during the cleanup, every third rg-rm killed at a random moment: no tag broken, nothing left pending" {
 	stress none 0s 3
 }
+
+@test "pushes during the cleanup, storage on S3, every third rg-rm killed: no tag broken, nothing left pending" {
+	STORE=s3 stress none 0s 3
+}
