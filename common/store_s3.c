@@ -373,6 +373,17 @@ upload_data(const char *path)
 	    memchr(u + 10, '/', (size_t)(path + n - 5 - (u + 10))) == NULL;
 }
 
+/* Is path a file of the registry's layout (else a directory)? */
+static int
+file_path(const char *path)
+{
+	const char *last = strrchr(path, '/');
+
+	last = last ? last + 1 : path;
+	return strcmp(last, "link") == 0 || strcmp(last, "data") == 0 ||
+	    strcmp(last, "startedat") == 0 || strstr(path, "/hashstates/") != NULL;
+}
+
 /*
  * The stat of the key at path (from a listing, to the millisecond, its id
  * a hash of its ETag), else of the "directory" path, else of an
@@ -400,7 +411,9 @@ s3_stat(struct rg_store *st, const char *path, struct rg_stat *sst)
 		*sst = w.file;
 		return 0;
 	}
-	if (w.n > 0) {
+	if (w.n > 0 || !file_path(path)) {
+		/* (a directory of the layout with nothing below: S3 has no
+		 * empty directory, where the disk keeps one: the same) */
 		sst->kind = DT_DIR;
 		sst->mtime = w.t;
 		sst->ctime.tv_sec = (time_t)(w.h >> 1);

@@ -298,6 +298,46 @@ sweep() {
 	sweep team/app:1.0 | rg-refs | jq -se '.[-1].manifests == 0 and .[-1].blobs == 0'
 }
 
+@test "S3: the registry's in-memory cache: layer links and blobs go only between --stop and --start" {
+	local L=$BATS_FILE_TMPDIR/layout r=$BATS_TEST_TMPDIR/reg
+	REG_CACHE=inmemory registry_start "$r"
+	mkimage "$L" cached amd64 2023-03-01T00:00:00Z cached-content
+	push "$L:cached" cache/app:1
+	skopeo copy -q --src-tls-verify=false "docker://$REG/cache/app:1" \
+		"dir:$BATS_TEST_TMPDIR/p1" >/dev/null	# the cache knows its blobs
+	sleep 1
+	rg-scan -e "$RGW_ENDPOINT" "$U" | rg-select cache/app:1 | rg-refs 2>/dev/null \
+		> "$BATS_TEST_TMPDIR/plan"
+	run --separate-stderr rg-rm -c "$r/config.yml" --min-age 0s < "$BATS_TEST_TMPDIR/plan"
+	assert_success
+	# its tag and manifest go; its layer links and blobs (and any other
+	# garbage's) stay, for that reason
+	assert_equal "$(jq -r 'select(.type == "rm" and .result == "deleted") |
+		"\(.object) \(.repo)"' <<<"$output" | sort | paste -sd,)" \
+		"manifest cache/app,tag cache/app"
+	assert_equal "$(jq -r 'select(.type == "rm" and .result == "kept") | .why' \
+		<<<"$output" | sort -u)" "the registry's in-memory cache could go on claiming it: --stop and --start delete it while the registry is stopped"
+	[ "$(jq -s '[.[] | select(.result == "kept" and .repo == "cache/app")] | length' <<<"$output")" -eq 2 ]
+	[[ $stderr == *"caches blob descriptors in memory"* ]]
+	# the same plan's links and blobs, with the registry stopped meanwhile
+	rg-scan -e "$RGW_ENDPOINT" "$U" | rg-refs 2>/dev/null > "$BATS_TEST_TMPDIR/plan"
+	run --separate-stderr rg-rm -c "$r/config.yml" --min-age 0s \
+		--stop "$BATS_TEST_DIRNAME/registryctl $r stop" \
+		--start "$BATS_TEST_DIRNAME/registryctl $r start" < "$BATS_TEST_TMPDIR/plan"
+	assert_success
+	[ "$(jq -s '[.[] | select(.result == "deleted" and .object == "layer" and
+		.repo == "cache/app")] | length' <<<"$output")" -eq 2 ]
+	[ "$(jq -s '[.[] | select(.result == "deleted" and .object == "blob")] |
+		length' <<<"$output")" -ge 2 ]
+	[ "$(jq -s '[.[] | select(.result == "kept")] | length' <<<"$output")" -eq 0 ]
+	curl -fsS "http://$REG/v2/" >/dev/null	# started again
+	# the same layers pushed again upload, and pull whole
+	push "$L:cached" cache/app:2
+	skopeo copy -q --all --src-tls-verify=false "docker://$REG/cache/app:2" \
+		"dir:$BATS_TEST_TMPDIR/p2" >/dev/null
+	registry_stop
+}
+
 @test "S3: killed at any moment (SIGKILL), every surviving image still pulls and a rerun finishes" {
 	local L=$BATS_FILE_TMPDIR/layout delay i
 	for delay in 0.1 0.4 0.8 1.2; do
