@@ -603,7 +603,7 @@ move_keys(struct rg_store *st, struct rg_s3 *s, const char *name,
 	char from[RG_STORE_PATH + 64], to[RG_STORE_PATH + 64];
 	char **done;
 	size_t i;
-	int r = 0;
+	int r = 0, copied;
 
 	if ((done = calloc(k->n ? k->n : 1, sizeof(*done))) == NULL)
 		rg_nomem();
@@ -617,13 +617,19 @@ move_keys(struct rg_store *st, struct rg_s3 *s, const char *name,
 		else if ((done[i] = strdup(from)) == NULL)
 			rg_nomem();
 	}
+	copied = r == 0;
 	if (r == 0 && rg_s3_delete(s, done, k->n) != 0)
 		r = -1;
 	if (r != 0) {
 		warnx_s3(st, s);
-		for (i = 0; i < k->n; i++)	/* the copies made go */
+		/*
+		 * A copy failed, the sources untouched: the copies made go.
+		 * Deleting the sources failed, some maybe gone: the copies
+		 * stay, for the next run to put back what is missing.
+		 */
+		for (i = 0; i < k->n && !copied && !back; i++)
 			if (done[i] != NULL && pending_key(name, k->v[i], to,
-			    sizeof(to)) == 0 && !back)
+			    sizeof(to)) == 0)
 				rg_s3_delete(s, (char *[]){ to }, 1);
 	}
 	for (i = 0; i < k->n; i++)
@@ -744,65 +750,64 @@ s3_drop(struct rg_store *st, const char *name, const char *leaf)
 	return 0;
 }
 
-/* a killed run's pending keys: <name>/<path> put back where nothing is */
-struct recover {
-	struct rg_store *st;
-	struct rg_s3 *s;
-	unsigned long names;
-	char last[RG_TRASH_NAME];
-	int failed;
-};
-
+/*
+ * A killed run's pending key <name>/<path>: put back where nothing is,
+ * then deleted; -1 when it could not be.
+ */
 static int
-on_pending(void *arg, const struct rg_s3_entry *e)
+recover_key(struct rg_store *st, struct rg_s3 *s, const char *key)
 {
-	struct recover *rc = arg;
-	const char *rest = e->key + strlen(PENDING "/"), *slash = strchr(rest, '/');
-	char name[RG_TRASH_NAME], to[RG_STORE_PATH + 1], from[RG_STORE_PATH + 64];
-	int64_t size;
+	const char *rest = key + strlen(PENDING "/"), *slash = strchr(rest, '/');
+	char from[RG_STORE_PATH + 64], *v[1] = { from };
 	struct rg_stat there;
 
-	(void)size;
-	if (e->is_prefix || slash == NULL || (size_t)(slash - rest) >= sizeof(name))
-		return 0;
-	memcpy(name, rest, (size_t)(slash - rest));
-	name[slash - rest] = '\0';
-	if (strcmp(name, rc->last) != 0) {
-		rc->names++;
-		memcpy(rc->last, name, sizeof(name));
-	}
-	if (rg_path(to, sizeof(to), "%s", slash + 1) != 0 ||
-	    rg_path(from, sizeof(from), "%s", e->key) != 0)
-		return 0;
-	if (s3_stat(rc->st, to, &there) != 0 && errno == ENOENT &&
-	    rg_s3_copy(rc->s, from, to) != 0)
-		rc->failed = 1;
-	else if (rg_s3_delete(rc->s, (char *[]){ from }, 1) != 0)
-		rc->failed = 1;
-	return 0;
+	if (slash == NULL || rg_path(from, sizeof(from), "%s", key) != 0)
+		return 0;	/* not one of ours */
+	if (s3_stat(st, slash + 1, &there) != 0 && (errno != ENOENT ||
+	    rg_s3_copy(s, from, slash + 1) != 0))
+		return -1;
+	return rg_s3_delete(s, v, 1);
 }
 
+/* A killed run's pending objects go back first: listed whole, then put back. */
 static int
 s3_rm_open(struct rg_store *st, unsigned long *recovered, const char **why)
 {
-	struct recover rc = { st, NULL, 0, "", 0 };
+	char last[RG_TRASH_NAME] = "";
+	const char *name, *slash;
+	struct rg_s3 *s;
+	struct keys k;
+	size_t i;
+	int failed = 0;
 
 	*recovered = 0;
 	st->atime_works = 0;
 	S3(st)->removing = 1;
-	if ((rc.s = conn(st)) == NULL)
+	if ((s = conn(st)) == NULL)
 		return -1;
-	if (rg_s3_list(rc.s, PENDING "/", 0, on_pending, &rc) != 0 &&
-	    errno != ENOENT) {
-		*why = rc.s->error;
+	if (keys_below(st, s, PENDING, &k) != 0) {
+		*why = s->error;
 		return -1;
 	}
-	if (rc.failed) {
+	for (i = 0; i < k.n; i++) {
+		name = k.v[i] + strlen(PENDING "/");
+		if ((slash = strchr(name, '/')) != NULL &&
+		    (size_t)(slash - name) < sizeof(last) &&
+		    (strncmp(name, last, (size_t)(slash - name)) != 0 ||
+		    last[slash - name] != '\0')) {
+			memcpy(last, name, (size_t)(slash - name));
+			last[slash - name] = '\0';
+			++*recovered;
+		}
+		if (recover_key(st, s, k.v[i]) != 0)
+			failed = 1;
+	}
+	keys_free(&k);
+	if (failed) {
 		*why = "what a killed run left pending could not all be put back";
 		errno = EIO;
 		return -1;
 	}
-	*recovered = rc.names;
 	return 0;
 }
 
