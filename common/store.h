@@ -1,9 +1,10 @@
 /*
  * store.h: a registry's storage, behind one interface.  The scan
  * (storescan.c) and the sweep (sweep.c) use only these operations; each
- * driver is one file: store_fs.c for a filesystem.  Paths are relative to
- * the registry's docker/registry/v2 directory, '/'-separated, as the
- * registry names its objects ("repositories/<name>/_manifests/tags").
+ * driver is one file: store_fs.c for a filesystem, store_s3.c for S3.
+ * Paths are relative to the registry's docker/registry/v2 directory,
+ * '/'-separated, as the registry names its objects
+ * ("repositories/<name>/_manifests/tags").
  *
  * The operations follow what S3 can do as well as a filesystem:
  * - there are no directories on S3, only key prefixes: a listing names a
@@ -17,8 +18,9 @@
  *   (copy and delete), or note them in a journal and delete later, which a
  *   driver may do in batches (DeleteObjects takes 1000 keys);
  * - an empty directory is nothing: rmdir may succeed with nothing to do.
- * Every operation of one store may be called from two threads at once by
- * the scan; the removal operations from one thread only.
+ * Every operation of one store may be called from several threads at once
+ * by the scan (two on a filesystem, jobs on S3); the removal operations
+ * from one thread only.
  */
 #ifndef RG_STORE_H
 #define RG_STORE_H

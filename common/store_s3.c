@@ -4,8 +4,9 @@
  * each() and links() one listing of everything below the directory (1000
  * keys a page), with sizes and LastModified from it; a revision's or a
  * layer link's digest is its key's, not read (store.h).  Each thread that
- * calls the store has its own connection.  Removal is not offered yet:
- * rm_open refuses, saying so.
+ * calls the store has its own connection.  Removal sets objects aside by
+ * copying their keys into .rg-trash/pending and deleting the originals
+ * (see "Removal" below).
  */
 #include <dirent.h>
 #include <err.h>
