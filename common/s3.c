@@ -47,12 +47,43 @@ enc(const char *s, int slash, char *out, size_t size)
 	return 0;
 }
 
-/* The full key of a registry path: rootdir/path. */
+/*
+ * Is path plainly relative: no empty, "." or ".." component (a prefix may
+ * end with '/')?  A key below a registry's root can be anything; one with
+ * such a component could name another key once a URL is normalised, so
+ * rg never asks for it.
+ */
+int
+rg_s3_plain(const char *path)
+{
+	const char *p = path, *slash;
+	size_t n;
+
+	for (;; p = slash + 1) {
+		slash = strchr(p, '/');
+		n = slash ? (size_t)(slash - p) : strlen(p);
+		if (slash == NULL && n == 0 && p != path)
+			return 1;	/* a prefix's trailing '/' */
+		if (n == 0 || (n == 1 && p[0] == '.') ||
+		    (n == 2 && p[0] == '.' && p[1] == '.'))
+			return *path == '\0';	/* (the root itself: "") */
+		if (slash == NULL)
+			return 1;
+	}
+}
+
+/* The full key of a registry path: rootdir/path; -1 (EINVAL) for a path not plain. */
 static int
 full_key(const struct rg_s3 *s, const char *path, char *out, size_t size)
 {
 	const char *root = s->conf->rootdir;
 
+	if (!rg_s3_plain(path)) {
+		errno = EINVAL;
+		rg_msg(((struct rg_s3 *)s)->error, sizeof(s->error), "%s: a key "
+		    "with an empty, . or .. component: not touched", path);
+		return -1;
+	}
 	return rg_path(out, size, "%s%s%s", root, *root ? "/" : "", path);
 }
 
@@ -323,8 +354,10 @@ rg_s3_list(struct rg_s3 *s, const char *prefix, int delimited,
 	token[0] = '\0';
 	if (full_key(s, prefix, key, sizeof(key)) != 0 ||
 	    enc(key, 0, ekey, sizeof(ekey)) != 0) {
-		rg_msg(s->error, sizeof(s->error), "%s: key too long", prefix);
-		errno = ENAMETOOLONG;
+		if (errno != EINVAL) {
+			rg_msg(s->error, sizeof(s->error), "%s: key too long", prefix);
+			errno = ENAMETOOLONG;
+		}
 		return -1;
 	}
 	st.n = strlen(key) - strlen(prefix);
@@ -367,7 +400,8 @@ rg_s3_get(struct rg_s3 *s, const char *path, size_t max, char **buf,
 
 	if (full_key(s, path, key, sizeof(key)) != 0 || rg_path(url, 2, "/") != 0 ||
 	    enc(key, 1, url + 1, sizeof(url) - 1) != 0) {
-		errno = ENAMETOOLONG;
+		if (errno != EINVAL)
+			errno = ENAMETOOLONG;
 		return -1;
 	}
 	code = rg_http_get(&s->h, url, NULL, &s->body, &r);
@@ -467,7 +501,8 @@ rg_s3_upload(struct rg_s3 *s, const char *path, char *id, size_t idsize,
 	if (full_key(s, path, key, sizeof(key)) != 0 ||
 	    enc(key, 0, ekey, sizeof(ekey)) != 0 ||
 	    rg_path(url, sizeof(url), "/?prefix=%s&uploads=", ekey) != 0) {
-		errno = ENAMETOOLONG;
+		if (errno != EINVAL)
+			errno = ENAMETOOLONG;
 		return -1;
 	}
 	if ((code = rg_http_get(&s->h, url, NULL, &s->body, &r)) != 200)
@@ -569,7 +604,8 @@ rg_s3_delete(struct rg_s3 *s, char *const *paths, size_t n)
 		for (k = 0; k < 1000 && i + k < n; k++) {
 			if (full_key(s, paths[i + k], key, sizeof(key)) != 0) {
 				rg_buf_free(&body);
-				errno = ENAMETOOLONG;
+				if (errno != EINVAL)
+					errno = ENAMETOOLONG;
 				return -1;
 			}
 			if (rg_buf_add(&body, "<Object><Key>", 13) == -1 ||
@@ -619,7 +655,8 @@ rg_s3_abort(struct rg_s3 *s, const char *path, const char *id)
 	if (full_key(s, path, key, sizeof(key)) != 0 ||
 	    enc(key, 1, ekey, sizeof(ekey)) != 0 || enc(id, 0, eid, sizeof(eid)) != 0 ||
 	    rg_path(url, sizeof(url), "/%s?uploadId=%s", ekey, eid) != 0) {
-		errno = ENAMETOOLONG;
+		if (errno != EINVAL)
+			errno = ENAMETOOLONG;
 		return -1;
 	}
 	code = rg_http_req(&s->h, "DELETE", url, NULL, NULL, NULL, 0, &s->body, &r);
@@ -646,7 +683,8 @@ rg_s3_copy(struct rg_s3 *s, const char *from, const char *to)
 	    rg_path(hdr, sizeof(hdr), "x-amz-copy-source: /%s/%s",
 	    s->conf->bucket, ekey) != 0 || full_key(s, to, key, sizeof(key)) != 0 ||
 	    rg_path(url, 2, "/") != 0 || enc(key, 1, url + 1, sizeof(url) - 1) != 0) {
-		errno = ENAMETOOLONG;
+		if (errno != EINVAL)
+			errno = ENAMETOOLONG;
 		return -1;
 	}
 	s->h.extra = hdr;

@@ -762,8 +762,10 @@ recover_key(struct rg_store *st, struct rg_s3 *s, const char *key)
 	char from[RG_STORE_PATH + 64], *v[1] = { from };
 	struct rg_stat there;
 
-	if (slash == NULL || rg_path(from, sizeof(from), "%s", key) != 0)
-		return 0;	/* not one of ours */
+	if (slash == NULL || rg_path(from, sizeof(from), "%s", key) != 0 ||
+	    !rg_s3_plain(key) || (strncmp(slash + 1, "repositories/", 13) != 0 &&
+	    strncmp(slash + 1, "blobs/", 6) != 0))
+		return 0;	/* not one of ours: left alone */
 	if (s3_stat(st, slash + 1, &there) != 0 && (errno != ENOENT ||
 	    rg_s3_copy(s, from, slash + 1) != 0))
 		return -1;

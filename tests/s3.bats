@@ -338,6 +338,47 @@ sweep() {
 	registry_stop
 }
 
+@test "S3: a key with .. below an object is never asked for: the object stays, no other key is touched" {
+	local L=$BATS_FILE_TMPDIR/layout v2=rg/prefix/docker/registry/v2 hex
+	registry_start "$BATS_TEST_TMPDIR/reg"
+	mkimage "$L" h1 amd64 2023-04-01T00:00:00Z hostile-content
+	push "$L:h1" hostile/app:1
+	push "$L:plain" hostile/app:1
+	registry_stop
+	sleep 1		# (what was pushed in the scan's second is kept)
+	sweep > "$BATS_TEST_TMPDIR/plan"
+	hex=$(jq -r 'select(.type == "layer" and .repo == "hostile/app" and
+		.delete == true) | .digest | ltrimstr("sha256:")' "$BATS_TEST_TMPDIR/plan" | head -1)
+	[ -n "$hex" ]
+	put() {	# a key exactly as named, dots and all
+		curl -fsS --path-as-is -X PUT --aws-sigv4 "aws:amz:us-east-1:s3" \
+			--user "$AWS_ACCESS_KEY_ID:$AWS_SECRET_ACCESS_KEY" \
+			-H 'x-amz-content-sha256: UNSIGNED-PAYLOAD' --data-binary "$2" \
+			"$RGW_ENDPOINT/rg-test/$1" >/dev/null
+	}
+	# below the layer link, a key that a normalised URL reads as another
+	put "$v2/repositories/hostile/app/_layers/sha256/$hex/../../../../victim" evil
+	put "$v2/repositories/hostile/victim" precious
+	run --separate-stderr rg-rm -e "$RGW_ENDPOINT" --min-age 0s < "$BATS_TEST_TMPDIR/plan"
+	assert_failure 1
+	[[ $stderr == *"a key with an empty, . or .. component: not touched"* ]]
+	jq -se --arg h "sha256:$hex" '[.[] | select(.object == "layer" and
+		.digest == $h)] | length == 1 and .[0].result == "failed"' <<<"$output"
+	keys=$("$BATS_TEST_DIRNAME/s3tool" keys rg-test "$v2/repositories/hostile/")
+	[[ $keys == *"/hostile/victim 8 "* ]]
+	[[ $keys == *"/sha256/$hex/link "* && $keys == *"/sha256/$hex/../../../../victim "* ]]
+	pull_all > /dev/null
+	# the hostile key gone, the next run deletes the layer link and its blob
+	curl -fsS --path-as-is -X DELETE --aws-sigv4 "aws:amz:us-east-1:s3" \
+		--user "$AWS_ACCESS_KEY_ID:$AWS_SECRET_ACCESS_KEY" \
+		-H 'x-amz-content-sha256: UNSIGNED-PAYLOAD' \
+		"$RGW_ENDPOINT/rg-test/$v2/repositories/hostile/app/_layers/sha256/$hex/../../../../victim"
+	sleep 1
+	sweep | rg-rm -e "$RGW_ENDPOINT" --min-age 0s > /dev/null
+	keys=$("$BATS_TEST_DIRNAME/s3tool" keys rg-test "$v2/repositories/hostile/")
+	[[ $keys != *"/sha256/$hex/"* && $keys == *"/hostile/victim 8 "* ]]
+}
+
 @test "S3: killed at any moment (SIGKILL), every surviving image still pulls and a rerun finishes" {
 	local L=$BATS_FILE_TMPDIR/layout delay i
 	for delay in 0.1 0.4 0.8 1.2; do
