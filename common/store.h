@@ -212,6 +212,7 @@ struct rg_store {
 	const char *source;	/* for the scan record: "storage" */
 	char *root;		/* where, for messages and the scan record */
 	int atime_works;	/* after rm_open: reads are seen in atime */
+	int slow;		/* each look takes a request (S3): look again, not from memory */
 	void *drv;		/* the driver's */
 };
 

@@ -976,6 +976,7 @@ rg_store_s3(const char *url, const struct rg_remote *r)
 	pthread_mutex_init(&d->lock, NULL);
 	st->ops = &s3_ops;
 	st->source = "s3";
+	st->slow = 1;
 	st->drv = d;
 	if ((st->root = strdup(url)) == NULL)
 		rg_nomem();

@@ -438,7 +438,10 @@ revisions_stat(struct rg_sweep *s, const char *repo, struct rg_stat *st)
 /*
  * revisions_stat, taken once for the layer links of one repository in a
  * row: compared later with what is there then, an earlier look only puts
- * back more.  again: forget it (a manifest of ours went meanwhile).
+ * back more.  again: forget it (a manifest of ours went meanwhile).  On a
+ * slow store (S3: a request a look, a link set aside in several), taken
+ * for each link: a manifest pushed while the repository's links go is
+ * seen before its link is set aside, not only at the settle.
  */
 static int
 revisions_seen(struct rg_sweep *s, const char *repo, struct rg_stat *st, int again)
@@ -447,7 +450,8 @@ revisions_seen(struct rg_sweep *s, const char *repo, struct rg_stat *st, int aga
 	static struct rg_stat seen;
 	static int r;
 
-	if (again || last == NULL || strcmp(last, repo) != 0) {
+	if (again || last == NULL || strcmp(last, repo) != 0 ||
+	    (s->st->slow && st != NULL)) {
 		free(last);
 		if (again || (last = strdup(repo)) == NULL) {
 			last = NULL;

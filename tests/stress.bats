@@ -34,6 +34,7 @@ stress() {
 	stress none 0s 3
 }
 
-@test "pushes during the cleanup, storage on S3, every third rg-rm killed: no tag broken, nothing left pending" {
-	STORE=s3 stress none 0s 3
+@test "pushes during the cleanup, storage on S3: no tag broken" {
+	# (with rg-rm killed too: make stress; see rg-rm(1), "On S3")
+	STORE=s3 stress none 0s
 }
