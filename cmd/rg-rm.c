@@ -131,8 +131,6 @@ usage(FILE *f, int code)
 static void
 load_config(void)
 {
-	int needs_cache;
-	size_t i;
 	char e[1024];
 
 	switch (rg_regconf_of(config_opt, sw.st, &conf, e, sizeof(e))) {
@@ -148,11 +146,8 @@ load_config(void)
 	if (verbose)
 		warnx("%s: the registry of %s; blob descriptor cache: %s", conf.path,
 		    sw.root, rg_cache_name(conf.cache));
-	for (i = 0, needs_cache = prune; i < plan.n && !needs_cache; i++)
-		needs_cache = plan.v[i].valid && (plan.v[i].kind == RG_OBJ_LAYER ||
-		    plan.v[i].kind == RG_OBJ_BLOB);
-	if (!needs_cache)
-		return;
+	if (!prune && !rg_rmplan_has(&plan, RG_OBJ_LAYER, RG_OBJ_BLOB))
+		return;		/* the cache matters for links and blobs */
 	if (conf.cache == RG_CACHE_INMEMORY && stop_cmd == NULL)
 		rmo.hold_cached = hold_inmemory;
 	if (conf.cache == RG_CACHE_REDIS) {
@@ -168,20 +163,14 @@ static void
 open_storage(void)
 {
 	const char *root = root_opt ? root_opt : plan.root;
-	struct rg_regconf rc = { 0 };
 	char e[1024];
 
 	if (root == NULL)
 		errx(RG_EXIT_FATAL, "no storage root: the stream has no scan record; "
 		    "give --root");
-	if (strncmp(root, "s3://", 5) == 0 && config_opt != NULL &&
-	    (rg_regconf_load(config_opt, &rc, e, sizeof(e)) != 0 ||
-	    rg_regconf_s3(&rc, &remote, e, sizeof(e)) == NULL))
-		errx(RG_EXIT_FATAL, "%s: %s", config_opt, e);	/* how to reach it */
-	store = rg_store_open(root, &remote);
-	rg_regconf_free(&rc);
-	if (store == NULL)
-		exit(RG_EXIT_FATAL);	/* reported */
+	if ((store = rg_regconf_store(config_opt, root, &remote, e,
+	    sizeof(e))) == NULL)
+		errx(RG_EXIT_FATAL, "%s", *e ? e : "the storage cannot be opened");
 	if (rg_sweep_open(&sw, store, dry_run) != 0) {
 		if (sw.why != NULL && errno == EWOULDBLOCK)
 			errx(RG_EXIT_FATAL, "%s/.rg-trash: %s", sw.root, sw.why);
@@ -300,14 +289,8 @@ summary(void)
 
 	for (i = 0; i < RG_NOBJ; i++)
 		k += kept[i];
-	rec = rg_record_new(RG_T_RM_TOTAL, NULL);
-	json_object_set_new(rec, RG_F_ROOT, json_string(sw.root ? sw.root : plan.root));
-	json_object_set_new(rec, "dry_run", json_boolean(dry_run));
-	rg_set_time(rec, RG_F_TIME, now);
-	for (i = 0; i < RG_NOBJ; i++)
-		json_object_set_new(rec, rg_obj_names[i], json_integer((json_int_t)done[i]));
-	json_object_set_new(rec, "bytes", json_integer(bytes));
-	json_object_set_new(rec, RG_F_KEPT, json_integer((json_int_t)k));
+	rec = rg_rmtotal_record(sw.root ? sw.root : plan.root, dry_run, now,
+	    done, bytes, k);
 	if (rg_emit(stdout, rec) != 0)
 		_exit(RG_EXIT_FATAL);
 	json_decref(rec);

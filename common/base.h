@@ -95,7 +95,9 @@ int	rg_window_holds(const struct rg_window *w, time_t t);
 /* version.c: tags ordered as versions (1.9 < 1.10 < v2.0-rc1 < 2.0) */
 int	rg_version_cmp(const char *a, const char *b);
 
-/* strset.c: a set of strings */
+/* strset.c: a set of strings, and the string hash it uses */
+#define RG_HASH_INIT	1469598103934665603ULL
+uint64_t rg_str_hash(uint64_t h, const char *s);
 struct rg_strset {
 	char **v;
 	size_t n, cap;		/* cap: 0 or a power of two */

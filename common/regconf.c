@@ -359,6 +359,33 @@ rg_regconf_s3(struct rg_regconf *c, struct rg_remote *r, char *err,
 	return url;
 }
 
+/*
+ * The store at root (rg-rm's: the stream's); a bucket (s3://) reached as
+ * the configuration file given says, over r's endpoint only where r has
+ * none.  NULL: err says why, or (err empty) the store reported it.
+ */
+struct rg_store *
+rg_regconf_store(const char *config, const char *root, struct rg_remote *r,
+    char *err, size_t errsize)
+{
+	struct rg_regconf c = { 0 };
+	struct rg_store *st;
+	char e[512];
+
+	err[0] = '\0';
+	if (strncmp(root, "s3://", 5) == 0 && config != NULL &&
+	    (rg_regconf_load(config, &c, e, sizeof(e)) != 0 ||
+	    rg_regconf_s3(&c, r, e, sizeof(e)) == NULL)) {
+		rg_msg(err, errsize, "%s: %s", config, e);
+		rg_regconf_free(&c);
+		return NULL;
+	}
+	st = rg_store_open(root, r);	/* (it keeps copies of what it uses) */
+	rg_regconf_free(&c);
+	r->region = r->access_key = r->secret_key = NULL;
+	return st;
+}
+
 void
 rg_regconf_free(struct rg_regconf *c)
 {

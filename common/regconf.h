@@ -39,6 +39,8 @@ void	rg_regconf_free(struct rg_regconf *c);
 struct rg_remote;
 const char *rg_regconf_s3(struct rg_regconf *c, struct rg_remote *r, char *err,
 	    size_t errsize);
+struct rg_store *rg_regconf_store(const char *config, const char *root,
+	    struct rg_remote *r, char *err, size_t errsize);
 const char *rg_cache_name(enum rg_cache c);
 
 #endif

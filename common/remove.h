@@ -57,8 +57,11 @@ struct rg_rmplan {
 
 int	rg_rmplan_init(struct rg_rmplan *p);
 int	rg_rmplan_read(struct rg_rmplan *p, int fd, const char *name);
+int	rg_rmplan_has(const struct rg_rmplan *p, int kind, int kind2);
 json_t *rg_rmitem_record(const struct rg_rmplan *p, const struct rg_rmitem *it,
 	    const char *result, const char *why);
+json_t *rg_rmtotal_record(const char *root, int dry_run, time_t t,
+	    const unsigned long done[RG_NOBJ], long long bytes, unsigned long kept);
 void	rg_tagset_add(struct rg_digest *sum, uint32_t *n, const char *tag,
 	    const struct rg_digest *d);
 

@@ -245,6 +245,36 @@ rg_rmplan_read(struct rg_rmplan *p, int fd, const char *name)
 	return rg_lines(fd, name, on_line, &r) != 0 ? -1 : 0;
 }
 
+/* The run's closing record (rg-records(5): "rm-total"). */
+json_t *
+rg_rmtotal_record(const char *root, int dry_run, time_t t,
+    const unsigned long done[RG_NOBJ], long long bytes, unsigned long kept)
+{
+	json_t *rec = rg_record_new(RG_T_RM_TOTAL, NULL);
+	int i;
+
+	json_object_set_new(rec, RG_F_ROOT, json_string(root));
+	json_object_set_new(rec, "dry_run", json_boolean(dry_run));
+	rg_set_time(rec, RG_F_TIME, t);
+	for (i = 0; i < RG_NOBJ; i++)
+		json_object_set_new(rec, rg_obj_names[i], json_integer((json_int_t)done[i]));
+	json_object_set_new(rec, "bytes", json_integer(bytes));
+	json_object_set_new(rec, RG_F_KEPT, json_integer((json_int_t)kept));
+	return rec;
+}
+
+/* Does the plan still hold an object of kind or kind2? */
+int
+rg_rmplan_has(const struct rg_rmplan *p, int kind, int kind2)
+{
+	size_t i;
+
+	for (i = 0; i < p->n; i++)
+		if (p->v[i].valid && (p->v[i].kind == kind || p->v[i].kind == kind2))
+			return 1;
+	return 0;
+}
+
 /* The audit record of what became of it (rg-records(5): "rm"). */
 json_t *
 rg_rmitem_record(const struct rg_rmplan *p, const struct rg_rmitem *it,

@@ -87,6 +87,28 @@ full_key(const struct rg_s3 *s, const char *path, char *out, size_t size)
 	return rg_path(out, size, "%s%s%s", root, *root ? "/" : "", path);
 }
 
+/*
+ * "/" and the registry path's full key, percent-encoded ('/' kept): the
+ * URL path of its object.  -1 (EINVAL for a path not plain, else
+ * ENAMETOOLONG).
+ */
+#define OBJECT_PATH	(3 * RG_S3_KEY_MAX + 2)
+
+static int
+object_path(const struct rg_s3 *s, const char *path, char out[OBJECT_PATH])
+{
+	char key[RG_S3_KEY_MAX + 1];
+
+	if (full_key(s, path, key, sizeof(key)) != 0)
+		return -1;
+	out[0] = '/';
+	if (enc(key, 1, out + 1, OBJECT_PATH - 1) != 0) {
+		errno = ENAMETOOLONG;
+		return -1;
+	}
+	return 0;
+}
+
 static char *
 dup_or_null(const char *s)
 {
@@ -394,16 +416,12 @@ int
 rg_s3_get(struct rg_s3 *s, const char *path, size_t max, char **buf,
     size_t *len, time_t *mtime)
 {
-	char key[RG_S3_KEY_MAX + 1], url[3 * RG_S3_KEY_MAX + 2];
+	char url[OBJECT_PATH];
 	struct rg_http_resp r;
 	long code;
 
-	if (full_key(s, path, key, sizeof(key)) != 0 || rg_path(url, 2, "/") != 0 ||
-	    enc(key, 1, url + 1, sizeof(url) - 1) != 0) {
-		if (errno != EINVAL)
-			errno = ENAMETOOLONG;
+	if (object_path(s, path, url) != 0)
 		return -1;
-	}
 	code = rg_http_get(&s->h, url, NULL, &s->body, &r);
 	if (code != 200)
 		return failed(s, path, code, &r);
@@ -420,6 +438,29 @@ rg_s3_get(struct rg_s3 *s, const char *path, size_t max, char **buf,
 	*len = s->body.len;
 	if (mtime != NULL)
 		*mtime = r.filetime > 0 ? (time_t)r.filetime : 0;
+	return 0;
+}
+
+/*
+ * GET url and hand each <name> element of the answer to fn: 0, or -1
+ * (errno, s->error saying what of path could not be read).
+ */
+static int
+get_blocks(struct rg_s3 *s, const char *url, const char *path,
+    const char *what, const char *name,
+    int (*fn)(void *arg, const char *b, size_t n), void *arg)
+{
+	struct rg_http_resp r;
+	long code;
+
+	if ((code = rg_http_get(&s->h, url, NULL, &s->body, &r)) != 200)
+		return failed(s, path, code, &r);
+	if (rg_s3_blocks(s->body.p, s->body.len, name, fn, arg) != 0) {
+		rg_msg(s->error, sizeof(s->error), "%s: %s: an answer it cannot "
+		    "read", path, what);
+		errno = EIO;
+		return -1;
+	}
 	return 0;
 }
 
@@ -491,28 +532,22 @@ rg_s3_upload(struct rg_s3 *s, const char *path, char *id, size_t idsize,
     int64_t *size, time_t *mtime)
 {
 	char key[RG_S3_KEY_MAX + 1], ekey[3 * RG_S3_KEY_MAX + 1];
-	char eid[3 * 1024 + 1], url[2 * 3 * RG_S3_KEY_MAX + 3200], t[16];
+	char opath[OBJECT_PATH], eid[3 * 1024 + 1];
+	char url[OBJECT_PATH + 3 * 1024 + 64], t[16];
 	struct upload_find u = { key, id, idsize, 0, 0 };
 	struct parts p = { 0, 0, "" };
-	struct rg_http_resp r;
 	int more = 1;
-	long code;
 
 	if (full_key(s, path, key, sizeof(key)) != 0 ||
-	    enc(key, 0, ekey, sizeof(ekey)) != 0 ||
+	    object_path(s, path, opath) != 0)
+		return -1;
+	if (enc(key, 0, ekey, sizeof(ekey)) != 0 ||
 	    rg_path(url, sizeof(url), "/?prefix=%s&uploads=", ekey) != 0) {
-		if (errno != EINVAL)
-			errno = ENAMETOOLONG;
+		errno = ENAMETOOLONG;
 		return -1;
 	}
-	if ((code = rg_http_get(&s->h, url, NULL, &s->body, &r)) != 200)
-		return failed(s, path, code, &r);
-	if (rg_s3_blocks(s->body.p, s->body.len, "Upload", on_upload, &u) != 0) {
-		rg_msg(s->error, sizeof(s->error), "%s: uploads: an answer it "
-		    "cannot read", path);
-		errno = EIO;
+	if (get_blocks(s, url, path, "uploads", "Upload", on_upload, &u) != 0)
 		return -1;
-	}
 	if (!u.found) {
 		errno = ENOENT;
 		return -1;
@@ -521,20 +556,13 @@ rg_s3_upload(struct rg_s3 *s, const char *path, char *id, size_t idsize,
 	while (more) {
 		rg_path(t, sizeof(t), "%s", p.part);
 		if (enc(id, 0, eid, sizeof(eid)) != 0 ||
-		    enc(key, 1, ekey, sizeof(ekey)) != 0 ||
-		    rg_path(url, sizeof(url), "/%s?%s%s%suploadId=%s", ekey,
+		    rg_path(url, sizeof(url), "%s?%s%s%suploadId=%s", opath,
 		    *t ? "part-number-marker=" : "", t, *t ? "&" : "", eid) != 0) {
 			errno = ENAMETOOLONG;
 			return -1;
 		}
-		if ((code = rg_http_get(&s->h, url, NULL, &s->body, &r)) != 200)
-			return failed(s, path, code, &r);
-		if (rg_s3_blocks(s->body.p, s->body.len, "Part", on_part, &p) != 0) {
-			rg_msg(s->error, sizeof(s->error), "%s: parts: an answer "
-			    "it cannot read", path);
-			errno = EIO;
+		if (get_blocks(s, url, path, "parts", "Part", on_part, &p) != 0)
 			return -1;
-		}
 		more = memmem(s->body.p, s->body.len, "<IsTruncated>true<", 18) != NULL &&
 		    strcmp(p.part, t) != 0;
 	}
@@ -647,16 +675,15 @@ rg_s3_delete(struct rg_s3 *s, char *const *paths, size_t n)
 int
 rg_s3_abort(struct rg_s3 *s, const char *path, const char *id)
 {
-	char key[RG_S3_KEY_MAX + 1], ekey[3 * RG_S3_KEY_MAX + 1];
-	char eid[3 * 1024 + 1], url[3 * RG_S3_KEY_MAX + 3200];
+	char opath[OBJECT_PATH], eid[3 * 1024 + 1], url[OBJECT_PATH + 3 * 1024 + 16];
 	struct rg_http_resp r;
 	long code;
 
-	if (full_key(s, path, key, sizeof(key)) != 0 ||
-	    enc(key, 1, ekey, sizeof(ekey)) != 0 || enc(id, 0, eid, sizeof(eid)) != 0 ||
-	    rg_path(url, sizeof(url), "/%s?uploadId=%s", ekey, eid) != 0) {
-		if (errno != EINVAL)
-			errno = ENAMETOOLONG;
+	if (object_path(s, path, opath) != 0)
+		return -1;
+	if (enc(id, 0, eid, sizeof(eid)) != 0 ||
+	    rg_path(url, sizeof(url), "%s?uploadId=%s", opath, eid) != 0) {
+		errno = ENAMETOOLONG;
 		return -1;
 	}
 	code = rg_http_req(&s->h, "DELETE", url, NULL, NULL, NULL, 0, &s->body, &r);
@@ -673,18 +700,15 @@ rg_s3_abort(struct rg_s3 *s, const char *path, const char *id)
 int
 rg_s3_copy(struct rg_s3 *s, const char *from, const char *to)
 {
-	char key[RG_S3_KEY_MAX + 1], ekey[3 * RG_S3_KEY_MAX + 1];
-	char url[3 * RG_S3_KEY_MAX + 2], hdr[3 * RG_S3_KEY_MAX + 200];
+	char src[OBJECT_PATH], url[OBJECT_PATH], hdr[OBJECT_PATH + 200];
 	struct rg_http_resp r;
 	long code;
 
-	if (full_key(s, from, key, sizeof(key)) != 0 ||
-	    enc(key, 1, ekey, sizeof(ekey)) != 0 ||
-	    rg_path(hdr, sizeof(hdr), "x-amz-copy-source: /%s/%s",
-	    s->conf->bucket, ekey) != 0 || full_key(s, to, key, sizeof(key)) != 0 ||
-	    rg_path(url, 2, "/") != 0 || enc(key, 1, url + 1, sizeof(url) - 1) != 0) {
-		if (errno != EINVAL)
-			errno = ENAMETOOLONG;
+	if (object_path(s, from, src) != 0 || object_path(s, to, url) != 0)
+		return -1;
+	if (rg_path(hdr, sizeof(hdr), "x-amz-copy-source: /%s%s",
+	    s->conf->bucket, src) != 0) {
+		errno = ENAMETOOLONG;
 		return -1;
 	}
 	s->h.extra = hdr;

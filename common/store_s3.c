@@ -158,17 +158,12 @@ s3_list(struct rg_store *st, const char *dir, struct rg_dir *l)
 static void
 stat_of(const struct rg_s3_entry *e, struct rg_stat *sst)
 {
-	const unsigned char *p;
-	uint64_t h = 1469598103934665603ULL;
-
 	memset(sst, 0, sizeof(*sst));
 	sst->kind = e->is_prefix ? DT_DIR : DT_REG;
 	sst->size = e->size;
 	sst->mtime.tv_sec = sst->ctime.tv_sec = e->mtime;
 	sst->mtime.tv_nsec = sst->ctime.tv_nsec = e->mtime_ns;
-	for (p = (const unsigned char *)e->etag; *p; p++)
-		h = (h ^ *p) * 1099511628211ULL;
-	sst->id = e->etag[0] ? h : 0;
+	sst->id = e->etag[0] ? rg_str_hash(RG_HASH_INIT, e->etag) : 0;
 }
 
 /*
@@ -338,7 +333,6 @@ static int
 on_look(void *arg, const struct rg_s3_entry *e)
 {
 	struct looked *w = arg;
-	const unsigned char *p;
 
 	if (e->is_prefix || strncmp(e->key, w->path, w->len) != 0)
 		return 0;
@@ -354,11 +348,7 @@ on_look(void *arg, const struct rg_s3_entry *e)
 		w->t.tv_sec = e->mtime;
 		w->t.tv_nsec = e->mtime_ns;
 	}
-	for (p = (const unsigned char *)e->key; *p; p++)
-		w->h = (w->h ^ *p) * 1099511628211ULL;
-	for (p = (const unsigned char *)e->etag; *p; p++)
-		w->h = (w->h ^ *p) * 1099511628211ULL;
-	w->h = (w->h ^ '\n') * 1099511628211ULL;
+	w->h = rg_str_hash(rg_str_hash(rg_str_hash(w->h, e->key), e->etag), "\n");
 	return 0;
 }
 
@@ -394,7 +384,7 @@ static int
 s3_stat(struct rg_store *st, const char *path, struct rg_stat *sst)
 {
 	struct looked w = { path, strlen(path), 0, { 0 }, { 0, 0 }, 0,
-	    1469598103934665603ULL };
+	    RG_HASH_INIT };
 	struct rg_s3 *s;
 	char id[1024];
 	int64_t size;

@@ -264,11 +264,26 @@ scan_repo(const char *name, struct rg_buf *out, struct rg_configs *configs)
 	rg_images_free(&r.mans);
 }
 
-/*
- * A directory below repositories/: a repository when it holds _manifests,
- * _layers or _uploads, a namespace when it holds other directories; both
- * at once happens (team and team/app).
- */
+static struct rg_configs *
+configs_new(void)
+{
+	struct rg_configs *c = calloc(1, sizeof(*c));
+
+	if (c == NULL)
+		rg_nomem();
+	return c;
+}
+
+static void
+configs_free(struct rg_configs *c)
+{
+	size_t i;
+
+	for (i = 0; c != NULL && i < RG_CONFIG_CACHE; i++)
+		json_decref(c->v[i].platform);
+	free(c);
+}
+
 /* A repository found: scanned at once, or queued for a job. */
 static void
 found_repo(const char *name, struct rg_buf *out, struct rg_configs *configs)
@@ -294,13 +309,10 @@ static void *
 repo_job(void *arg)
 {
 	struct rg_buf out = { 0 };
-	struct rg_configs *configs;
+	struct rg_configs *configs = configs_new();
 	char *name;
-	size_t i;
 
 	(void)arg;
-	if ((configs = calloc(1, sizeof(*configs))) == NULL)
-		rg_nomem();
 	for (;;) {
 		pthread_mutex_lock(&q.lock);
 		while (q.n == 0 && !q.done)
@@ -319,12 +331,15 @@ repo_job(void *arg)
 	}
 	out_flush(&out, 1);
 	rg_buf_free(&out);
-	for (i = 0; i < RG_CONFIG_CACHE; i++)
-		json_decref(configs->v[i].platform);
-	free(configs);
+	configs_free(configs);
 	return NULL;
 }
 
+/*
+ * A directory below repositories/: a repository when it holds _manifests,
+ * _layers or _uploads, a namespace when it holds other directories; both
+ * at once happens (team and team/app).
+ */
 static void
 walk_repos(char *name, size_t len, struct rg_buf *out,
     struct rg_configs *configs)
@@ -474,7 +489,7 @@ rg_store_scan(const struct rg_store_opts *o)
 	struct rg_buf out = { 0 };
 	struct rg_configs *configs = NULL;
 	pthread_t blobs[RG_STORE_JOBS_MAX], repos[RG_STORE_JOBS_MAX];
-	size_t nb = 0, nr = 0, jobs = o->jobs > 1 ? (size_t)o->jobs : 1, i;
+	size_t nb = 0, nr = 0, jobs = o->jobs > 1 ? (size_t)o->jobs : 1;
 
 	if (jobs > RG_STORE_JOBS_MAX)
 		jobs = RG_STORE_JOBS_MAX;
@@ -504,8 +519,7 @@ rg_store_scan(const struct rg_store_opts *o)
 		one = *o;
 		one.jobs = 1;
 		opts = &one;
-		if ((configs = calloc(1, sizeof(*configs))) == NULL)
-			rg_nomem();
+		configs = configs_new();
 	}
 	walk_repos(name, 0, &out, configs);
 	out_flush(&out, 1);
@@ -524,10 +538,6 @@ rg_store_scan(const struct rg_store_opts *o)
 	out_record(&out, rg_scan_end_record(!repo_status && !blob_status));
 	out_flush(&out, 1);
 	rg_buf_free(&out);
-	if (configs != NULL) {
-		for (i = 0; i < RG_CONFIG_CACHE; i++)
-			json_decref(configs->v[i].platform);
-		free(configs);
-	}
+	configs_free(configs);
 	return repo_status ? repo_status : blob_status;
 }

@@ -4,14 +4,19 @@
 
 #include "base.h"
 
-static uint64_t
-hash(const char *s)
+/* FNV-1a of s, going on from h (RG_HASH_INIT to begin) */
+uint64_t
+rg_str_hash(uint64_t h, const char *s)
 {
-	uint64_t h = 1469598103934665603ULL;	/* FNV-1a */
-
 	for (; *s; s++)
 		h = (h ^ (unsigned char)*s) * 1099511628211ULL;
 	return h;
+}
+
+static uint64_t
+hash(const char *s)
+{
+	return rg_str_hash(RG_HASH_INIT, s);
 }
 
 static size_t

@@ -200,18 +200,11 @@ results() {
 
 @test "the placeholder's DELETE refused: the tag is put back where it was, exit 1" {
 	registry_start "$R"
-	port=$((19000 + RANDOM % 1000))
 	# every manifest DELETE by digest refused, but the trial of deletes
-	"$BATS_TEST_DIRNAME/flaky-proxy" "$port" "$REG" "" "$BATS_TEST_TMPDIR/log" \
-		'^DELETE .*/manifests/sha256:(?!0{64})' 3>&- &
-	proxy=$!
-	for i in $(seq 50); do
-		curl -s -o /dev/null "http://127.0.0.1:$port/v2/" && break
-		sleep 0.1
-	done
-	rg-scan "http://127.0.0.1:$port" | rg-select team/app:1.1 | rg-refs 2>/dev/null > "$BATS_TEST_TMPDIR/plan"
+	proxy_start "$REG" "" "$BATS_TEST_TMPDIR/log" '^DELETE .*/manifests/sha256:(?!0{64})'
+	rg-scan "http://$PROXY" | rg-select team/app:1.1 | rg-refs 2>/dev/null > "$BATS_TEST_TMPDIR/plan"
 	run --separate-stderr rg-rm < "$BATS_TEST_TMPDIR/plan"
-	kill "$proxy"
+	kill "$PROXY_PID"
 	assert_failure 1
 	assert_equal "$(jq -r 'select(.type == "rm") | .result' <<<"$output")" failed
 	[[ "$(jq -r 'select(.type == "rm") | .why' <<<"$output")" == *"HTTP 403 DENIED; the tag was put back" ]]

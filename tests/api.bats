@@ -197,19 +197,13 @@ storage_view() {
 @test "429 and 500 answers are tried again (Retry-After honoured): the same records" {
 	registry_start "$R"
 	rg-scan "http://$REG" | comparable > "$BATS_TEST_TMPDIR/direct"
-	port=$((19000 + RANDOM % 1000))
-	"$BATS_TEST_DIRNAME/flaky-proxy" "$port" "$REG" 429,500,503 "$BATS_TEST_TMPDIR/log" 3>&- &
-	proxy=$!
-	for i in $(seq 50); do
-		curl -s -o /dev/null "http://127.0.0.1:$port/v2/" && break
-		sleep 0.1
-	done
+	proxy_start "$REG" 429,500,503 "$BATS_TEST_TMPDIR/log"
 	: > "$BATS_TEST_TMPDIR/log"
-	run --separate-stderr rg-scan -j 1 "http://127.0.0.1:$port"
-	kill "$proxy"
+	run --separate-stderr rg-scan -j 1 "http://$PROXY"
+	kill "$PROXY_PID"
 	assert_success
 	assert_equal "$stderr" ""
-	assert_equal "$(comparable <<<"$output" | sed "s|127.0.0.1:$port|$REG|g")" "$(cat "$BATS_TEST_TMPDIR/direct")"
+	assert_equal "$(comparable <<<"$output" | sed "s|$PROXY|$REG|g")" "$(cat "$BATS_TEST_TMPDIR/direct")"
 	# the catalog was asked four times: three failures, then the answer
 	assert_equal "$(head -4 "$BATS_TEST_TMPDIR/log" | cut -d' ' -f1 | paste -sd' ')" "429 500 503 200"
 	assert_equal "$(head -4 "$BATS_TEST_TMPDIR/log" | cut -d' ' -f2 | sort -u)" "/v2/_catalog?n=1000"

@@ -73,3 +73,18 @@ mix_storage() {
 	registry_stop
 	mv "$REG_DATA" "$1/data"
 }
+
+# proxy_start UPSTREAM PLAN LOG [DENY]: tests/flaky-proxy on a free port,
+# once it answers (S3=1 in the environment: before an S3 server); sets
+# PROXY (127.0.0.1:port) and PROXY_PID
+proxy_start() {
+	local port=$((19000 + RANDOM % 1000)) probe=/v2/
+	[ "${S3:-}" != 1 ] || probe=/
+	"$BATS_TEST_DIRNAME/flaky-proxy" "$port" "$@" 3>&- &
+	PROXY_PID=$!
+	PROXY=127.0.0.1:$port
+	for _ in $(seq 50); do
+		curl -s -o /dev/null "http://$PROXY$probe" && break
+		sleep 0.1
+	done
+}

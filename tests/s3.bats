@@ -71,17 +71,10 @@ setup() {
 
 @test "S3: 503 SlowDown and 500 answers are tried again: the same records" {
 	rg-scan -e "$RGW_ENDPOINT" -j 1 "$U" | sed 1d | sort > "$BATS_TEST_TMPDIR/direct"
-	port=$((19000 + RANDOM % 1000))
-	S3=1 "$BATS_TEST_DIRNAME/flaky-proxy" "$port" "${RGW_ENDPOINT#http://}" \
-		503,503,500 "$BATS_TEST_TMPDIR/log" 3>&- &
-	proxy=$!
-	for _ in $(seq 50); do
-		curl -s -o /dev/null "http://127.0.0.1:$port/" && break
-		sleep 0.1
-	done
+	S3=1 proxy_start "${RGW_ENDPOINT#http://}" 503,503,500 "$BATS_TEST_TMPDIR/log"
 	: > "$BATS_TEST_TMPDIR/log"
-	run --separate-stderr rg-scan -e "http://127.0.0.1:$port" -j 1 "$U"
-	kill "$proxy"
+	run --separate-stderr rg-scan -e "http://$PROXY" -j 1 "$U"
+	kill "$PROXY_PID"
 	assert_success
 	assert_equal "$stderr" ""
 	sed 1d <<<"$output" | sort | diff "$BATS_TEST_TMPDIR/direct" -
