@@ -90,7 +90,7 @@ main(int argc, char *argv[])
 		{ NULL, 0, NULL, 0 }
 	};
 	char *end_num, cerr[512];
-	const char *config = NULL, *api_only = NULL;
+	const char *config = NULL, *api_only = NULL, *url_only = NULL;
 	struct rg_regconf conf;
 	struct rg_store_opts so = { 0 };
 	struct rg_remote remote = { 0 };
@@ -100,6 +100,9 @@ main(int argc, char *argv[])
 	long n;
 
 	while ((c = getopt_long(argc, argv, "c:e:j:kr:u:hV", longopts, NULL)) != -1) {
+		if (strchr("uEKP", c) != NULL && url_only == NULL)
+			url_only = c == 'u' ? "--user" : c == 'E' ? "--cert" :
+			    c == 'K' ? "--key" : "--page-size";
 		if (strchr("jkuCEKP", c) != NULL && api_only == NULL)
 			api_only = c == 'j' ? "--jobs" : c == 'k' ? "--insecure" :
 			    c == 'u' ? "--user" : c == 'C' ? "--cacert" :
@@ -189,10 +192,9 @@ main(int argc, char *argv[])
 		root = argc == 1 ? argv[0] : getenv("REGISTRY_DATA_DIR");
 	/* the options of the source there is, and no other */
 	if (root != NULL && strncmp(root, "s3://", 5) == 0) {
-		if (api_only != NULL && strcmp(api_only, "--insecure") != 0 &&
-		    strcmp(api_only, "--cacert") != 0 && strcmp(api_only, "--jobs") != 0)
+		if (url_only != NULL)
 			errx(RG_EXIT_FATAL, "%s: applies to a scan of a registry's "
-			    "URL, not of S3", api_only);
+			    "URL, not of S3", url_only);
 		remote.cacert = api.http.cacert;
 		remote.insecure = api.http.insecure;
 		so.jobs = jobs ? jobs : RG_S3_JOBS;

@@ -162,6 +162,10 @@ setup() {
 	run --separate-stderr rg-scan -u bob "$U"
 	assert_failure 2
 	[[ $stderr == *"--user: applies to a scan of a registry's URL, not of S3"* ]]
+	# (after an option S3 takes too, as well)
+	run --separate-stderr rg-scan -j 2 -k --page-size 10 "$U"
+	assert_failure 2
+	[[ $stderr == *"--page-size: applies to a scan of a registry's URL, not of S3"* ]]
 	run --separate-stderr rg-scan -e "$RGW_ENDPOINT" s3://Bad_Bucket
 	assert_failure 2
 	[[ $stderr == *"not s3://BUCKET[/ROOTDIR]"* ]]
