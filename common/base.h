@@ -133,6 +133,8 @@ struct rg_dir {
 };
 
 int	rg_dir_read(int fd, struct rg_dir *l);
+int	rg_dir_add(struct rg_dir *l, const char *name, size_t len,
+	    unsigned char type);
 int	rg_dir_list(int dirfd, const char *path, struct rg_dir *l);
 void	rg_dir_free(struct rg_dir *l);
 

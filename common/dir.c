@@ -28,8 +28,9 @@ rg_dir_free(struct rg_dir *l)
 	memset(l, 0, sizeof(*l));
 }
 
-static int
-dir_add(struct rg_dir *l, const struct dirent *de)
+/* Add an entry of len bytes of name and its type (d_type); -1 out of memory. */
+int
+rg_dir_add(struct rg_dir *l, const char *name, size_t len, unsigned char type)
 {
 	struct rg_entry *v;
 
@@ -39,11 +40,17 @@ dir_add(struct rg_dir *l, const struct dirent *de)
 			return -1;
 		l->v = v;
 	}
-	if ((l->v[l->n].name = strdup(de->d_name)) == NULL)
+	if ((l->v[l->n].name = strndup(name, len)) == NULL)
 		return -1;
-	l->v[l->n].type = de->d_type;
+	l->v[l->n].type = type;
 	l->n++;
 	return 0;
+}
+
+static int
+dir_add(struct rg_dir *l, const struct dirent *de)
+{
+	return rg_dir_add(l, de->d_name, strlen(de->d_name), de->d_type);
 }
 
 /*

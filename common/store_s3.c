@@ -99,20 +99,6 @@ struct listing {
 };
 
 static int
-add_entry(struct rg_dir *l, const char *name, size_t len, unsigned char type)
-{
-	if (l->n == l->cap) {
-		l->cap = l->cap ? 2 * l->cap : 64;
-		if ((l->v = realloc(l->v, l->cap * sizeof(*l->v))) == NULL)
-			rg_nomem();
-	}
-	if ((l->v[l->n].name = strndup(name, len)) == NULL)
-		rg_nomem();
-	l->v[l->n++].type = type;
-	return 0;
-}
-
-static int
 on_list(void *arg, const struct rg_s3_entry *e)
 {
 	struct listing *ls = arg;
@@ -123,7 +109,9 @@ on_list(void *arg, const struct rg_s3_entry *e)
 		len--;
 	if (len == 0 || memchr(name, '/', len) != NULL)
 		return 0;	/* the prefix itself, or not directly below */
-	return add_entry(ls->l, name, len, e->is_prefix ? DT_DIR : DT_REG);
+	if (rg_dir_add(ls->l, name, len, e->is_prefix ? DT_DIR : DT_REG) != 0)
+		rg_nomem();
+	return 0;
 }
 
 static int
