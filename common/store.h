@@ -108,6 +108,9 @@ struct rg_sweep {
 	long long min_age;
 	int fresh_manifests;		/* a revision or tag written since the scan */
 	struct rg_dtab fresh;		/* digests linked since the scan */
+	struct rg_strset fresh_repos;	/* with a revision or tag since the scan */
+	struct rg_dtab fresh_mans;	/* what they name: "repo@hex" hashed */
+	struct rg_strset fresh_unknown;	/* with one whose digest is not known */
 	struct rg_dtab revdirs;		/* revisions/sha256 as rg-rm left them */
 	struct rg_strset gone_tags;	/* "repo:tag", deleted (or would be) */
 	char *current_repo;		/* what its tags point at now: */

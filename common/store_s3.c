@@ -665,30 +665,6 @@ s3_pend_stat(struct rg_store *st, const char *name, const char *sub,
 	return -1;
 }
 
-/*
- * Put back what was set aside as name, unless something is at its path
- * again (then 1, and the copies stay in pending for a later run's
- * recovery to weigh again): 0 done, -1 failed.
- */
-static int
-s3_restore(struct rg_store *st, const char *name, const char *path)
-{
-	struct s3pend *p = pend_find(st, name);
-	struct rg_s3 *s;
-	struct keys now;
-	int r;
-
-	if (p == NULL)
-		return 0;
-	if ((s = conn(st)) == NULL || keys_below(st, s, path, &now) == -1)
-		return -1;
-	r = now.n > 0 ? 1 : move_keys(st, s, name, &p->k, 1);
-	keys_free(&now);
-	if (r == 0)
-		pend_forget(st, p);
-	return r;
-}
-
 /* gone for good: the pending copies deleted, before the record is written */
 static int
 s3_final(struct rg_store *st, const char *name)
@@ -715,6 +691,33 @@ s3_final(struct rg_store *st, const char *name)
 	for (i = 0; i < p->k.n; i++)
 		free(v[i]);
 	free(v);
+	return r;
+}
+
+/*
+ * Put back what was set aside as name, unless something is at its path
+ * again (a push's: then the copies go, as the filesystem's pending
+ * directory does, and 1): 0 done, -1 failed.
+ */
+static int
+s3_restore(struct rg_store *st, const char *name, const char *path)
+{
+	struct s3pend *p = pend_find(st, name);
+	struct rg_s3 *s;
+	struct keys now;
+	int r;
+
+	if (p == NULL)
+		return 0;
+	if ((s = conn(st)) == NULL || keys_below(st, s, path, &now) == -1)
+		return -1;
+	if (now.n > 0)
+		r = s3_final(st, name) == 0 ? 1 : -1;
+	else
+		r = move_keys(st, s, name, &p->k, 1);
+	keys_free(&now);
+	if (r != -1)
+		pend_forget(st, p);
 	return r;
 }
 

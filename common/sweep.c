@@ -42,6 +42,8 @@ rg_sweep_open(struct rg_sweep *s, struct rg_store *st, int dry_run)
 	s->root = st->root;
 	if (rg_dtab_init(&s->fresh, sizeof(struct rg_digest),
 	    sizeof(struct rg_digest)) != 0 ||
+	    rg_dtab_init(&s->fresh_mans, sizeof(struct rg_digest),
+	    sizeof(struct rg_digest)) != 0 ||
 	    rg_dtab_init(&s->revdirs, sizeof(struct revdir),
 	    sizeof(struct rg_digest)) != 0)
 		return -1;
@@ -73,6 +75,7 @@ struct rg_swpend {
 };
 
 static int	revisions_stat(struct rg_sweep *, const char *, struct rg_stat *);
+static int	man_key(const char *, const struct rg_digest *, struct rg_digest *);
 static void	revisions_ours(struct rg_sweep *, const char *);
 
 static int
@@ -565,6 +568,12 @@ rg_sweep_close(struct rg_sweep *s)
 	revisions_seen(s, NULL, NULL, 1);
 	if (!s->dry_run)
 		s->st->ops->rm_close(s->st);
+	rg_dtab_free(&s->fresh);
+	rg_dtab_free(&s->fresh_mans);
+	rg_dtab_free(&s->revdirs);
+	rg_strset_free(&s->fresh_repos);
+	rg_strset_free(&s->fresh_unknown);
+	rg_strset_free(&s->gone_tags);
 }
 
 static void
@@ -581,14 +590,28 @@ same_file(const struct rg_stat *a, const struct rg_stat *b)
 	    same_time(&a->ctime, &b->ctime);
 }
 
+/* Does a revision or tag of repo written since the scan name d (or may it)? */
+static int
+named_since_scan(struct rg_sweep *s, const char *repo, const struct rg_digest *d)
+{
+	struct rg_digest k;
+
+	return rg_strset_has(&s->fresh_unknown, repo) || man_key(repo, d, &k) != 0 ||
+	    rg_dtab_index(&s->fresh_mans, &k, 0) != -1;
+}
+
 /*
  * What is pending, decided: after settle seconds (pushes in flight land),
- * the storage is looked at again.  A manifest whose revision link changed
- * comes back, and so does every layer link of its repository; a layer link
- * comes back when a manifest came to its repository; a blob, when it was
- * linked since the scan, when its layer link came back, or when any
- * manifest was pushed or came back.  The rest goes for good.  fn hears of
- * each object, in the order they were moved.
+ * the storage is looked at again.  A manifest comes back when its revision
+ * link changed, or a revision or tag written since the scan names it (the
+ * registry's write landed where it was, or, on S3, between the copy and
+ * the delete that moved it); every layer link of its repository comes back
+ * with it.  A layer link comes back when a manifest came to its repository
+ * (since the scan: a push that checked the link before it went may have
+ * written its manifest before rg-rm looked); a blob, when it was linked
+ * since the scan, when its layer link came back, or when any manifest was
+ * pushed or came back.  The rest goes for good.  fn hears of each object,
+ * in the order they were moved.
  */
 void
 rg_sweep_settle(struct rg_sweep *s, unsigned settle, rg_settled_fn *fn, void *arg)
@@ -617,10 +640,12 @@ rg_sweep_settle(struct rg_sweep *s, unsigned settle, rg_settled_fn *fn, void *ar
 	for (i = 0; i < s->npend; i++) {	/* decided before anything moves back */
 		p = &s->pend[i];
 		if (p->kind == P_MANIFEST) {
-			p->back = p->before.id != 0 && (s->st->ops->pend_stat(s->st,
-			    p->name, "link", &now) != 0 || !same_file(&p->before, &now));
+			p->back = (p->before.id != 0 && (s->st->ops->pend_stat(s->st,
+			    p->name, "link", &now) != 0 || !same_file(&p->before,
+			    &now))) || named_since_scan(s, p->repo, &p->d);
 		} else if (p->kind == P_LAYER)
-			p->back = revisions_seen(s, p->repo, &now, 0) != 0 ||
+			p->back = rg_strset_has(&s->fresh_repos, p->repo) ||
+			    revisions_seen(s, p->repo, &now, 0) != 0 ||
 			    !same_time(&p->before.mtime, &now.mtime) ||
 			    !same_time(&p->before.ctime, &now.ctime);
 		if (p->back && p->kind == P_MANIFEST) {
@@ -716,13 +741,43 @@ rg_sweep_upload(struct rg_sweep *s, const char *repo, const char *uuid)
 /*
  * Links written since the scan: the digests they name go in s->fresh, a
  * new revision or tag sets s->fresh_manifests, and fn hears of each
- * repository with a new link or upload.  Walks repositories/ below the
- * root, never through a symbolic link.
+ * repository with a new link or upload.  A repository with a new revision
+ * or tag goes in s->fresh_repos, and the manifest each names (a tag's
+ * link read once the listing is done) in s->fresh_mans; one whose name
+ * or link cannot be read, in s->fresh_unknown.  Walks repositories/ below
+ * the root, never through a symbolic link.
  */
 struct fresh {
 	struct rg_sweep *s;
-	int manifests, *changed;
+	const char *repo;
+	int manifests, tags, *changed;
+	struct rg_dir tagged;		/* tags written since the scan */
 };
+
+/* the key of repo's manifest d in s->fresh_mans: -1 when it cannot be made */
+static int
+man_key(const char *repo, const struct rg_digest *d, struct rg_digest *k)
+{
+	char buf[RG_REPO_MAX + RG_HEX_LEN + 2], hex[RG_HEX_LEN + 1];
+
+	rg_digest_hex(d, hex);
+	if (rg_path(buf, sizeof(buf), "%s@%s", repo, hex) != 0)
+		return -1;
+	rg_digest_of(buf, strlen(buf), k);
+	return 0;
+}
+
+static void
+fresh_manifest(struct rg_sweep *s, const char *repo, const struct rg_digest *d)
+{
+	struct rg_digest k;
+
+	if (d == NULL || man_key(repo, d, &k) != 0) {
+		if (rg_strset_add(&s->fresh_unknown, repo) == -1)
+			rg_nomem();
+	} else if (rg_dtab_index(&s->fresh_mans, &k, 1) == -1)
+		rg_nomem();
+}
 
 static void
 fresh_link(void *arg, const char *name, const struct rg_stat *st, int err)
@@ -730,30 +785,51 @@ fresh_link(void *arg, const char *name, const struct rg_stat *st, int err)
 	struct fresh *f = arg;
 	struct rg_sweep *s = f->s;
 	struct rg_digest d;
+	int hex;
 
 	if (err == ENAMETOOLONG)
 		s->fresh_manifests = *f->changed = 1;	/* not known: as if */
 	else if (st == NULL || !since_scan(s, st->mtime.tv_sec))
 		return;
-	if (rg_hex_parse(name, strlen(name), &d) == 0 &&
-	    rg_dtab_index(&s->fresh, &d, 1) == -1)
+	hex = rg_hex_parse(name, strlen(name), &d) == 0;
+	if (hex && rg_dtab_index(&s->fresh, &d, 1) == -1)
 		s->fresh_manifests = 1;	/* out of memory: hold every blob */
 	s->fresh_manifests |= f->manifests;
 	*f->changed = 1;
+	if (!f->manifests)
+		return;
+	if (rg_strset_add(&s->fresh_repos, f->repo) == -1)
+		rg_nomem();
+	if (f->tags && err != ENAMETOOLONG) {
+		if (rg_dir_add(&f->tagged, name, strlen(name), DT_DIR) == -1)
+			rg_nomem();
+	} else
+		fresh_manifest(s, f->repo, hex && err != ENAMETOOLONG ? &d : NULL);
 }
 
 static void
 fresh_links(struct rg_sweep *s, const char *repo, const char *dir,
     const char *suffix, int manifests, int *changed)
 {
-	char path[PATH_BUF];
-	struct fresh f = { s, manifests, changed };
+	char path[PATH_BUF], link[PATH_BUF + 16];
+	struct fresh f = { s, repo, manifests, strcmp(suffix, "current/link") == 0,
+	    changed, { NULL, 0, 0 } };
+	struct rg_digest d;
+	size_t i;
 
 	if (rg_path(path, sizeof(path), "repositories/%s/%s", repo, dir) != 0) {
 		s->fresh_manifests = *changed = 1;	/* not known: as if */
+		if (manifests && (rg_strset_add(&s->fresh_repos, repo) == -1 ||
+		    rg_strset_add(&s->fresh_unknown, repo) == -1))
+			rg_nomem();
 		return;
 	}
 	s->st->ops->each(s->st, path, suffix, fresh_link, &f);
+	for (i = 0; i < f.tagged.n; i++)	/* what each new tag names */
+		fresh_manifest(s, repo, rg_path(link, sizeof(link), "%s/%s/%s",
+		    path, f.tagged.v[i].name, suffix) == 0 && s->st->ops->link(s->st,
+		    link, &d, NULL) == RG_LINK_OK ? &d : NULL);
+	rg_dir_free(&f.tagged);
 }
 
 static void
