@@ -38,6 +38,7 @@ static long long bytes;
 static const char *config_opt, *stop_cmd, *start_cmd;
 static const char *http_opt;		/* the first API option given */
 static int min_age_opt;
+static int jobs;			/* --jobs, or 0 */
 static struct rg_regconf conf;		/* the registry's config.yml, if known */
 static int have_conf;
 static struct rg_redis redis;
@@ -115,7 +116,7 @@ static void
 usage(FILE *f, int code)
 {
 	fprintf(f, "usage: rg-rm [-nv] [--prune] [-c config.yml] [-e endpoint] "
-	    "[-r root]\n"
+	    "[-j jobs] [-r root]\n"
 	    "             [--max-age duration] [--min-age duration]\n"
 	    "             [--stop command --start command]\n"
 	    "       rg-rm [-knv] [-u user[:password]] [--cacert file] [--cert file] "
@@ -193,6 +194,7 @@ open_storage(void)
 		    "scan did not see: scan again";
 	}
 	load_config();
+	rg_sweep_jobs(&sw, jobs ? jobs : store->rm_threads);
 }
 
 /* Marks other than tags need rg-refs' pass and a fresh scan. */
@@ -258,10 +260,12 @@ check_options(void)
 		errx(RG_EXIT_FATAL, "--min-age: the stream is a scan of %s through "
 		    "its API: the registry itself deletes, and checks what a push "
 		    "is writing", plan.root);
-	if (remote.endpoint != NULL && (plan.root == NULL ||
+	if ((remote.endpoint != NULL || jobs > 0) && (plan.root == NULL ||
 	    strncmp(plan.root, "s3://", 5) != 0))
-		errx(RG_EXIT_FATAL, "--endpoint: applies to a stream scanned from "
-		    "S3 (s3://bucket)");
+		errx(RG_EXIT_FATAL, "%s: applies to a stream scanned from S3 "
+		    "(s3://bucket)%s%s", remote.endpoint ? "--endpoint" : "--jobs",
+		    plan.root ? "; this one is a scan of " : "",
+		    plan.root ? plan.root : "");
 	if (!plan.api && http_opt != NULL)
 		errx(RG_EXIT_FATAL, "%s: applies to a stream scanned through a "
 		    "registry's URL; this one is a scan of its storage%s%s", http_opt,
@@ -338,16 +342,19 @@ main(int argc, char *argv[])
 		{ "key", required_argument, NULL, 'K' },
 		{ "config", required_argument, NULL, 'c' },
 		{ "endpoint", required_argument, NULL, 'e' },
+		{ "jobs", required_argument, NULL, 'j' },
 		{ "stop", required_argument, NULL, 'S' },
 		{ "start", required_argument, NULL, 's' },
 		{ "help", no_argument, NULL, 'h' },
 		{ "version", no_argument, NULL, 'V' },
 		{ NULL, 0, NULL, 0 }
 	};
+	char *end;
+	long n;
 	int c;
 
 	now = time(NULL);
-	while ((c = getopt_long(argc, argv, "c:e:hknr:u:vV", longopts, NULL)) != -1) {
+	while ((c = getopt_long(argc, argv, "c:e:hj:knr:u:vV", longopts, NULL)) != -1) {
 		if (strchr("ukCEK", c) != NULL && http_opt == NULL)
 			http_opt = c == 'u' ? "--user" : c == 'k' ? "--insecure" :
 			    c == 'C' ? "--cacert" : c == 'E' ? "--cert" : "--key";
@@ -357,6 +364,14 @@ main(int argc, char *argv[])
 			break;
 		case 'e':
 			remote.endpoint = optarg;
+			break;
+		case 'j':
+			errno = 0;
+			if ((n = strtol(optarg, &end, 10)) < 1 ||
+			    n > RG_STORE_JOBS_MAX || *end != '\0' || errno != 0)
+				errx(RG_EXIT_FATAL, "--jobs: %s: not a number from 1 "
+				    "to %d", optarg, RG_STORE_JOBS_MAX);
+			jobs = (int)n;
 			break;
 		case 'S':
 			stop_cmd = optarg;

@@ -36,6 +36,14 @@ int	rg_read_file(int dirfd, const char *path, size_t max, char **buf,
 /* nomem.c: the one exit in common/, for a failed allocation */
 void	rg_nomem(void) __attribute__((noreturn));
 
+/* pool.c: threads for a run's parallel parts, each part all of them */
+struct rg_pool;
+typedef void rg_pool_fn(void *arg, int worker);
+struct rg_pool *rg_pool_new(int n);
+int	rg_pool_size(const struct rg_pool *p);
+void	rg_pool_run(struct rg_pool *p, rg_pool_fn *fn, void *arg);
+void	rg_pool_free(struct rg_pool *p);
+
 /* path.c: building a path, checked: truncation is an error (ENAMETOOLONG) */
 int	rg_path(char *buf, size_t size, const char *fmt, ...)
 	    __attribute__((format(printf, 3, 4)));

@@ -26,6 +26,11 @@ struct run {
 	void *arg;
 	const char *hold_blobs;		/* why no blob may go, or NULL */
 	struct rg_dtab kept_links;	/* digests of layer links that stay */
+	pthread_mutex_t lock;		/* fn, the above, with workers */
+	/* a part done by the sweep's workers: the objects of one kind */
+	void (*one)(struct run *, struct rg_sweep *, const struct rg_rmitem *);
+	size_t *order, norder;		/* their indexes, a repository's together */
+	size_t next;			/* the next not taken */
 };
 
 #define REPO(r, i)	RG_RMREPO((r)->p, i)
@@ -34,16 +39,20 @@ struct run {
 static int
 outcome(struct run *r, const struct rg_rmitem *it, int res, const char *why)
 {
-	if (res != RG_RM_PENDING)	/* told later, by settled() */
+	if (res != RG_RM_PENDING) {	/* told later, by settled() */
+		pthread_mutex_lock(&r->lock);
 		r->fn(r->arg, it, res, res == RG_RM_DONE ? NULL : why);
+		pthread_mutex_unlock(&r->lock);
+	}
 	return res == RG_RM_FAILED || res == RG_RM_KEPT ? -1 :
 	    res == RG_RM_PENDING ? 1 : 0;
 }
 
+/* res of the sweep sw (the run's, or a worker's) */
 static int
-swept(struct run *r, const struct rg_rmitem *it, int res)
+swept(struct run *r, struct rg_sweep *sw, const struct rg_rmitem *it, int res)
 {
-	return outcome(r, it, res, r->sw->why);
+	return outcome(r, it, res, sw->why);
 }
 
 static int
@@ -52,12 +61,13 @@ keep(struct run *r, const struct rg_rmitem *it, const char *why)
 	return outcome(r, it, RG_RM_KEPT, why);
 }
 
+/* (a repository's objects of one kind are done by one worker at a time) */
 static void
-rm_tag(struct run *r, const struct rg_rmitem *it)
+rm_tag(struct run *r, struct rg_sweep *sw, const struct rg_rmitem *it)
 {
 	struct rg_rmrepo *rp = REPO(r, it->repo);
 
-	if (swept(r, it, rg_sweep_tag(r->sw, rp->name, it->key,
+	if (swept(r, sw, it, rg_sweep_tag(sw, rp->name, it->key,
 	    it->has_digest ? &it->d : NULL)) == 0)
 		rp->tags_done++;
 	else
@@ -65,46 +75,54 @@ rm_tag(struct run *r, const struct rg_rmitem *it)
 }
 
 static void
-rm_manifest(struct run *r, const struct rg_rmitem *it)
+rm_manifest(struct run *r, struct rg_sweep *sw, const struct rg_rmitem *it)
 {
 	struct rg_rmrepo *rp = REPO(r, it->repo);
 	int res;
 
 	res = rp->changed ? keep(r, it, "repository changed since the scan") :
-	    swept(r, it, rg_sweep_manifest(r->sw, rp->name, &it->d,
+	    swept(r, sw, it, rg_sweep_manifest(sw, rp->name, &it->d,
 	    (size_t)(it - r->p->v)));
 	if (res == 0)
 		rp->mans_done++;
 	else if (res == -1) {
 		rp->changed = 1;
+		pthread_mutex_lock(&r->lock);
 		r->hold_blobs = "a manifest of the plan was kept";
+		pthread_mutex_unlock(&r->lock);
 	}
 }
 
 /* A layer link that stays keeps its blob: a push may be using it. */
 static void
-rm_layer(struct run *r, const struct rg_rmitem *it)
+rm_layer(struct run *r, struct rg_sweep *sw, const struct rg_rmitem *it)
 {
 	struct rg_rmrepo *rp = REPO(r, it->repo);
 	int res;
 
-	if (r->o->hold_cached != NULL) {
-		r->o->ncached++;
+	if (r->o->hold_cached != NULL)
 		res = keep(r, it, r->o->hold_cached);
-	} else if (rp->changed)
+	else if (rp->changed)
 		res = keep(r, it, "repository changed since the scan");
 	else
-		res = swept(r, it, rg_sweep_layer(r->sw, rp->name, &it->d,
+		res = swept(r, sw, it, rg_sweep_layer(sw, rp->name, &it->d,
 		    (size_t)(it - r->p->v)));
+	pthread_mutex_lock(&r->lock);
+	if (r->o->hold_cached != NULL)
+		r->o->ncached++;
 	if (res == -1 && rg_dtab_index(&r->kept_links, &it->d, 1) == -1)
 		rg_nomem();
+	pthread_mutex_unlock(&r->lock);
 }
 
+/* (no layer link, manifest or fresh walk changes what this reads meanwhile) */
 static void
-rm_blob(struct run *r, const struct rg_rmitem *it)
+rm_blob(struct run *r, struct rg_sweep *sw, const struct rg_rmitem *it)
 {
 	if (r->o->hold_cached != NULL) {
+		pthread_mutex_lock(&r->lock);
 		r->o->ncached++;
+		pthread_mutex_unlock(&r->lock);
 		keep(r, it, r->o->hold_cached);
 	} else if (r->sw->fresh_manifests)
 		keep(r, it, "manifests pushed since the scan");
@@ -113,7 +131,77 @@ rm_blob(struct run *r, const struct rg_rmitem *it)
 	else if (rg_dtab_index(&r->kept_links, &it->d, 0) != -1)
 		keep(r, it, "a layer link to it stays");
 	else
-		swept(r, it, rg_sweep_blob(r->sw, &it->d, (size_t)(it - r->p->v)));
+		swept(r, sw, it, rg_sweep_blob(sw, &it->d, (size_t)(it - r->p->v)));
+}
+
+/* the order of a part: by repository (a blob is its own), then as planned */
+static struct rg_rmplan *sort_plan;
+
+static int
+by_repo(const void *a, const void *b)
+{
+	const struct rg_rmitem *x = &sort_plan->v[*(const size_t *)a];
+	const struct rg_rmitem *y = &sort_plan->v[*(const size_t *)b];
+
+	if (x->repo != y->repo)
+		return x->repo < y->repo ? -1 : 1;
+	return *(const size_t *)a < *(const size_t *)b ? -1 :
+	    *(const size_t *)a > *(const size_t *)b;
+}
+
+/* worker k: the next repository's objects of the part, until none is left */
+static void
+part_worker(void *arg, int k)
+{
+	struct run *r = arg;
+	struct rg_sweep *sw = &r->sw->w[k];
+	size_t i, end;
+
+	for (;;) {
+		pthread_mutex_lock(&r->lock);
+		i = r->next;
+		for (end = i + 1; i < r->norder && end < r->norder && r->p->v[r->order[end]].repo !=
+		    UINT32_MAX && r->p->v[r->order[end]].repo ==
+		    r->p->v[r->order[i]].repo; end++)
+			;
+		if (i < r->norder)
+			r->next = end;
+		pthread_mutex_unlock(&r->lock);
+		if (i >= r->norder)
+			break;
+		for (; i < end; i++)
+			r->one(r, sw, &r->p->v[r->order[i]]);
+	}
+	rg_sweep_join(sw);
+}
+
+/*
+ * The valid objects of kind (manifests: indexes, or not, as index says),
+ * each by one(): in the plan's order by the run, or by the sweep's
+ * workers, a repository at a time each.
+ */
+static void
+part(struct run *r, int kind, int index,
+    void (*one)(struct run *, struct rg_sweep *, const struct rg_rmitem *))
+{
+	size_t i;
+
+	r->norder = 0;
+	for (i = 0; i < r->p->n; i++)
+		if (r->p->v[i].valid && r->p->v[i].kind == kind &&
+		    (index == -1 || r->p->v[i].index == index)) {
+			if (r->sw->pool == NULL)
+				one(r, r->sw, &r->p->v[i]);
+			else
+				r->order[r->norder++] = i;
+		}
+	if (r->norder == 0)
+		return;
+	sort_plan = r->p;
+	qsort(r->order, r->norder, sizeof(*r->order), by_repo);
+	r->one = one;
+	r->next = 0;
+	rg_pool_run(r->sw->pool, part_worker, r);
 }
 
 /* what was pending, decided by rg_sweep_settle */
@@ -159,7 +247,7 @@ prune_repo(struct run *r, uint32_t i)
 	if (r->o->hold_cached != NULL)	/* its _layers may hold links */
 		keep(r, &it, r->o->hold_cached);
 	else
-		swept(r, &it, rg_sweep_prune(r->sw, rp->name));
+		swept(r, r->sw, &it, rg_sweep_prune(r->sw, rp->name));
 }
 
 /* An administrator's command (--stop, --start), through the shell: 0 when it succeeded. */
@@ -194,7 +282,7 @@ void
 rg_rmstore_run(struct rg_rmplan *p, struct rg_sweep *sw, struct rg_rmstore *o,
     rg_outcome_fn *fn, void *arg)
 {
-	struct run r = { p, sw, o, fn, arg, NULL, { 0 } };
+	struct run r = { .p = p, .sw = sw, .o = o, .fn = fn, .arg = arg };
 	size_t i, pass;
 	int others = 0, window = 0;
 	sigset_t sigs;
@@ -202,17 +290,18 @@ rg_rmstore_run(struct rg_rmplan *p, struct rg_sweep *sw, struct rg_rmstore *o,
 	if (rg_dtab_init(&r.kept_links, sizeof(struct rg_digest),
 	    sizeof(struct rg_digest)) != 0)
 		rg_nomem();
+	pthread_mutex_init(&r.lock, NULL);
+	if (sw->pool != NULL && (r.order = calloc(p->n ? p->n : 1,
+	    sizeof(*r.order))) == NULL)
+		rg_nomem();
+	part(&r, RG_OBJ_TAG, -1, rm_tag);
 	for (i = 0; i < p->n; i++)
-		if (p->v[i].valid && p->v[i].kind == RG_OBJ_TAG)
-			rm_tag(&r, &p->v[i]);
-		else if (p->v[i].valid)
+		if (p->v[i].valid && p->v[i].kind != RG_OBJ_TAG)
 			others = 1;
 	if (others || o->prune)
 		rg_sweep_fresh(sw, changed, &r);
 	for (pass = 0; pass < 2; pass++)	/* indexes before their children */
-		EACH(&r, i, RG_OBJ_MANIFEST)
-			if (p->v[i].index == !pass)
-				rm_manifest(&r, &p->v[i]);
+		part(&r, RG_OBJ_MANIFEST, !pass, rm_manifest);
 	if (o->stop_cmd != NULL && !o->dry_run && (others || o->prune)) {
 		/*
 		 * The window: SIGINT, SIGTERM and SIGHUP wait until the
@@ -230,13 +319,11 @@ rg_rmstore_run(struct rg_rmplan *p, struct rg_sweep *sw, struct rg_rmstore *o,
 		else
 			o->hold_cached = "the registry could not be stopped (--stop)";
 	}
-	EACH(&r, i, RG_OBJ_LAYER)
-		rm_layer(&r, &p->v[i]);
-	EACH(&r, i, RG_OBJ_BLOB)
-		rm_blob(&r, &p->v[i]);
+	part(&r, RG_OBJ_LAYER, -1, rm_layer);
+	part(&r, RG_OBJ_BLOB, -1, rm_blob);
 	EACH(&r, i, RG_OBJ_UPLOAD)
-		swept(&r, &p->v[i], rg_sweep_upload(sw, REPO(&r, p->v[i].repo)->name,
-		    p->v[i].key));
+		swept(&r, sw, &p->v[i], rg_sweep_upload(sw,
+		    REPO(&r, p->v[i].repo)->name, p->v[i].key));
 	rg_sweep_settle(sw, window ? 0 : RG_SETTLE, settled, &r);
 	for (i = 0; o->prune && i < p->repos.n; i++)
 		prune_repo(&r, (uint32_t)i);
@@ -245,4 +332,6 @@ rg_rmstore_run(struct rg_rmplan *p, struct rg_sweep *sw, struct rg_rmstore *o,
 		sigprocmask(SIG_UNBLOCK, &sigs, NULL);
 	}
 	rg_dtab_free(&r.kept_links);
+	pthread_mutex_destroy(&r.lock);
+	free(r.order);
 }

@@ -20,12 +20,14 @@
  * - an empty directory is nothing: rmdir may succeed with nothing to do.
  * Every operation of one store may be called from several threads at once
  * by the scan (two on a filesystem, jobs on S3); the removal operations
- * from one thread only.
+ * from rm_threads at once (S3), or from one thread only (a filesystem).
  */
 #ifndef RG_STORE_H
 #define RG_STORE_H
 
 #include <sys/stat.h>
+
+#include <pthread.h>
 
 #include "records.h"
 
@@ -35,6 +37,14 @@
  * (beneath.c), pending objects (pending.c); and the sweep (sweep.c), which
  * uses only the store.
  */
+/* what the storage says of an object; a field a driver lacks is zero */
+struct rg_stat {
+	int kind;		/* DT_REG, DT_DIR, DT_LNK..., as in rg_entry */
+	int64_t size;
+	struct timespec mtime, atime, ctime;
+	uint64_t id;		/* the same object: inode (or an ETag's hash) */
+};
+
 /* storage.c: the distribution registry's filesystem layout */
 #define RG_LINK_LEN	RG_DIGEST_STRLEN	/* a link file is exactly this, no newline */
 #define RG_V2		"docker/registry/v2"
@@ -95,17 +105,35 @@ struct rg_swpend;
 
 #define RG_RELATIME	86400	/* relatime updates atime at least this often */
 
+/*
+ * A sweep: what the run knows (shared), and what one worker's calls carry
+ * (the object last asked about).  rg_sweep_open makes the run's; with a
+ * store that takes removals from several threads (rm_threads > 1) and no
+ * redis cache, rg_sweep_jobs (once the run's settings are set) makes jobs
+ * workers and their threads (pool): worker k is used by thread k only,
+ * and they share the run's tables under its lock; rg_sweep_join lets go
+ * of what a worker holds of its last calls, at the end of a part.
+ * rg_sweep_fresh, _settle, _close and _prune are the run's, called while
+ * no worker runs.
+ */
 struct rg_sweep {
+	struct rg_sweep *run;		/* the run's (itself for the run's) */
 	struct rg_store *st;		/* the storage, the caller's */
 	int dry_run;
 	int atime_works;		/* the filesystem records reads (not noatime) */
-	struct rg_swpend *pend;		/* moved into pending, not yet decided */
-	size_t npend, cappend;
-	unsigned long recovered;	/* put back from a killed run's pending */
 	struct rg_redis *redis;		/* the registry's redis cache, or NULL */
 	const char *root;		/* the store's, for messages */
 	time_t scan_time, now;		/* scan_time -1: unknown */
 	long long min_age;
+	unsigned long recovered;	/* put back from a killed run's pending */
+
+	/* the run's, shared by its workers: */
+	struct rg_pool *pool;		/* the workers' threads, or NULL */
+	struct rg_sweep *w;		/* the workers, jobs of them */
+	int jobs;
+	pthread_mutex_t lock;		/* pend, revdirs, gone_tags */
+	struct rg_swpend *pend;		/* moved into pending, not yet decided */
+	size_t npend, cappend;
 	int fresh_manifests;		/* a revision or tag written since the scan */
 	struct rg_dtab fresh;		/* digests linked since the scan */
 	struct rg_strset fresh_repos;	/* with a revision or tag since the scan */
@@ -113,12 +141,17 @@ struct rg_sweep {
 	struct rg_strset fresh_unknown;	/* with one whose digest is not known */
 	struct rg_dtab revdirs;		/* revisions/sha256 as rg-rm left them */
 	struct rg_strset gone_tags;	/* "repo:tag", deleted (or would be) */
+
+	/* each worker's: */
 	char *current_repo;		/* what its tags point at now: */
 	struct rg_digest *current;
 	size_t ncurrent;
 	struct rg_tagindex *index;	/* and every digest in their history */
 	size_t nindex;
 	struct rg_dir tagdir;		/* the names index[].tag points into */
+	char *seen_repo;		/* revisions/sha256 of the last repository */
+	struct rg_stat seen;		/* a layer link was asked about, */
+	int seen_r;			/* and what its stat returned */
 	const char *why;		/* why the last object was kept or failed */
 	char err[RG_SWEEP_PATH + 160];
 	char drop[RG_TRASH_NAME];	/* gone for good, its record not yet written */
@@ -127,6 +160,8 @@ struct rg_sweep {
 typedef void rg_changed_fn(void *arg, const char *repo);
 
 int	rg_sweep_open(struct rg_sweep *s, struct rg_store *st, int dry_run);
+int	rg_sweep_jobs(struct rg_sweep *s, int jobs);
+void	rg_sweep_join(struct rg_sweep *w);
 int	rg_sweep_tag(struct rg_sweep *s, const char *repo, const char *tag,
 	    const struct rg_digest *expect);
 int	rg_sweep_manifest(struct rg_sweep *s, const char *repo,
@@ -148,14 +183,6 @@ typedef void rg_link_fn(void *arg, const struct rg_digest *d,
 
 /* the longest path a store is asked about */
 #define RG_STORE_PATH	(RG_REPO_MAX + RG_TAG_MAX + 2 * RG_HEX_LEN + 96)
-
-/* what the storage says of an object; a field a driver lacks is zero */
-struct rg_stat {
-	int kind;		/* DT_REG, DT_DIR, DT_LNK..., as in rg_entry */
-	int64_t size;
-	struct timespec mtime, atime, ctime;
-	uint64_t id;		/* the same object: inode (or an ETag's hash) */
-};
 
 struct rg_store;
 
@@ -197,6 +224,9 @@ struct rg_store_ops {
 		    struct rg_stat *st);
 	int	(*restore)(struct rg_store *, const char *name, const char *path);
 	int	(*final)(struct rg_store *, const char *name);
+	/* final() of n names at once, into res[]; NULL: one at a time */
+	int	(*finals)(struct rg_store *, const char *const *names, size_t n,
+		    int *res);
 	int	(*trash)(struct rg_store *, const char *path,
 		    char name[RG_TRASH_NAME]);
 	int	(*drop)(struct rg_store *, const char *name, const char *leaf);
@@ -215,7 +245,8 @@ struct rg_store {
 	const char *source;	/* for the scan record: "storage" */
 	char *root;		/* where, for messages and the scan record */
 	int atime_works;	/* after rm_open: reads are seen in atime */
-	int slow;		/* each look takes a request (S3): look again, not from memory */
+	int rm_threads;		/* removals from several threads: how many at once by
+				 * default (S3: 16); 0 or 1: from one only */
 	void *drv;		/* the driver's */
 };
 

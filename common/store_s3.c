@@ -22,31 +22,79 @@
 #define MAX_THREADS	(2 * RG_STORE_JOBS_MAX + 2)
 
 /* an object rg-rm set aside: its keys, deleted at final (nothing moves on S3) */
+struct keys {
+	char **v;
+	struct rg_stat *st;	/* each key's, as listed */
+	size_t n, cap;
+};
+
 struct s3pend {
 	char name[RG_TRASH_NAME];
 	char *path;		/* where it was */
-	struct keys {
-		char **v;
-		struct rg_stat *st;	/* each key's, as listed */
-		size_t n, cap;
-	} k;
+	struct keys k;
 };
 
 struct s3store {
 	struct rg_s3_conf conf;
-	struct s3pend *pend;
-	size_t npend;
+	struct s3pend **pend;	/* set aside as "<pid>-<seq>": [seq - 1], or NULL */
+	unsigned long seq;	/* the last name's */
 	int removing;		/* rm_open was called: stats to the millisecond */
-	unsigned long seq;
-	pthread_mutex_t lock;
-	struct {
+	pthread_mutex_t lock;	/* conn, pend, seq */
+	struct slot {
 		pthread_t thread;
 		struct rg_s3 *s3;
+		char *listed;		/* rg-rm: the object whose keys, */
+		struct keys keys;	/* listed by its last stat, pend may take */
 	} conn[MAX_THREADS];
 	size_t nconn;
 };
 
 #define S3(st)	((struct s3store *)(st)->drv)
+
+static void	stat_of(const struct rg_s3_entry *, struct rg_stat *);
+
+/* key added to k, with its stat when known */
+static void
+key_add(struct keys *k, const char *key, const struct rg_stat *st)
+{
+	if (k->n == k->cap) {
+		k->cap = k->cap ? 2 * k->cap : 8;
+		if ((k->v = realloc(k->v, k->cap * sizeof(*k->v))) == NULL ||
+		    (k->st = realloc(k->st, k->cap * sizeof(*k->st))) == NULL)
+			rg_nomem();
+	}
+	if (st != NULL)
+		k->st[k->n] = *st;
+	else
+		memset(&k->st[k->n], 0, sizeof(k->st[k->n]));
+	if ((k->v[k->n++] = strdup(key)) == NULL)
+		rg_nomem();
+}
+
+static int
+on_key(void *arg, const struct rg_s3_entry *e)
+{
+	struct rg_stat st;
+
+	if (e->is_prefix)
+		return 0;
+	stat_of(e, &st);
+	key_add(arg, e->key, &st);
+	return 0;
+}
+
+static void
+keys_free(struct keys *k)
+{
+	size_t i;
+
+	for (i = 0; i < k->n; i++)
+		free(k->v[i]);
+	free(k->v);
+	free(k->st);
+	memset(k, 0, sizeof(*k));
+}
+
 
 /* why the last request of s failed, naming the store */
 static void
@@ -55,35 +103,45 @@ warnx_s3(struct rg_store *st, struct rg_s3 *s)
 	warnx("%s: %s", st->root, s->error);
 }
 
-/* This thread's connection; NULL (errno EAGAIN) past MAX_THREADS. */
-static struct rg_s3 *
-conn(struct rg_store *st)
+/* This thread's slot (its connection); NULL (errno EAGAIN) past MAX_THREADS. */
+static struct slot *
+slot(struct rg_store *st)
 {
 	struct s3store *d = S3(st);
-	struct rg_s3 *s = NULL;
+	struct slot *t = NULL;
+	struct rg_s3 *s;
 	size_t i;
 
 	pthread_mutex_lock(&d->lock);
 	for (i = 0; i < d->nconn; i++)
 		if (pthread_equal(d->conn[i].thread, pthread_self())) {
-			s = d->conn[i].s3;
+			t = &d->conn[i];
 			break;
 		}
-	if (s == NULL && d->nconn < MAX_THREADS) {
+	if (t == NULL && d->nconn < MAX_THREADS) {
 		if ((s = malloc(sizeof(*s))) == NULL)
 			rg_nomem();
-		if (rg_s3_open(s, &d->conf) != 0) {	/* (checked at open) */
+		if (rg_s3_open(s, &d->conf) != 0)	/* (checked at open) */
 			free(s);
-			s = NULL;
-		} else {
-			d->conn[d->nconn].thread = pthread_self();
-			d->conn[d->nconn++].s3 = s;
+		else {
+			t = &d->conn[d->nconn++];
+			memset(t, 0, sizeof(*t));
+			t->thread = pthread_self();
+			t->s3 = s;
 		}
 	}
 	pthread_mutex_unlock(&d->lock);
-	if (s == NULL)
+	if (t == NULL)
 		errno = EAGAIN;
-	return s;
+	return t;
+}
+
+static struct rg_s3 *
+conn(struct rg_store *st)
+{
+	struct slot *t = slot(st);
+
+	return t != NULL ? t->s3 : NULL;
 }
 
 /* "dir/" for a directory path, "" for the top */
@@ -315,6 +373,7 @@ struct looked {
 	struct timespec t;
 	size_t n;
 	uint64_t h;
+	struct keys *all;	/* every key listed, or NULL */
 };
 
 static int
@@ -322,6 +381,8 @@ on_look(void *arg, const struct rg_s3_entry *e)
 {
 	struct looked *w = arg;
 
+	if (w->all != NULL)
+		on_key(w->all, e);
 	if (e->is_prefix || strncmp(e->key, w->path, w->len) != 0)
 		return 0;
 	if (e->key[w->len] == '\0') {
@@ -372,15 +433,41 @@ static int
 s3_stat(struct rg_store *st, const char *path, struct rg_stat *sst)
 {
 	struct looked w = { path, strlen(path), 0, { 0 }, { 0, 0 }, 0,
-	    RG_HASH_INIT };
+	    RG_HASH_INIT, NULL };
+	const char *slash = strrchr(path, '/');
+	char dir[RG_STORE_PATH + 1];
+	struct slot *t;
 	struct rg_s3 *s;
 	char id[1024];
 	int64_t size;
 	time_t mtime;
+	int r;
 
-	if ((s = conn(st)) == NULL)
+	if ((t = slot(st)) == NULL)
 		return -1;
-	if (rg_s3_list(s, path, 0, on_look, &w) != 0) {
+	s = t->s3;
+	/*
+	 * For rg-rm, a file of an object (its link, its data) is looked for
+	 * in a listing of the object's keys, which its pend() may take
+	 * rather than list them again.
+	 */
+	if (S3(st)->removing && file_path(path) && slash != NULL &&
+	    (size_t)(slash - path) < sizeof(dir)) {
+		memcpy(dir, path, (size_t)(slash + 1 - path));
+		dir[slash + 1 - path] = '\0';
+		free(t->listed);
+		t->listed = NULL;
+		keys_free(&t->keys);
+		w.all = &t->keys;
+		r = rg_s3_list(s, dir, 0, on_look, &w);
+		if (r == 0 || errno == ENOENT) {
+			dir[slash - path] = '\0';
+			if ((t->listed = strdup(dir)) == NULL)
+				rg_nomem();
+		}
+	} else
+		r = rg_s3_list(s, path, 0, on_look, &w);
+	if (r != 0) {
 		if (errno != ENOENT)
 			warnx_s3(st, s);
 		return -1;
@@ -490,36 +577,6 @@ s3_same(struct rg_store *st, const char *where)
  */
 #define PENDING	".rg-trash/pending"
 
-static int
-on_key(void *arg, const struct rg_s3_entry *e)
-{
-	struct keys *k = arg;
-
-	if (e->is_prefix)
-		return 0;
-	if (k->n == k->cap) {
-		k->cap = k->cap ? 2 * k->cap : 8;
-		if ((k->v = realloc(k->v, k->cap * sizeof(*k->v))) == NULL ||
-		    (k->st = realloc(k->st, k->cap * sizeof(*k->st))) == NULL)
-			rg_nomem();
-	}
-	stat_of(e, &k->st[k->n]);
-	if ((k->v[k->n++] = strdup(e->key)) == NULL)
-		rg_nomem();
-	return 0;
-}
-
-static void
-keys_free(struct keys *k)
-{
-	size_t i;
-
-	for (i = 0; i < k->n; i++)
-		free(k->v[i]);
-	free(k->v);
-	free(k->st);
-	memset(k, 0, sizeof(*k));
-}
 
 /* every key below path/ (registry paths); -1 (reported) when S3 did not answer */
 static int
@@ -541,6 +598,30 @@ keys_below(struct rg_store *st, struct rg_s3 *s, const char *path,
 	return 0;
 }
 
+/*
+ * The keys below path for pend(): as the thread's last stat listed them
+ * when that was of a file of path (the check before it), else listed now.
+ */
+static int
+keys_to_pend(struct rg_store *st, struct rg_s3 *s, const char *path,
+    struct keys *k)
+{
+	struct slot *t = slot(st);
+	int mine;
+
+	if (t == NULL)
+		return -1;
+	mine = t->listed != NULL && strcmp(t->listed, path) == 0;
+	if (mine)
+		*k = t->keys;
+	else
+		keys_free(&t->keys);
+	memset(&t->keys, 0, sizeof(t->keys));
+	free(t->listed);
+	t->listed = NULL;
+	return mine ? 0 : keys_below(st, s, path, k);
+}
+
 /* the pending copy of key, set aside under name */
 static int
 pending_key(const char *name, const char *key, char *out, size_t size)
@@ -548,26 +629,48 @@ pending_key(const char *name, const char *key, char *out, size_t size)
 	return rg_path(out, size, PENDING "/%s/%s", name, key);
 }
 
+/* what was set aside as name (one thread asks about one name) */
 static struct s3pend *
 pend_find(struct rg_store *st, const char *name)
 {
 	struct s3store *d = S3(st);
-	size_t i;
+	struct s3pend *p = NULL;
+	const char *dash = strchr(name, '-');
+	unsigned long seq;
+	char *end;
 
-	for (i = d->npend; i-- > 0;)
-		if (strcmp(d->pend[i].name, name) == 0)
-			return &d->pend[i];
-	return NULL;
+	if (dash == NULL)
+		return NULL;
+	errno = 0;
+	seq = strtoul(dash + 1, &end, 10);
+	if (*end != '\0' || errno != 0)
+		return NULL;
+	pthread_mutex_lock(&d->lock);
+	if (seq >= 1 && seq <= d->seq && d->pend[seq - 1] != NULL &&
+	    strcmp(d->pend[seq - 1]->name, name) == 0)
+		p = d->pend[seq - 1];
+	pthread_mutex_unlock(&d->lock);
+	return p;
+}
+
+static void
+pend_free(struct s3pend *p)
+{
+	keys_free(&p->k);
+	free(p->path);
+	free(p);
 }
 
 static void
 pend_forget(struct rg_store *st, struct s3pend *p)
 {
 	struct s3store *d = S3(st);
+	unsigned long seq = strtoul(strchr(p->name, '-') + 1, NULL, 10);
 
-	keys_free(&p->k);
-	free(p->path);
-	*p = d->pend[--d->npend];
+	pthread_mutex_lock(&d->lock);
+	d->pend[seq - 1] = NULL;
+	pthread_mutex_unlock(&d->lock);
+	pend_free(p);
 }
 
 /*
@@ -621,25 +724,35 @@ static int
 s3_pend(struct rg_store *st, const char *path, char name[RG_TRASH_NAME])
 {
 	struct s3store *d = S3(st);
+	struct s3pend *p;
 	struct rg_s3 *s;
+	unsigned long seq;
 	struct keys k;
 
-	if ((s = conn(st)) == NULL || keys_below(st, s, path, &k) == -1)
+	if ((s = conn(st)) == NULL || keys_to_pend(st, s, path, &k) == -1)
 		return -1;
 	if (k.n == 0)
 		return 1;
-	rg_path(name, RG_TRASH_NAME, "%ld-%lu", (long)getpid(), ++d->seq);
-	if (move_keys(st, s, name, &k, 0) != 0) {
-		keys_free(&k);
-		return -1;
+	if ((p = calloc(1, sizeof(*p))) == NULL || (p->path = strdup(path)) == NULL)
+		rg_nomem();
+	p->k = k;
+	pthread_mutex_lock(&d->lock);
+	seq = ++d->seq;
+	if ((seq & (seq - 1)) == 0) {	/* a power of two: full */
+		if ((d->pend = realloc(d->pend, 2 * seq * sizeof(*d->pend))) == NULL)
+			rg_nomem();
+		memset(d->pend + seq - 1, 0, (seq + 1) * sizeof(*d->pend));
 	}
-	d->pend = realloc(d->pend, (d->npend + 1) * sizeof(*d->pend));
-	if (d->pend == NULL)
-		rg_nomem();
-	memcpy(d->pend[d->npend].name, name, RG_TRASH_NAME);
-	d->pend[d->npend].k = k;
-	if ((d->pend[d->npend++].path = strdup(path)) == NULL)
-		rg_nomem();
+	pthread_mutex_unlock(&d->lock);
+	rg_path(p->name, RG_TRASH_NAME, "%ld-%lu", (long)getpid(), seq);
+	if (move_keys(st, s, p->name, &p->k, 0) != 0) {
+		pend_free(p);
+		return -1;	/* (its slot stays NULL) */
+	}
+	memcpy(name, p->name, RG_TRASH_NAME);
+	pthread_mutex_lock(&d->lock);
+	d->pend[seq - 1] = p;
+	pthread_mutex_unlock(&d->lock);
 	return 0;
 }
 
@@ -667,31 +780,44 @@ s3_pend_stat(struct rg_store *st, const char *name, const char *sub,
 
 /* gone for good: the pending copies deleted, before the record is written */
 static int
-s3_final(struct rg_store *st, const char *name)
+s3_finals(struct rg_store *st, const char *const *names, size_t n, int *res)
 {
 	char key[RG_STORE_PATH + 64];
-	struct s3pend *p = pend_find(st, name);
+	struct s3pend *p;
 	struct rg_s3 *s;
-	char **v;
-	size_t i;
+	struct keys v = { 0 };
+	size_t i, j;
+	int r = 0;
+
+	for (i = 0; i < n && r == 0; i++) {
+		if ((p = pend_find(st, names[i])) == NULL)
+			continue;
+		for (j = 0; j < p->k.n && r == 0; j++)
+			if (pending_key(names[i], p->k.v[j], key, sizeof(key)) != 0) {
+				errno = ENAMETOOLONG;
+				r = -1;
+			} else
+				key_add(&v, key, NULL);
+	}
+	if (r == 0 && v.n > 0) {
+		if ((s = conn(st)) == NULL)
+			r = -1;
+		else if ((r = rg_s3_delete(s, v.v, v.n)) != 0)
+			warnx_s3(st, s);
+	}
+	keys_free(&v);
+	for (i = 0; i < n; i++)
+		res[i] = r;
+	return r;
+}
+
+/* gone for good: the pending copies deleted, before the record is written */
+static int
+s3_final(struct rg_store *st, const char *name)
+{
 	int r;
 
-	if (p == NULL)
-		return 0;
-	if ((s = conn(st)) == NULL)
-		return -1;
-	if ((v = calloc(p->k.n ? p->k.n : 1, sizeof(*v))) == NULL)
-		rg_nomem();
-	for (i = 0, r = 0; i < p->k.n && r == 0; i++)
-		if (pending_key(name, p->k.v[i], key, sizeof(key)) != 0 ||
-		    (v[i] = strdup(key)) == NULL)
-			r = -1;
-	if (r == 0 && (r = rg_s3_delete(s, v, p->k.n)) != 0)
-		warnx_s3(st, s);
-	for (i = 0; i < p->k.n; i++)
-		free(v[i]);
-	free(v);
-	return r;
+	return s3_finals(st, &name, 1, &r);
 }
 
 /*
@@ -863,10 +989,14 @@ s3_rm_close(struct rg_store *st)
 {
 	struct s3store *d = S3(st);
 
-	while (d->npend > 0)
-		pend_forget(st, &d->pend[d->npend - 1]);
+	unsigned long i;
+
+	for (i = 0; i < d->seq; i++)
+		if (d->pend[i] != NULL)
+			pend_free(d->pend[i]);
 	free(d->pend);
 	d->pend = NULL;
+	d->seq = 0;
 }
 
 static void
@@ -878,6 +1008,8 @@ s3_close(struct rg_store *st)
 	for (i = 0; i < d->nconn; i++) {
 		rg_s3_close(d->conn[i].s3);
 		free(d->conn[i].s3);
+		free(d->conn[i].listed);
+		keys_free(&d->conn[i].keys);
 	}
 	pthread_mutex_destroy(&d->lock);
 	rg_s3_conf_free(&d->conf);
@@ -899,6 +1031,7 @@ static const struct rg_store_ops s3_ops = {
 	.pend_stat = s3_pend_stat,
 	.restore = s3_restore,
 	.final = s3_final,
+	.finals = s3_finals,
 	.trash = s3_trash,
 	.drop = s3_drop,
 	.remove = s3_remove,
@@ -957,7 +1090,7 @@ rg_store_s3(const char *url, const struct rg_remote *r)
 	pthread_mutex_init(&d->lock, NULL);
 	st->ops = &s3_ops;
 	st->source = "s3";
-	st->slow = 1;
+	st->rm_threads = RG_S3_JOBS;
 	st->drv = d;
 	if ((st->root = strdup(url)) == NULL)
 		rg_nomem();

@@ -35,6 +35,8 @@ int
 rg_sweep_open(struct rg_sweep *s, struct rg_store *st, int dry_run)
 {
 	memset(s, 0, sizeof(s[0]));
+	s->run = s;
+	pthread_mutex_init(&s->lock, NULL);
 	s->st = st;
 	s->scan_time = -1;
 	s->dry_run = dry_run;
@@ -56,6 +58,70 @@ rg_sweep_open(struct rg_sweep *s, struct rg_store *st, int dry_run)
 	return 0;
 }
 
+/* a worker of the run's, for one thread: the run's settings, its own calls */
+static void
+fork_worker(struct rg_sweep *run, struct rg_sweep *w)
+{
+	memset(w, 0, sizeof(*w));
+	w->run = run;
+	w->st = run->st;
+	w->dry_run = run->dry_run;
+	w->atime_works = run->atime_works;
+	w->redis = run->redis;
+	w->root = run->root;
+	w->scan_time = run->scan_time;
+	w->now = run->now;
+	w->min_age = run->min_age;
+}
+
+static void	finish(struct rg_sweep *);
+
+/* what a worker (or the run) holds of its last calls, let go */
+static void
+calls_free(struct rg_sweep *s)
+{
+	finish(s);
+	free(s->current_repo);
+	free(s->current);
+	free(s->index);
+	free(s->seen_repo);
+	rg_dir_free(&s->tagdir);
+	s->current_repo = s->seen_repo = NULL;
+	s->current = NULL;
+	s->index = NULL;
+	s->ncurrent = s->nindex = 0;
+}
+
+void
+rg_sweep_join(struct rg_sweep *w)
+{
+	calls_free(w);
+}
+
+/*
+ * jobs workers and their threads, when the store takes removals from
+ * several threads and no cache is to be told (one connection): how many
+ * there are (1: none, the run does all).
+ */
+int
+rg_sweep_jobs(struct rg_sweep *s, int jobs)
+{
+	int i;
+
+	if (jobs > RG_STORE_JOBS_MAX)
+		jobs = RG_STORE_JOBS_MAX;
+	if (s->st->rm_threads <= 1 || jobs <= 1 || s->redis != NULL)
+		return 1;
+	if ((s->pool = rg_pool_new(jobs)) == NULL)
+		return 1;	/* (no threads: one at a time) */
+	if ((s->w = calloc((size_t)jobs, sizeof(*s->w))) == NULL)
+		rg_nomem();
+	for (i = 0; i < jobs; i++)
+		fork_worker(s, &s->w[i]);
+	s->jobs = jobs;
+	return jobs;
+}
+
 static int
 since_scan(const struct rg_sweep *s, time_t t)
 {
@@ -72,6 +138,8 @@ struct rg_swpend {
 	struct rg_stat before;		/* its link; for a layer, its revisions/sha256 */
 	size_t tag;			/* the caller's */
 	int kind, back;
+	int r, gone;			/* settled: RG_RM_*, and gone for good */
+	char *why;
 };
 
 static int	revisions_stat(struct rg_sweep *, const char *, struct rg_stat *);
@@ -176,17 +244,12 @@ static int
 pend(struct rg_sweep *s, int kind, const char *repo, const struct rg_digest *d,
     const char *path, const struct rg_stat *before, size_t tag)
 {
-	struct rg_swpend *p;
+	struct rg_sweep *run = s->run;
+	struct rg_swpend p;
 	int r;
 
-	if (s->npend == s->cappend) {
-		s->cappend = s->cappend ? 2 * s->cappend : 256;
-		if ((s->pend = realloc(s->pend, s->cappend * sizeof(*s->pend))) == NULL)
-			rg_nomem();
-	}
-	p = &s->pend[s->npend];
-	memset(p, 0, sizeof(*p));
-	r = s->st->ops->pend(s->st, path, p->name);
+	memset(&p, 0, sizeof(p));
+	r = s->st->ops->pend(s->st, path, p.name);
 	if (kind == P_MANIFEST)
 		revisions_ours(s, repo);
 	if (r == -1)
@@ -195,14 +258,22 @@ pend(struct rg_sweep *s, int kind, const char *repo, const struct rg_digest *d,
 		s->why = "already deleted";
 		return RG_RM_GONE;
 	}
-	if ((p->path = strdup(path)) == NULL ||
-	    (repo != NULL && (p->repo = strdup(repo)) == NULL))
+	if ((p.path = strdup(path)) == NULL ||
+	    (repo != NULL && (p.repo = strdup(repo)) == NULL))
 		rg_nomem();
-	p->kind = kind;
-	p->d = *d;
-	p->before = *before;
-	p->tag = tag;
-	s->npend++;
+	p.kind = kind;
+	p.d = *d;
+	p.before = *before;
+	p.tag = tag;
+	pthread_mutex_lock(&run->lock);
+	if (run->npend == run->cappend) {
+		run->cappend = run->cappend ? 2 * run->cappend : 256;
+		if ((run->pend = realloc(run->pend, run->cappend *
+		    sizeof(*run->pend))) == NULL)
+			rg_nomem();
+	}
+	run->pend[run->npend++] = p;
+	pthread_mutex_unlock(&run->lock);
 	s->why = NULL;
 	return RG_RM_PENDING;
 }
@@ -278,8 +349,12 @@ rg_sweep_tag(struct rg_sweep *s, const char *repo, const char *tag,
 		r = RG_RM_DONE;
 	}
 	if (r == RG_RM_DONE) {
-		if (rg_path(link, sizeof(link), "%s:%s", repo, tag) != 0 ||
-		    rg_strset_add(&s->gone_tags, link) == -1)
+		if (rg_path(link, sizeof(link), "%s:%s", repo, tag) != 0)
+			return failed(s, dir);
+		pthread_mutex_lock(&s->run->lock);
+		r = rg_strset_add(&s->run->gone_tags, link) == -1 ? -1 : r;
+		pthread_mutex_unlock(&s->run->lock);
+		if (r == -1)
 			return failed(s, dir);
 	}
 	return r;
@@ -353,7 +428,7 @@ repo_tags(struct rg_sweep *s, const char *repo)
 			return -1;
 		if (rg_path(path, sizeof(path), "%s:%s", repo, s->tagdir.v[i].name) != 0)
 			return -1;
-		if (rg_strset_has(&s->gone_tags, path))
+		if (rg_strset_has(&s->run->gone_tags, path))
 			continue;	/* a dry run's: as if gone */
 		if (rg_path(path, sizeof(path), "repositories/%s/_manifests/"
 		    "tags/%s/current/link", repo, s->tagdir.v[i].name) != 0)
@@ -441,29 +516,24 @@ revisions_stat(struct rg_sweep *s, const char *repo, struct rg_stat *st)
 /*
  * revisions_stat, taken once for the layer links of one repository in a
  * row: compared later with what is there then, an earlier look only puts
- * back more.  again: forget it (a manifest of ours went meanwhile).  On a
- * slow store (S3: a request a look, a link set aside in several), taken
- * for each link: a manifest pushed while the repository's links go is
- * seen before its link is set aside, not only at the settle.
+ * back more (and a manifest written meanwhile is seen at the settle, as
+ * one written since the scan).  again: forget it (a manifest of ours
+ * went meanwhile).
  */
 static int
 revisions_seen(struct rg_sweep *s, const char *repo, struct rg_stat *st, int again)
 {
-	static char *last;
-	static struct rg_stat seen;
-	static int r;
-
-	if (again || last == NULL || strcmp(last, repo) != 0 ||
-	    (s->st->slow && st != NULL)) {
-		free(last);
-		if (again || (last = strdup(repo)) == NULL) {
-			last = NULL;
-			return again ? 0 : revisions_stat(s, repo, st);
-		}
-		r = revisions_stat(s, repo, &seen);
+	if (again || s->seen_repo == NULL || strcmp(s->seen_repo, repo) != 0) {
+		free(s->seen_repo);
+		s->seen_repo = NULL;
+		if (again)
+			return 0;
+		if ((s->seen_repo = strdup(repo)) == NULL)
+			rg_nomem();
+		s->seen_r = revisions_stat(s, repo, &s->seen);
 	}
-	*st = seen;
-	return r;
+	*st = s->seen;
+	return s->seen_r;
 }
 
 /* rg-rm's own change to repo's revisions/sha256: remembered, as not a push */
@@ -476,10 +546,13 @@ revisions_ours(struct rg_sweep *s, const char *repo)
 
 	revisions_seen(s, NULL, NULL, 1);
 	rg_digest_of(repo, strlen(repo), &k);
-	if ((i = rg_dtab_index(&s->revdirs, &k, 1)) == -1)
+	if (revisions_stat(s, repo, &st) != 0)
+		st.mtime = (struct timespec){ 0, 0 };
+	pthread_mutex_lock(&s->run->lock);
+	if ((i = rg_dtab_index(&s->run->revdirs, &k, 1)) == -1)
 		rg_nomem();
-	((struct revdir *)RG_DTAB_AT(&s->revdirs, i))->mtim =
-	    revisions_stat(s, repo, &st) == 0 ? st.mtime : (struct timespec){ 0, 0 };
+	((struct revdir *)RG_DTAB_AT(&s->run->revdirs, i))->mtim = st.mtime;
+	pthread_mutex_unlock(&s->run->lock);
 }
 
 /* Did a manifest come to repo since the scan (or since rg-rm's own change)? */
@@ -487,13 +560,16 @@ static int
 revisions_new(struct rg_sweep *s, const char *repo, const struct rg_stat *st)
 {
 	struct rg_digest k;
+	struct timespec ours;
 	long i;
 
 	rg_digest_of(repo, strlen(repo), &k);
-	if ((i = rg_dtab_index(&s->revdirs, &k, 0)) != -1)
-		return !same_time(&((struct revdir *)RG_DTAB_AT(&s->revdirs, i))->mtim,
-		    &st->mtime);
-	return since_scan(s, st->mtime.tv_sec);
+	pthread_mutex_lock(&s->run->lock);
+	if ((i = rg_dtab_index(&s->run->revdirs, &k, 0)) != -1)
+		ours = ((struct revdir *)RG_DTAB_AT(&s->run->revdirs, i))->mtim;
+	pthread_mutex_unlock(&s->run->lock);
+	return i != -1 ? !same_time(&ours, &st->mtime) :
+	    since_scan(s, st->mtime.tv_sec);
 }
 
 /*
@@ -542,7 +618,7 @@ rg_sweep_blob(struct rg_sweep *s, const struct rg_digest *d, size_t tag)
 	struct rg_stat st;
 
 	finish(s);
-	if (rg_dtab_index(&s->fresh, d, 0) != -1)
+	if (rg_dtab_index(&s->run->fresh, d, 0) != -1)	/* (read only meanwhile) */
 		return kept(s, "linked since the scan");
 	rg_digest_hex(d, hex);
 	if (rg_path(path, sizeof(path), "blobs/sha256/%.2s/%s/data", hex, hex) != 0)
@@ -564,8 +640,16 @@ rg_sweep_blob(struct rg_sweep *s, const struct rg_digest *d, size_t tag)
 void
 rg_sweep_close(struct rg_sweep *s)
 {
-	finish(s);
-	revisions_seen(s, NULL, NULL, 1);
+	int i;
+
+	rg_pool_free(s->pool);
+	s->pool = NULL;
+	for (i = 0; i < s->jobs; i++)
+		calls_free(&s->w[i]);
+	free(s->w);
+	s->w = NULL;
+	s->jobs = 0;
+	calls_free(s);
 	if (!s->dry_run)
 		s->st->ops->rm_close(s->st);
 	rg_dtab_free(&s->fresh);
@@ -574,6 +658,9 @@ rg_sweep_close(struct rg_sweep *s)
 	rg_strset_free(&s->fresh_repos);
 	rg_strset_free(&s->fresh_unknown);
 	rg_strset_free(&s->gone_tags);
+	free(s->pend);
+	s->pend = NULL;
+	pthread_mutex_destroy(&s->lock);
 }
 
 static void
@@ -588,6 +675,127 @@ same_file(const struct rg_stat *a, const struct rg_stat *b)
 {
 	return a->id == b->id && same_time(&a->mtime, &b->mtime) &&
 	    same_time(&a->ctime, &b->ctime);
+}
+
+/*
+ * A pending object, back or gone for good, by the worker w: its result in
+ * p.  With finalled, what the store's finals() said of it (0 or -1), else
+ * it is taken out of pending for good here.
+ */
+static void
+settle_one(struct rg_sweep *w, struct rg_swpend *p, const int *finalled)
+{
+	const char *why;
+
+	p->gone = 0;
+	if (p->back) {
+		why = p->kind == P_MANIFEST ? "pushed again as it was deleted" :
+		    p->kind == P_LAYER ? "a manifest came to the repository "
+		    "as it was deleted" : "linked or needed as it was deleted";
+		if (w->st->ops->restore(w->st, p->name, p->path) == -1)
+			p->r = failed(w, p->path);
+		else
+			p->r = kept(w, why);
+	} else if ((finalled != NULL ? *finalled :
+	    w->st->ops->final(w->st, p->name)) == -1)
+		p->r = failed(w, p->path);
+	else if ((p->gone = 1) && w->redis != NULL && p->kind != P_MANIFEST &&
+	    (p->kind == P_LAYER ? rg_redis_forget_link(w->redis, p->repo, &p->d) :
+	    rg_redis_forget_blob(w->redis, &p->d)) != 0)
+		p->r = cache_failed(w);
+	else {
+		w->why = NULL;
+		p->r = RG_RM_DONE;
+	}
+	if (w->why != NULL && (p->why = strdup(w->why)) == NULL)
+		rg_nomem();
+}
+
+/*
+ * pend[from, to) settled with the run's workers: each takes the next that
+ * comes back and puts it back, or the next few that go (FINALS of them)
+ * and takes them out of pending for good in one finals() call.
+ */
+#define FINALS	4
+
+struct settling {
+	struct rg_sweep *s;
+	size_t next, to;
+};
+
+static void
+settle_part(void *arg, int k)
+{
+	struct settling *g = arg;
+	struct rg_sweep *s = g->s;
+	const char *names[FINALS];
+	struct rg_swpend *p[FINALS];
+	size_t i, n;
+	int res[FINALS];
+
+	for (;;) {
+		pthread_mutex_lock(&s->lock);
+		for (n = 0; n < FINALS && g->next < g->to; ) {
+			if (n > 0 && s->pend[g->next].back)
+				break;		/* (on its own, the next time) */
+			p[n++] = &s->pend[g->next++];
+			if (p[n - 1]->back)
+				break;
+		}
+		pthread_mutex_unlock(&s->lock);
+		if (n == 0)
+			return;
+		if (p[0]->back) {
+			settle_one(&s->w[k], p[0], NULL);
+			continue;
+		}
+		for (i = 0; i < n; i++)
+			names[i] = p[i]->name;
+		s->st->ops->finals(s->st, names, n, res);
+		for (i = 0; i < n; i++)
+			settle_one(&s->w[k], p[i], &res[i]);
+	}
+}
+
+/* pend[from, to): by the workers when there are, else one at a time */
+static void
+settle_chunk(struct rg_sweep *s, size_t from, size_t to)
+{
+	struct settling g = { s, from, to };
+	size_t i;
+
+	if (s->pool != NULL && s->st->ops->finals != NULL)
+		rg_pool_run(s->pool, settle_part, &g);
+	else
+		for (i = from; i < to; i++)
+			settle_one(s, &s->pend[i], NULL);
+}
+
+/* a repository's revisions/sha256 at the settle, looked at once */
+struct seen_now {
+	struct rg_digest key;		/* sha256 of the repository's name */
+	struct rg_stat st;
+	int r;
+};
+
+static int
+revisions_now(struct rg_sweep *s, struct rg_dtab *t, const char *repo,
+    struct rg_stat *st)
+{
+	struct seen_now *e;
+	struct rg_digest k;
+	long i;
+
+	rg_digest_of(repo, strlen(repo), &k);
+	if ((i = rg_dtab_index(t, &k, 0)) == -1) {
+		if ((i = rg_dtab_index(t, &k, 1)) == -1)
+			rg_nomem();
+		e = RG_DTAB_AT(t, i);
+		e->r = revisions_stat(s, repo, &e->st);
+	}
+	e = RG_DTAB_AT(t, i);
+	*st = e->st;
+	return e->r;
 }
 
 /* Does a revision or tag of repo written since the scan name d (or may it)? */
@@ -618,11 +826,10 @@ rg_sweep_settle(struct rg_sweep *s, unsigned settle, rg_settled_fn *fn, void *ar
 {
 	struct rg_swpend *p;
 	struct rg_strset back_repos;
-	struct rg_dtab back_blobs;
+	struct rg_dtab back_blobs, seen_now;
 	struct rg_stat now;
-	size_t i;
-	int fm = s->fresh_manifests, all_blobs, r, gone;
-	const char *why;
+	size_t i, j, n, chunk;
+	int fm = s->fresh_manifests, all_blobs;
 
 	finish(s);
 	if (s->npend == 0)
@@ -635,7 +842,8 @@ rg_sweep_settle(struct rg_sweep *s, unsigned settle, rg_settled_fn *fn, void *ar
 	all_blobs = s->fresh_manifests;
 	s->fresh_manifests |= fm;
 	memset(&back_repos, 0, sizeof(back_repos));
-	if (rg_dtab_init(&back_blobs, sizeof(struct rg_digest), sizeof(struct rg_digest)) != 0)
+	if (rg_dtab_init(&back_blobs, sizeof(struct rg_digest), sizeof(struct rg_digest)) != 0 ||
+	    rg_dtab_init(&seen_now, sizeof(struct seen_now), sizeof(struct rg_digest)) != 0)
 		rg_nomem();
 	for (i = 0; i < s->npend; i++) {	/* decided before anything moves back */
 		p = &s->pend[i];
@@ -645,7 +853,7 @@ rg_sweep_settle(struct rg_sweep *s, unsigned settle, rg_settled_fn *fn, void *ar
 			    &now))) || named_since_scan(s, p->repo, &p->d);
 		} else if (p->kind == P_LAYER)
 			p->back = rg_strset_has(&s->fresh_repos, p->repo) ||
-			    revisions_seen(s, p->repo, &now, 0) != 0 ||
+			    revisions_now(s, &seen_now, p->repo, &now) != 0 ||
 			    !same_time(&p->before.mtime, &now.mtime) ||
 			    !same_time(&p->before.ctime, &now.ctime);
 		if (p->back && p->kind == P_MANIFEST) {
@@ -664,38 +872,34 @@ rg_sweep_settle(struct rg_sweep *s, unsigned settle, rg_settled_fn *fn, void *ar
 	}
 	for (i = 0; i < s->npend; i++) {
 		p = &s->pend[i];
-		gone = 0;
 		if (p->kind == P_BLOB)
 			p->back = all_blobs || rg_dtab_index(&s->fresh, &p->d, 0) != -1 ||
 			    rg_dtab_index(&back_blobs, &p->d, 0) != -1;
-		if (p->back) {
-			why = p->kind == P_MANIFEST ? "pushed again as it was deleted" :
-			    p->kind == P_LAYER ? "a manifest came to the repository "
-			    "as it was deleted" : "linked or needed as it was deleted";
-			if (s->st->ops->restore(s->st, p->name, p->path) == -1)
-				r = failed(s, p->path);
-			else
-				r = kept(s, why);
-		} else if (s->st->ops->final(s->st, p->name) == -1)
-			r = failed(s, p->path);
-		else if ((gone = 1) && s->redis != NULL && p->kind != P_MANIFEST &&
-		    (p->kind == P_LAYER ? rg_redis_forget_link(s->redis, p->repo, &p->d) :
-		    rg_redis_forget_blob(s->redis, &p->d)) != 0)
-			r = cache_failed(s);
-		else {
-			s->why = NULL;
-			r = RG_RM_DONE;
+	}
+	/*
+	 * Carried out a few at a time (with workers, FINALS for each, all at
+	 * once), their records written as each few are done: a run killed
+	 * meanwhile leaves at most that many gone without a record.
+	 */
+	chunk = s->pool != NULL ? (size_t)s->jobs * FINALS : 1;
+	for (i = 0; i < s->npend; i += chunk) {
+		n = s->npend - i < chunk ? s->npend - i : chunk;
+		settle_chunk(s, i, i + n);
+		for (j = i; j < i + n; j++) {
+			p = &s->pend[j];
+			fn(arg, p->tag, p->r, p->why);	/* its record, then it goes */
+			if (p->gone)
+				s->st->ops->drop(s->st, p->name,
+				    p->kind == P_BLOB ? "data" : "link");
+			free(p->path);
+			free(p->repo);
+			free(p->why);
 		}
-		fn(arg, p->tag, r, s->why);	/* its record, then it goes */
-		if (gone)
-			s->st->ops->drop(s->st, p->name,
-			    p->kind == P_BLOB ? "data" : "link");
-		free(p->path);
-		free(p->repo);
 	}
 	s->npend = 0;
 	rg_strset_free(&back_repos);
 	rg_dtab_free(&back_blobs);
+	rg_dtab_free(&seen_now);
 }
 
 struct since {
@@ -745,7 +949,9 @@ rg_sweep_upload(struct rg_sweep *s, const char *repo, const char *uuid)
  * or tag goes in s->fresh_repos, and the manifest each names (a tag's
  * link read once the listing is done) in s->fresh_mans; one whose name
  * or link cannot be read, in s->fresh_unknown.  Walks repositories/ below
- * the root, never through a symbolic link.
+ * the root, never through a symbolic link; with workers, the repositories
+ * are looked at by them, each a repository at a time (what they find
+ * noted under the run's lock).
  */
 struct fresh {
 	struct rg_sweep *s;
@@ -767,6 +973,7 @@ man_key(const char *repo, const struct rg_digest *d, struct rg_digest *k)
 	return 0;
 }
 
+/* (called with s->lock held) */
 static void
 fresh_manifest(struct rg_sweep *s, const char *repo, const struct rg_digest *d)
 {
@@ -787,24 +994,24 @@ fresh_link(void *arg, const char *name, const struct rg_stat *st, int err)
 	struct rg_digest d;
 	int hex;
 
-	if (err == ENAMETOOLONG)
-		s->fresh_manifests = *f->changed = 1;	/* not known: as if */
-	else if (st == NULL || !since_scan(s, st->mtime.tv_sec))
+	if (err != ENAMETOOLONG && (st == NULL || !since_scan(s, st->mtime.tv_sec)))
 		return;
+	*f->changed = 1;
 	hex = rg_hex_parse(name, strlen(name), &d) == 0;
+	if (f->tags && err != ENAMETOOLONG &&
+	    rg_dir_add(&f->tagged, name, strlen(name), DT_DIR) == -1)
+		rg_nomem();
+	pthread_mutex_lock(&s->lock);
+	if (err == ENAMETOOLONG)
+		s->fresh_manifests = 1;	/* not known: as if */
 	if (hex && rg_dtab_index(&s->fresh, &d, 1) == -1)
 		s->fresh_manifests = 1;	/* out of memory: hold every blob */
 	s->fresh_manifests |= f->manifests;
-	*f->changed = 1;
-	if (!f->manifests)
-		return;
-	if (rg_strset_add(&s->fresh_repos, f->repo) == -1)
+	if (f->manifests && rg_strset_add(&s->fresh_repos, f->repo) == -1)
 		rg_nomem();
-	if (f->tags && err != ENAMETOOLONG) {
-		if (rg_dir_add(&f->tagged, name, strlen(name), DT_DIR) == -1)
-			rg_nomem();
-	} else
+	if (f->manifests && (!f->tags || err == ENAMETOOLONG))
 		fresh_manifest(s, f->repo, hex && err != ENAMETOOLONG ? &d : NULL);
+	pthread_mutex_unlock(&s->lock);
 }
 
 static void
@@ -817,28 +1024,38 @@ fresh_links(struct rg_sweep *s, const char *repo, const char *dir,
 	struct rg_digest d;
 	size_t i;
 
+	int known;
+
 	if (rg_path(path, sizeof(path), "repositories/%s/%s", repo, dir) != 0) {
-		s->fresh_manifests = *changed = 1;	/* not known: as if */
+		*changed = 1;	/* not known: as if */
+		pthread_mutex_lock(&s->lock);
+		s->fresh_manifests = 1;
 		if (manifests && (rg_strset_add(&s->fresh_repos, repo) == -1 ||
 		    rg_strset_add(&s->fresh_unknown, repo) == -1))
 			rg_nomem();
+		pthread_mutex_unlock(&s->lock);
 		return;
 	}
 	s->st->ops->each(s->st, path, suffix, fresh_link, &f);
-	for (i = 0; i < f.tagged.n; i++)	/* what each new tag names */
-		fresh_manifest(s, repo, rg_path(link, sizeof(link), "%s/%s/%s",
-		    path, f.tagged.v[i].name, suffix) == 0 && s->st->ops->link(s->st,
-		    link, &d, NULL) == RG_LINK_OK ? &d : NULL);
+	for (i = 0; i < f.tagged.n; i++) {	/* what each new tag names */
+		known = rg_path(link, sizeof(link), "%s/%s/%s", path,
+		    f.tagged.v[i].name, suffix) == 0 && s->st->ops->link(s->st,
+		    link, &d, NULL) == RG_LINK_OK;
+		pthread_mutex_lock(&s->lock);
+		fresh_manifest(s, repo, known ? &d : NULL);
+		pthread_mutex_unlock(&s->lock);
+	}
 	rg_dir_free(&f.tagged);
 }
 
+/* the repositories below repositories/name, into repos */
 static void
-fresh_walk(struct rg_sweep *s, const char *name, rg_changed_fn *fn, void *arg)
+fresh_walk(struct rg_sweep *s, const char *name, struct rg_dir *repos)
 {
 	char path[PATH_BUF], sub[RG_REPO_MAX + 2];
 	struct rg_dir l;
 	size_t i;
-	int repo = 0, changed = 0;
+	int repo = 0;
 
 	if (rg_path(path, sizeof(path), "repositories%s%s", *name ? "/" : "",
 	    name) != 0 || list_dir(s, path, &l) == -1)
@@ -852,24 +1069,71 @@ fresh_walk(struct rg_sweep *s, const char *name, rg_changed_fn *fn, void *arg)
 			repo = 1;
 		else if (rg_component_valid(e, strlen(e)) && rg_path(sub,
 		    sizeof(sub), "%s%s%s", name, *name ? "/" : "", e) == 0)
-			fresh_walk(s, sub, fn, arg);
+			fresh_walk(s, sub, repos);
 	}
 	rg_dir_free(&l);
-	if (!repo || !*name)
-		return;
+	if (repo && *name && rg_dir_add(repos, name, strlen(name), DT_DIR) == -1)
+		rg_nomem();
+}
+
+/* the links of one repository written since the scan; fn told of it */
+static void
+fresh_repo(struct rg_sweep *s, const char *name, rg_changed_fn *fn, void *arg)
+{
+	char path[PATH_BUF];
+	int changed = 0;
+
 	fresh_links(s, name, "_layers/sha256", "link", 0, &changed);
 	fresh_links(s, name, "_manifests/revisions/sha256", "link", 1, &changed);
 	fresh_links(s, name, "_manifests/tags", "current/link", 1, &changed);
 	if (changed || rg_path(path, sizeof(path), "repositories/%s/_uploads",
-	    name) != 0 || written_since(s, path, s->scan_time))
+	    name) != 0 || written_since(s, path, s->scan_time)) {
+		pthread_mutex_lock(&s->lock);
 		fn(arg, name);
+		pthread_mutex_unlock(&s->lock);
+	}
+}
+
+struct freshening {
+	struct rg_sweep *s;
+	struct rg_dir repos;
+	size_t next;
+	rg_changed_fn *fn;
+	void *arg;
+};
+
+static void
+fresh_part(void *arg, int k)
+{
+	struct freshening *g = arg;
+	size_t i;
+
+	(void)k;	/* (the store knows each thread's connection) */
+	for (;;) {
+		pthread_mutex_lock(&g->s->lock);
+		i = g->next++;
+		pthread_mutex_unlock(&g->s->lock);
+		if (i >= g->repos.n)
+			return;
+		fresh_repo(g->s, g->repos.v[i].name, g->fn, g->arg);
+	}
 }
 
 void
 rg_sweep_fresh(struct rg_sweep *s, rg_changed_fn *fn, void *arg)
 {
-	if (s->scan_time >= 0)
-		fresh_walk(s, "", fn, arg);
+	struct freshening g = { s, { NULL, 0, 0 }, 0, fn, arg };
+	size_t i;
+
+	if (s->scan_time < 0)
+		return;
+	fresh_walk(s, "", &g.repos);
+	if (s->pool != NULL)
+		rg_pool_run(s->pool, fresh_part, &g);
+	else
+		for (i = 0; i < g.repos.n; i++)
+			fresh_repo(s, g.repos.v[i].name, fn, arg);
+	rg_dir_free(&g.repos);
 }
 
 static void

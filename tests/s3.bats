@@ -175,6 +175,23 @@ setup() {
 	run --separate-stderr rg-rm -e "$RGW_ENDPOINT" < "$BATS_TEST_TMPDIR/fs.plan"
 	assert_failure 2
 	[[ $stderr == *"--endpoint: applies to a stream scanned from S3"* ]]
+	# and --jobs too; a number from 1 to 64
+	run --separate-stderr rg-rm -j 2 < "$BATS_TEST_TMPDIR/fs.plan"
+	assert_failure 2
+	[[ $stderr == *"--jobs: applies to a stream scanned from S3 (s3://bucket); this one is a scan of $BATS_TEST_TMPDIR/empty"* ]]
+	run --separate-stderr rg-rm -j 0 < "$BATS_TEST_TMPDIR/fs.plan"
+	assert_failure 2
+	[[ $stderr == *"--jobs: 0: not a number from 1 to 64"* ]]
+}
+
+@test "S3: rg-rm with jobs decides each object as one job does" {
+	sweep team/app:1.0 > "$BATS_TEST_TMPDIR/plan"
+	for j in 1 16; do
+		rg-rm -n -j "$j" -e "$RGW_ENDPOINT" --min-age 0s < "$BATS_TEST_TMPDIR/plan" |
+			jq -c 'select(.type == "rm") | del(.time)' | sort > "$BATS_TEST_TMPDIR/rm$j"
+	done
+	[ "$(wc -l < "$BATS_TEST_TMPDIR/rm1")" -gt 10 ]
+	diff "$BATS_TEST_TMPDIR/rm1" "$BATS_TEST_TMPDIR/rm16"
 }
 
 @test "S3: --config reads the registry's own s3 configuration, and its environment overrides" {
