@@ -14,6 +14,7 @@
 #include <unistd.h>
 
 #include <dlfcn.h>
+#include <pthread.h>
 
 #include <curl/curl.h>
 
@@ -576,9 +577,26 @@ rg_api_tags(struct rg_http *h, const char *repo, int page, char ***tags,
 	return 200;
 }
 
-/* Once per process, before any thread makes an rg_http; -1 (reported) when libcurl cannot be had. */
+static int global_init_result;
+
+static void	global_init(void);
+
+/*
+ * libcurl, loaded and started once per process (the first call does it,
+ * any thread; the others wait for it): -1 (reported once) when it cannot
+ * be had.
+ */
 int
 rg_http_global_init(void)
+{
+	static pthread_once_t once = PTHREAD_ONCE_INIT;
+
+	pthread_once(&once, global_init);
+	return global_init_result;
+}
+
+static int
+global_init_once(void)
 {
 	static const char *names[] = { "curl_global_init", "curl_easy_init",
 	    "curl_easy_cleanup", "curl_easy_reset", "curl_easy_setopt",
@@ -608,4 +626,10 @@ rg_http_global_init(void)
 		return -1;
 	}
 	return 0;
+}
+
+static void
+global_init(void)
+{
+	global_init_result = global_init_once();
 }
