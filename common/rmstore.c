@@ -149,13 +149,32 @@ by_repo(const void *a, const void *b)
 	    *(const size_t *)a > *(const size_t *)b;
 }
 
-/* worker k: the next repository's objects of the part, until none is left */
+/*
+ * What sw set aside leaves the registry's sight (rg_sweep_flush): when
+ * that failed, what it set aside of repository repo may still be there,
+ * or be put back by the next run; what needs it is kept.
+ */
 static void
-part_worker(void *arg, int k)
+flush(struct run *r, struct rg_sweep *sw, uint32_t repo)
 {
-	struct run *r = arg;
-	struct rg_sweep *sw = &r->sw->w[k];
+	if (rg_sweep_flush(sw) == 0)
+		return;
+	pthread_mutex_lock(&r->lock);
+	if (repo != UINT32_MAX)
+		REPO(r, repo)->changed = 1;
+	r->hold_blobs = "a deletion failed";
+	pthread_mutex_unlock(&r->lock);
+}
+
+/*
+ * The next repository's objects of the part, by sw, until none is left,
+ * each repository's flushed after it (blobs, each its own, at the end).
+ */
+static void
+groups(struct run *r, struct rg_sweep *sw)
+{
 	size_t i, end;
+	uint32_t repo;
 
 	for (;;) {
 		pthread_mutex_lock(&r->lock);
@@ -169,28 +188,44 @@ part_worker(void *arg, int k)
 		pthread_mutex_unlock(&r->lock);
 		if (i >= r->norder)
 			break;
+		repo = r->p->v[r->order[i]].repo;
 		for (; i < end; i++)
 			r->one(r, sw, &r->p->v[r->order[i]]);
+		if (repo != UINT32_MAX)
+			flush(r, sw, repo);
 	}
+	flush(r, sw, UINT32_MAX);
+}
+
+/* worker k: groups() */
+static void
+part_worker(void *arg, int k)
+{
+	struct run *r = arg;
+	struct rg_sweep *sw = &r->sw->w[k];
+
+	groups(r, sw);
 	rg_sweep_join(sw);
 }
 
 /*
  * The valid objects of kind (manifests: indexes, or not, as index says),
- * each by one(): in the plan's order by the run, or by the sweep's
- * workers, a repository at a time each.
+ * each by one(): in the plan's order by the run; or by repository, when
+ * the store sets objects aside in batches (by the run) or there are
+ * workers (by the sweep's workers, a repository at a time each).
  */
 static void
 part(struct run *r, int kind, int index,
     void (*one)(struct run *, struct rg_sweep *, const struct rg_rmitem *))
 {
+	int grouped = r->sw->pool != NULL || r->sw->st->ops->flush != NULL;
 	size_t i;
 
 	r->norder = 0;
 	for (i = 0; i < r->p->n; i++)
 		if (r->p->v[i].valid && r->p->v[i].kind == kind &&
 		    (index == -1 || r->p->v[i].index == index)) {
-			if (r->sw->pool == NULL)
+			if (!grouped)
 				one(r, r->sw, &r->p->v[i]);
 			else
 				r->order[r->norder++] = i;
@@ -201,7 +236,10 @@ part(struct run *r, int kind, int index,
 	qsort(r->order, r->norder, sizeof(*r->order), by_repo);
 	r->one = one;
 	r->next = 0;
-	rg_pool_run(r->sw->pool, part_worker, r);
+	if (r->sw->pool != NULL)
+		rg_pool_run(r->sw->pool, part_worker, r);
+	else
+		groups(r, r->sw);
 }
 
 /* what was pending, decided by rg_sweep_settle */
@@ -291,8 +329,8 @@ rg_rmstore_run(struct rg_rmplan *p, struct rg_sweep *sw, struct rg_rmstore *o,
 	    sizeof(struct rg_digest)) != 0)
 		rg_nomem();
 	pthread_mutex_init(&r.lock, NULL);
-	if (sw->pool != NULL && (r.order = calloc(p->n ? p->n : 1,
-	    sizeof(*r.order))) == NULL)
+	if ((sw->pool != NULL || sw->st->ops->flush != NULL) &&
+	    (r.order = calloc(p->n ? p->n : 1, sizeof(*r.order))) == NULL)
 		rg_nomem();
 	part(&r, RG_OBJ_TAG, -1, rm_tag);
 	for (i = 0; i < p->n; i++)

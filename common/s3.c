@@ -692,6 +692,21 @@ rg_s3_abort(struct rg_s3 *s, const char *path, const char *id)
 	return failed(s, path, code, &r);
 }
 
+/* Write len bytes of buf as the object at a registry path (PutObject): 0, or -1 (errno). */
+int
+rg_s3_put(struct rg_s3 *s, const char *path, const void *buf, size_t len)
+{
+	char url[OBJECT_PATH];
+	struct rg_http_resp r;
+	long code;
+
+	if (object_path(s, path, url) != 0)
+		return -1;
+	code = rg_http_req(&s->h, "PUT", url, NULL, "application/octet-stream",
+	    buf, len, &s->body, &r);
+	return code == 200 ? 0 : failed(s, path, code, &r);
+}
+
 /*
  * Copy the object at registry path from to path to, in the bucket
  * (CopyObject: S3 copies, nothing passes through rg; up to 5 GB).  0, or

@@ -65,6 +65,7 @@ int	rg_s3_upload(struct rg_s3 *s, const char *path, char *id, size_t idsize,
 int	rg_s3_delete(struct rg_s3 *s, char *const *paths, size_t n);
 int	rg_s3_abort(struct rg_s3 *s, const char *path, const char *id);
 int	rg_s3_copy(struct rg_s3 *s, const char *from, const char *to);
+int	rg_s3_put(struct rg_s3 *s, const char *path, const void *buf, size_t len);
 int	rg_s3_plain(const char *path);
 
 /* store_s3.c: the S3 driver of store.h */

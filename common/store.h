@@ -112,7 +112,10 @@ struct rg_swpend;
  * redis cache, rg_sweep_jobs (once the run's settings are set) makes jobs
  * workers and their threads (pool): worker k is used by thread k only,
  * and they share the run's tables under its lock; rg_sweep_join lets go
- * of what a worker holds of its last calls, at the end of a part.
+ * of what a worker holds of its last calls, at the end of a part.  What a
+ * sweep (the run's or a worker's) sets aside may stay in the registry's
+ * sight until its rg_sweep_flush (a store's batch): called after each
+ * repository's manifests or layer links, and at the end of each part.
  * rg_sweep_fresh, _settle, _close and _prune are the run's, called while
  * no worker runs.
  */
@@ -149,6 +152,8 @@ struct rg_sweep {
 	struct rg_tagindex *index;	/* and every digest in their history */
 	size_t nindex;
 	struct rg_dir tagdir;		/* the names index[].tag points into */
+	char *ours_repo;		/* a manifest of it set aside, not yet flushed */
+	int flush_failed;		/* a flush failed since rg_sweep_flush */
 	char *seen_repo;		/* revisions/sha256 of the last repository */
 	struct rg_stat seen;		/* a layer link was asked about, */
 	int seen_r;			/* and what its stat returned */
@@ -162,6 +167,7 @@ typedef void rg_changed_fn(void *arg, const char *repo);
 int	rg_sweep_open(struct rg_sweep *s, struct rg_store *st, int dry_run);
 int	rg_sweep_jobs(struct rg_sweep *s, int jobs);
 void	rg_sweep_join(struct rg_sweep *w);
+int	rg_sweep_flush(struct rg_sweep *s);
 int	rg_sweep_tag(struct rg_sweep *s, const char *repo, const char *tag,
 	    const struct rg_digest *expect);
 int	rg_sweep_manifest(struct rg_sweep *s, const char *repo,
@@ -222,6 +228,17 @@ struct rg_store_ops {
 		    char name[RG_TRASH_NAME]);
 	int	(*pend_stat)(struct rg_store *, const char *name, const char *sub,
 		    struct rg_stat *st);
+	/*
+	 * A store that sets objects aside in batches (NULL: each at once):
+	 * flush() makes what this thread set aside leave the registry's
+	 * sight now (-1: some of it, since the last flush, failed; each is
+	 * then failed at restore and final); batch() names the batch a
+	 * pending object is decided with (0: none), batch_done() is told
+	 * when all of one are decided and carried out, before their records.
+	 */
+	int	(*flush)(struct rg_store *);
+	unsigned long (*batch)(struct rg_store *, const char *name);
+	int	(*batch_done)(struct rg_store *, unsigned long batch);
 	int	(*restore)(struct rg_store *, const char *name, const char *path);
 	int	(*final)(struct rg_store *, const char *name);
 	/* final() of n names at once, into res[]; NULL: one at a time */

@@ -20,6 +20,8 @@
 #include "store.h"
 
 #define MAX_THREADS	(2 * RG_STORE_JOBS_MAX + 2)
+#define RG_S3_BATCH	64	/* objects set aside whose originals go in one request */
+#define DIRCACHE_MAX	10000	/* keys of a links directory listed for stats, at most */
 
 /* an object rg-rm set aside: its keys, deleted at final (nothing moves on S3) */
 struct keys {
@@ -28,23 +30,43 @@ struct keys {
 	size_t n, cap;
 };
 
+/* a batch of links set aside without copies: the journal naming them */
+struct journal {
+	unsigned long seq;	/* its name's, .rg-trash/pending/<pid>-<seq>.links */
+	int failed;		/* its deletion failed: left for the next run */
+	struct journal *next;
+};
+
 struct s3pend {
 	char name[RG_TRASH_NAME];
 	char *path;		/* where it was */
 	struct keys k;
+	int link;		/* a link only, put back from its name: no copy */
+	int flushed;		/* its originals' deletion was asked */
+	int failed;		/* and failed: it may be there or not */
+	struct journal *j;	/* a link's journal */
 };
 
 struct s3store {
 	struct rg_s3_conf conf;
 	struct s3pend **pend;	/* set aside as "<pid>-<seq>": [seq - 1], or NULL */
 	unsigned long seq;	/* the last name's */
+	struct journal *journals;	/* written, not yet deleted */
 	int removing;		/* rm_open was called: stats to the millisecond */
+	int dircache;		/* and took back what was pending: links' stats
+				 * from a listing of their directory */
 	pthread_mutex_t lock;	/* conn, pend, seq */
 	struct slot {
 		pthread_t thread;
 		struct rg_s3 *s3;
 		char *listed;		/* rg-rm: the object whose keys, */
 		struct keys keys;	/* listed by its last stat, pend may take */
+		struct s3pend *batch[RG_S3_BATCH];	/* set aside, originals */
+		size_t nbatch;				/* not yet deleted */
+		int batch_failed;	/* a flush since the last flush() failed */
+		char *dirlisted;	/* rg-rm: the links directory whose keys */
+		struct keys dirkeys;	/* stats of its links come from, to the flush */
+		int dirbig;		/* or too many: each listed alone */
 	} conn[MAX_THREADS];
 	size_t nconn;
 };
@@ -425,6 +447,99 @@ file_path(const char *path)
 }
 
 /*
+ * For rg-rm, a revision's or layer link's stat (path: <dir>/<hex>/link)
+ * comes from one listing of <dir>, a repository's revisions or layer
+ * links, taken at the first such stat and kept until the thread's next
+ * flush (rmstore asks about one repository's links in a row, and flushes
+ * after): its keys below <dir>/<hex>/ into t->keys, as a listing of them
+ * would.  A push meanwhile is seen by the settle, as one between a stat
+ * and the deletion.  0, or -1 when not such a path, or the directory is
+ * too large to keep (DIRCACHE_MAX keys): then listed alone.
+ */
+static int
+on_dirkey(void *arg, const struct rg_s3_entry *e)
+{
+	struct keys *k = arg;
+
+	if (k->n >= DIRCACHE_MAX)
+		return 1;
+	return on_key(k, e);
+}
+
+static void
+dir_forget(struct slot *t)
+{
+	free(t->dirlisted);
+	t->dirlisted = NULL;
+	t->dirbig = 0;
+	keys_free(&t->dirkeys);
+}
+
+static int
+dir_looked(struct rg_store *st, struct slot *t, const char *path,
+    struct looked *w)
+{
+	static const char *const dirs[] = { "/_manifests/revisions/sha256/",
+	    "/_layers/sha256/" };
+	char dir[RG_STORE_PATH + 1], obj[RG_STORE_PATH + 1];
+	size_t n = strlen(path), i, lo, hi, len;
+	const char *hex;
+	int r;
+
+	if (!S3(st)->dircache || n < RG_HEX_LEN + 6 || n > RG_STORE_PATH ||
+	    strcmp(path + n - 5, "/link") != 0)
+		return -1;
+	hex = path + n - 5 - RG_HEX_LEN;
+	for (i = 0; i < 2; i++) {
+		len = strlen(dirs[i]);
+		if ((size_t)(hex - path) > len && strncmp(hex - len, dirs[i], len) == 0)
+			break;
+	}
+	if (i == 2 || hex[-1] != '/')
+		return -1;
+	memcpy(dir, path, (size_t)(hex - path));
+	dir[hex - path] = '\0';		/* <dir>/ */
+	memcpy(obj, path, n - 4);
+	obj[n - 4] = '\0';			/* <dir>/<hex>/ */
+	if (t->dirlisted == NULL || strcmp(t->dirlisted, dir) != 0) {
+		dir_forget(t);
+		r = rg_s3_list(t->s3, dir, 0, on_dirkey, &t->dirkeys);
+		if (r == -1 && errno != ENOENT) {
+			keys_free(&t->dirkeys);
+			return -1;	/* (listed alone: the error told then) */
+		}
+		if ((t->dirlisted = strdup(dir)) == NULL)
+			rg_nomem();
+		if ((t->dirbig = r == 1))
+			keys_free(&t->dirkeys);
+	}
+	if (t->dirbig)
+		return -1;
+	/* the first key at or after <dir>/<hex>/ (S3 lists in byte order) */
+	for (lo = 0, hi = t->dirkeys.n; lo < hi; ) {
+		i = lo + (hi - lo) / 2;
+		if (strcmp(t->dirkeys.v[i], obj) < 0)
+			lo = i + 1;
+		else
+			hi = i;
+	}
+	keys_free(&t->keys);
+	for (i = lo; i < t->dirkeys.n && strncmp(t->dirkeys.v[i], obj,
+	    n - 4) == 0; i++) {
+		key_add(&t->keys, t->dirkeys.v[i], &t->dirkeys.st[i]);
+		if (strcmp(t->dirkeys.v[i], path) == 0) {
+			w->file = t->dirkeys.st[i];
+			w->found = 1;
+		}
+	}
+	obj[n - 5] = '\0';
+	free(t->listed);
+	if ((t->listed = strdup(obj)) == NULL)
+		rg_nomem();
+	return 0;
+}
+
+/*
  * The stat of the key at path (from a listing, to the millisecond, its id
  * a hash of its ETag), else of the "directory" path, else of an
  * interrupted push's multipart upload of its data.
@@ -451,7 +566,9 @@ s3_stat(struct rg_store *st, const char *path, struct rg_stat *sst)
 	 * in a listing of the object's keys, which its pend() may take
 	 * rather than list them again.
 	 */
-	if (S3(st)->removing && file_path(path) && slash != NULL &&
+	if (dir_looked(st, t, path, &w) == 0)
+		r = 0;
+	else if (S3(st)->removing && file_path(path) && slash != NULL &&
 	    (size_t)(slash - path) < sizeof(dir)) {
 		memcpy(dir, path, (size_t)(slash + 1 - path));
 		dir[slash + 1 - path] = '\0';
@@ -569,13 +686,21 @@ s3_same(struct rg_store *st, const char *where)
  * aside by copying each key to .rg-trash/pending/<name>/<its path>
  * (CopyObject, within S3) and deleting the originals, so that the
  * registry no longer sees it, as a rename does on disk; final deletes the
- * copies, restore copies them back where nothing was written since.  What
- * a killed run left in pending is put back by the next (rm_open): a
- * pending key's name says where it came from.  Unlike a rename, a key the
- * registry rewrites between its copy and the deletion of the original
- * (one request) is deleted all the same.  S3 keeps no atime.
+ * copies, restore copies them back where nothing was written since.  A
+ * revision or layer link is not copied: what it holds is the digest its
+ * key names, so it is put back from its name; such links are named in a
+ * journal, .rg-trash/pending/<pid>-<seq>.links, before they are deleted.
+ * A thread's objects set aside are deleted RG_S3_BATCH at a time, in one
+ * DeleteObjects (flush; until then the registry still sees them), and a
+ * journal's links are decided together, the journal deleted after
+ * (batch_done).  What a killed run left in pending is put back by the
+ * next (rm_open): a copy's key says where it came from, a journal names
+ * its links.  Unlike a rename, a key the registry rewrites between its
+ * copy and the deletion of the original is deleted all the same
+ * (rg_sweep_settle puts back what a push needs).  S3 keeps no atime.
  */
 #define PENDING	".rg-trash/pending"
+#define JOURNAL_MAX	(RG_S3_BATCH * (RG_STORE_PATH + 1))
 
 
 /* every key below path/ (registry paths); -1 (reported) when S3 did not answer */
@@ -629,6 +754,93 @@ pending_key(const char *name, const char *key, char *out, size_t size)
 	return rg_path(out, size, PENDING "/%s/%s", name, key);
 }
 
+/* the key of the journal seq */
+static int
+journal_key(unsigned long seq, char *out, size_t size)
+{
+	return rg_path(out, size, PENDING "/%ld-%lu.links", (long)getpid(), seq);
+}
+
+/*
+ * Is path a revision or a layer link's directory of a valid repository
+ * (repositories/<name>/_manifests/revisions/sha256/<hex>, .../_layers/
+ * sha256/<hex>)?  Its digest into d.
+ */
+static int
+link_object(const char *path, struct rg_digest *d)
+{
+	static const char *const tails[] = { "/_manifests/revisions/sha256/",
+	    "/_layers/sha256/" };
+	char name[RG_STORE_PATH + 1], digest[RG_LINK_LEN + 1];
+	size_t n = strlen(path), t, len;
+	const char *hex;
+
+	if (n < 13 + RG_HEX_LEN || n > RG_STORE_PATH ||
+	    strncmp(path, "repositories/", 13) != 0)
+		return 0;
+	hex = path + n - RG_HEX_LEN;
+	if (rg_path(digest, sizeof(digest), "sha256:%s", hex) != 0 ||
+	    rg_digest_parse(digest, strlen(digest), d) != 0)
+		return 0;
+	for (t = 0; t < 2; t++) {
+		len = strlen(tails[t]);
+		if ((size_t)(hex - path) <= 13 + len ||
+		    strncmp(hex - len, tails[t], len) != 0)
+			continue;
+		memcpy(name, path + 13, (size_t)(hex - len - path - 13));
+		name[hex - len - path - 13] = '\0';
+		return rg_repo_valid(name) && rg_s3_plain(path);
+	}
+	return 0;
+}
+
+/* Is the object at path, whose keys are k, a link alone (no copy needed)? */
+static int
+link_only(const char *path, const struct keys *k)
+{
+	struct rg_digest d;
+	size_t n = strlen(path);
+
+	return k->n == 1 && link_object(path, &d) &&
+	    strncmp(k->v[0], path, n) == 0 && strcmp(k->v[0] + n, "/link") == 0 &&
+	    k->st[0].size == RG_LINK_LEN;
+}
+
+/* Write the link at path again, from its name; -1 (errno, s->error). */
+static int
+put_link(struct rg_s3 *s, const char *path)
+{
+	char key[RG_STORE_PATH + 8], v[RG_LINK_LEN + 1], hex[RG_HEX_LEN + 1];
+	struct rg_digest d;
+
+	if (!link_object(path, &d) || rg_path(key, sizeof(key), "%s/link",
+	    path) != 0) {
+		rg_msg(s->error, sizeof(s->error), "%s: not a link's path", path);
+		errno = EINVAL;
+		return -1;
+	}
+	rg_digest_hex(&d, hex);
+	rg_path(v, sizeof(v), "sha256:%s", hex);
+	return rg_s3_put(s, key, v, RG_LINK_LEN);
+}
+
+/* a new number for a name of this run's; its slot in d->pend, NULL */
+static unsigned long
+new_seq(struct s3store *d)
+{
+	unsigned long seq;
+
+	pthread_mutex_lock(&d->lock);
+	seq = ++d->seq;
+	if ((seq & (seq - 1)) == 0) {	/* a power of two: full */
+		if ((d->pend = realloc(d->pend, 2 * seq * sizeof(*d->pend))) == NULL)
+			rg_nomem();
+		memset(d->pend + seq - 1, 0, (seq + 1) * sizeof(*d->pend));
+	}
+	pthread_mutex_unlock(&d->lock);
+	return seq;
+}
+
 /* what was set aside as name (one thread asks about one name) */
 static struct s3pend *
 pend_find(struct rg_store *st, const char *name)
@@ -674,49 +886,129 @@ pend_forget(struct rg_store *st, struct s3pend *p)
 }
 
 /*
- * Copy the keys of k to their pending names under name (moving back:
- * from pending to where they were) and delete the sources; -1 (reported)
- * leaves the sources where they are.
+ * Copy the keys of k to their pending names under name; -1 (reported)
+ * when one could not be, the copies made deleted again.
  */
 static int
-move_keys(struct rg_store *st, struct rg_s3 *s, const char *name,
-    struct keys *k, int back)
+copy_keys(struct rg_store *st, struct rg_s3 *s, const char *name,
+    struct keys *k)
 {
-	char from[RG_STORE_PATH + 64], to[RG_STORE_PATH + 64];
+	char to[RG_STORE_PATH + 64];
+	size_t i, j;
+
+	for (i = 0; i < k->n; i++)
+		if (pending_key(name, k->v[i], to, sizeof(to)) != 0 ||
+		    rg_s3_copy(s, k->v[i], to) != 0)
+			break;
+	if (i == k->n)
+		return 0;
+	if (errno == ENAMETOOLONG)
+		rg_msg(s->error, sizeof(s->error), "%s: key too long", k->v[i]);
+	warnx_s3(st, s);
+	for (j = 0; j < i; j++)
+		if (pending_key(name, k->v[j], to, sizeof(to)) == 0)
+			rg_s3_delete(s, (char *[]){ to }, 1);
+	return -1;
+}
+
+/*
+ * Copy the pending copies of k under name back where they were, then
+ * delete them; -1 (reported) leaves them, for the next run to put back
+ * what is missing.
+ */
+static int
+copy_back(struct rg_store *st, struct rg_s3 *s, const char *name,
+    struct keys *k)
+{
+	char from[RG_STORE_PATH + 64];
 	char **done;
 	size_t i;
-	int r = 0, copied;
+	int r = 0;
 
 	if ((done = calloc(k->n ? k->n : 1, sizeof(*done))) == NULL)
 		rg_nomem();
 	for (i = 0; i < k->n && r == 0; i++) {
-		if (pending_key(name, k->v[i], back ? from : to, sizeof(from)) != 0 ||
-		    rg_path(back ? to : from, sizeof(to), "%s", k->v[i]) != 0) {
-			errno = ENAMETOOLONG;
+		if (pending_key(name, k->v[i], from, sizeof(from)) != 0) {
+			rg_msg(s->error, sizeof(s->error), "%s: key too long",
+			    k->v[i]);
 			r = -1;
-		} else if (rg_s3_copy(s, from, to) != 0)
+		} else if (rg_s3_copy(s, from, k->v[i]) != 0)
 			r = -1;
 		else if ((done[i] = strdup(from)) == NULL)
 			rg_nomem();
 	}
-	copied = r == 0;
 	if (r == 0 && rg_s3_delete(s, done, k->n) != 0)
 		r = -1;
-	if (r != 0) {
+	if (r != 0)
 		warnx_s3(st, s);
-		/*
-		 * A copy failed, the sources untouched: the copies made go.
-		 * Deleting the sources failed, some maybe gone: the copies
-		 * stay, for the next run to put back what is missing.
-		 */
-		for (i = 0; i < k->n && !copied && !back; i++)
-			if (done[i] != NULL && pending_key(name, k->v[i], to,
-			    sizeof(to)) == 0)
-				rg_s3_delete(s, (char *[]){ to }, 1);
-	}
 	for (i = 0; i < k->n; i++)
 		free(done[i]);
 	free(done);
+	return r;
+}
+
+/*
+ * The thread's objects set aside, their originals deleted in one request
+ * (the links among them named in a journal first): 0, or -1 (reported),
+ * when each of them is failed: there or not, a copy or a journal left
+ * for the next run to put back what is missing.
+ */
+static int
+flush_slot(struct rg_store *st, struct slot *t)
+{
+	struct s3store *d = S3(st);
+	char key[RG_STORE_PATH + 64];
+	struct journal *j = NULL;
+	struct rg_buf jb = { 0 };
+	struct keys del = { 0 };
+	struct s3pend *p;
+	size_t i, k;
+	int r = 0;
+
+	if (t->nbatch == 0)
+		return 0;
+	for (i = 0; i < t->nbatch; i++) {
+		p = t->batch[i];
+		for (k = 0; k < p->k.n; k++)
+			key_add(&del, p->k.v[k], NULL);
+		if (p->link && (rg_buf_add(&jb, p->path, strlen(p->path)) == -1 ||
+		    rg_buf_add(&jb, "\n", 1) == -1))
+			rg_nomem();
+	}
+	if (jb.len > 0) {
+		if ((j = calloc(1, sizeof(*j))) == NULL)
+			rg_nomem();
+		j->seq = new_seq(d);
+		if (journal_key(j->seq, key, sizeof(key)) != 0 ||
+		    rg_s3_put(t->s3, key, jb.p, jb.len) != 0) {
+			free(j);	/* (nothing deleted) */
+			j = NULL;
+			r = -1;
+		}
+	}
+	if (r == 0 && rg_s3_delete(t->s3, del.v, del.n) != 0)
+		r = -1;
+	if (r != 0) {
+		warnx_s3(st, t->s3);
+		t->batch_failed = 1;
+	}
+	if (j != NULL) {
+		j->failed = r != 0;
+		pthread_mutex_lock(&d->lock);
+		j->next = d->journals;
+		d->journals = j;
+		pthread_mutex_unlock(&d->lock);
+	}
+	for (i = 0; i < t->nbatch; i++) {
+		p = t->batch[i];
+		p->flushed = 1;
+		p->failed = r != 0;
+		if (p->link)
+			p->j = j;
+	}
+	t->nbatch = 0;
+	keys_free(&del);
+	rg_buf_free(&jb);
 	return r;
 }
 
@@ -725,27 +1017,21 @@ s3_pend(struct rg_store *st, const char *path, char name[RG_TRASH_NAME])
 {
 	struct s3store *d = S3(st);
 	struct s3pend *p;
-	struct rg_s3 *s;
+	struct slot *t;
 	unsigned long seq;
 	struct keys k;
 
-	if ((s = conn(st)) == NULL || keys_to_pend(st, s, path, &k) == -1)
+	if ((t = slot(st)) == NULL || keys_to_pend(st, t->s3, path, &k) == -1)
 		return -1;
 	if (k.n == 0)
 		return 1;
 	if ((p = calloc(1, sizeof(*p))) == NULL || (p->path = strdup(path)) == NULL)
 		rg_nomem();
 	p->k = k;
-	pthread_mutex_lock(&d->lock);
-	seq = ++d->seq;
-	if ((seq & (seq - 1)) == 0) {	/* a power of two: full */
-		if ((d->pend = realloc(d->pend, 2 * seq * sizeof(*d->pend))) == NULL)
-			rg_nomem();
-		memset(d->pend + seq - 1, 0, (seq + 1) * sizeof(*d->pend));
-	}
-	pthread_mutex_unlock(&d->lock);
+	p->link = link_only(path, &k);
+	seq = new_seq(d);
 	rg_path(p->name, RG_TRASH_NAME, "%ld-%lu", (long)getpid(), seq);
-	if (move_keys(st, s, p->name, &p->k, 0) != 0) {
+	if (!p->link && copy_keys(st, t->s3, p->name, &p->k) != 0) {
 		pend_free(p);
 		return -1;	/* (its slot stays NULL) */
 	}
@@ -753,7 +1039,28 @@ s3_pend(struct rg_store *st, const char *path, char name[RG_TRASH_NAME])
 	pthread_mutex_lock(&d->lock);
 	d->pend[seq - 1] = p;
 	pthread_mutex_unlock(&d->lock);
+	t->batch[t->nbatch++] = p;
+	if (t->nbatch == RG_S3_BATCH)
+		flush_slot(st, t);	/* (a failure: told by the next flush()) */
 	return 0;
+}
+
+/* what this thread set aside, out of the registry's sight now */
+static int
+s3_flush(struct rg_store *st)
+{
+	struct slot *t = slot(st);
+	int r;
+
+	if (t == NULL)
+		return -1;
+	r = flush_slot(st, t);
+	dir_forget(t);
+	if (t->batch_failed) {
+		t->batch_failed = 0;
+		r = -1;
+	}
+	return r;
 }
 
 /* its key path/sub as it was when set aside (a copy's own time is new) */
@@ -778,7 +1085,20 @@ s3_pend_stat(struct rg_store *st, const char *name, const char *sub,
 	return -1;
 }
 
-/* gone for good: the pending copies deleted, before the record is written */
+/* an object whose originals may or may not be there: nothing can be said */
+static int
+unsettled(const struct s3pend *p)
+{
+	if (p->flushed && !p->failed)
+		return 0;
+	errno = EIO;
+	return 1;
+}
+
+/*
+ * Gone for good, before the records are written: the pending copies
+ * deleted (a link has none; its journal goes with batch_done).
+ */
 static int
 s3_finals(struct rg_store *st, const char *const *names, size_t n, int *res)
 {
@@ -790,7 +1110,7 @@ s3_finals(struct rg_store *st, const char *const *names, size_t n, int *res)
 	int r = 0;
 
 	for (i = 0; i < n && r == 0; i++) {
-		if ((p = pend_find(st, names[i])) == NULL)
+		if ((p = pend_find(st, names[i])) == NULL || p->link || unsettled(p))
 			continue;
 		for (j = 0; j < p->k.n && r == 0; j++)
 			if (pending_key(names[i], p->k.v[j], key, sizeof(key)) != 0) {
@@ -806,8 +1126,10 @@ s3_finals(struct rg_store *st, const char *const *names, size_t n, int *res)
 			warnx_s3(st, s);
 	}
 	keys_free(&v);
-	for (i = 0; i < n; i++)
-		res[i] = r;
+	for (i = 0; i < n; i++) {
+		p = pend_find(st, names[i]);
+		res[i] = p != NULL && unsettled(p) ? -1 : r;
+	}
 	return r;
 }
 
@@ -817,7 +1139,8 @@ s3_final(struct rg_store *st, const char *name)
 {
 	int r;
 
-	return s3_finals(st, &name, 1, &r);
+	s3_finals(st, &name, 1, &r);
+	return r;
 }
 
 /*
@@ -835,15 +1158,62 @@ s3_restore(struct rg_store *st, const char *name, const char *path)
 
 	if (p == NULL)
 		return 0;
+	if (unsettled(p))
+		return -1;
 	if ((s = conn(st)) == NULL || keys_below(st, s, path, &now) == -1)
 		return -1;
 	if (now.n > 0)
-		r = s3_final(st, name) == 0 ? 1 : -1;
-	else
-		r = move_keys(st, s, name, &p->k, 1);
+		r = p->link || s3_final(st, name) == 0 ? 1 : -1;
+	else if (p->link && (r = put_link(s, path)) != 0)
+		warnx_s3(st, s);
+	else if (!p->link)
+		r = copy_back(st, s, name, &p->k);
 	keys_free(&now);
 	if (r != -1)
 		pend_forget(st, p);
+	return r;
+}
+
+/* the batch name was decided with (its journal's), 0 when none */
+static unsigned long
+s3_batch(struct rg_store *st, const char *name)
+{
+	struct s3pend *p = pend_find(st, name);
+
+	return p != NULL && p->j != NULL ? p->j->seq : 0;
+}
+
+/*
+ * Every link of batch seq decided and put back or not: its journal goes
+ * (one whose links' deletion failed stays, for the next run).  -1
+ * (reported) when it could not: the next run puts its links back.
+ */
+static int
+s3_batch_done(struct rg_store *st, unsigned long seq)
+{
+	struct s3store *d = S3(st);
+	struct journal **jp, *j = NULL;
+	char key[RG_STORE_PATH + 64];
+	struct rg_s3 *s;
+	int r = 0;
+
+	pthread_mutex_lock(&d->lock);
+	for (jp = &d->journals; *jp != NULL; jp = &(*jp)->next)
+		if ((*jp)->seq == seq) {
+			j = *jp;
+			*jp = j->next;
+			break;
+		}
+	pthread_mutex_unlock(&d->lock);
+	if (j == NULL || j->failed) {
+		free(j);
+		return 0;
+	}
+	free(j);
+	if ((s = conn(st)) == NULL || journal_key(seq, key, sizeof(key)) != 0)
+		return -1;
+	if ((r = rg_s3_delete(s, (char *[]){ key }, 1)) != 0)
+		warnx_s3(st, s);
 	return r;
 }
 
@@ -879,6 +1249,41 @@ recover_key(struct rg_store *st, struct rg_s3 *s, const char *key)
 	return rg_s3_delete(s, v, 1);
 }
 
+/*
+ * A killed run's journal: each link it names written again where it is
+ * missing, then the journal deleted; -1 when it could not be.  *n counts
+ * the links.
+ */
+static int
+recover_journal(struct rg_store *st, struct rg_s3 *s, const char *key,
+    unsigned long *n)
+{
+	char from[RG_STORE_PATH + 64], link[RG_STORE_PATH + 8], *buf, *line, *nl;
+	struct rg_digest d;
+	struct rg_stat there;
+	size_t len;
+	int r = 0;
+
+	if (rg_path(from, sizeof(from), "%s", key) != 0 || !rg_s3_plain(key))
+		return 0;	/* not one of ours: left alone */
+	if (rg_s3_get(s, key, JOURNAL_MAX, &buf, &len, NULL) != 0)
+		return errno == ENOENT ? 0 : -1;
+	for (line = buf; r == 0 && line < buf + len; line = nl + 1) {
+		if ((nl = memchr(line, '\n', (size_t)(buf + len - line))) == NULL)
+			break;		/* (a PUT is whole: not written by rg-rm) */
+		*nl = '\0';
+		if (!link_object(line, &d) ||
+		    rg_path(link, sizeof(link), "%s/link", line) != 0)
+			continue;	/* not one of ours */
+		++*n;
+		if (s3_stat(st, link, &there) != 0 && (errno != ENOENT ||
+		    put_link(s, line) != 0))
+			r = -1;
+	}
+	free(buf);
+	return r == 0 ? rg_s3_delete(s, (char *[]){ from }, 1) : -1;
+}
+
 /* A killed run's pending objects go back first: listed whole, then put back. */
 static int
 s3_rm_open(struct rg_store *st, unsigned long *recovered, const char **why)
@@ -887,7 +1292,7 @@ s3_rm_open(struct rg_store *st, unsigned long *recovered, const char **why)
 	const char *name, *slash;
 	struct rg_s3 *s;
 	struct keys k;
-	size_t i;
+	size_t i, n;
 	int failed = 0;
 
 	*recovered = 0;
@@ -901,6 +1306,15 @@ s3_rm_open(struct rg_store *st, unsigned long *recovered, const char **why)
 	}
 	for (i = 0; i < k.n; i++) {
 		name = k.v[i] + strlen(PENDING "/");
+		n = strlen(name);
+		if (strchr(name, '/') == NULL && n > 6 &&
+		    strcmp(name + n - 6, ".links") == 0) {
+			if (recover_journal(st, s, k.v[i], recovered) != 0) {
+				warnx_s3(st, s);
+				failed = 1;
+			}
+			continue;
+		}
 		if ((slash = strchr(name, '/')) != NULL &&
 		    (size_t)(slash - name) < sizeof(last) &&
 		    (strncmp(name, last, (size_t)(slash - name)) != 0 ||
@@ -913,6 +1327,7 @@ s3_rm_open(struct rg_store *st, unsigned long *recovered, const char **why)
 			failed = 1;
 	}
 	keys_free(&k);
+	S3(st)->dircache = 1;
 	if (failed) {
 		*why = "what a killed run left pending could not all be put back";
 		errno = EIO;
@@ -988,7 +1403,7 @@ static void
 s3_rm_close(struct rg_store *st)
 {
 	struct s3store *d = S3(st);
-
+	struct journal *j;
 	unsigned long i;
 
 	for (i = 0; i < d->seq; i++)
@@ -997,6 +1412,12 @@ s3_rm_close(struct rg_store *st)
 	free(d->pend);
 	d->pend = NULL;
 	d->seq = 0;
+	while ((j = d->journals) != NULL) {
+		d->journals = j->next;
+		free(j);
+	}
+	for (i = 0; i < d->nconn; i++)
+		d->conn[i].nbatch = 0;	/* (each flushed before the settle) */
 }
 
 static void
@@ -1010,6 +1431,7 @@ s3_close(struct rg_store *st)
 		free(d->conn[i].s3);
 		free(d->conn[i].listed);
 		keys_free(&d->conn[i].keys);
+		dir_forget(&d->conn[i]);
 	}
 	pthread_mutex_destroy(&d->lock);
 	rg_s3_conf_free(&d->conf);
@@ -1029,6 +1451,9 @@ static const struct rg_store_ops s3_ops = {
 	.rm_open = s3_rm_open,
 	.pend = s3_pend,
 	.pend_stat = s3_pend_stat,
+	.flush = s3_flush,
+	.batch = s3_batch,
+	.batch_done = s3_batch_done,
 	.restore = s3_restore,
 	.final = s3_final,
 	.finals = s3_finals,

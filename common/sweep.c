@@ -85,8 +85,9 @@ calls_free(struct rg_sweep *s)
 	free(s->current);
 	free(s->index);
 	free(s->seen_repo);
+	free(s->ours_repo);
 	rg_dir_free(&s->tagdir);
-	s->current_repo = s->seen_repo = NULL;
+	s->current_repo = s->seen_repo = s->ours_repo = NULL;
 	s->current = NULL;
 	s->index = NULL;
 	s->ncurrent = s->nindex = 0;
@@ -137,6 +138,8 @@ struct rg_swpend {
 	struct rg_digest d;
 	struct rg_stat before;		/* its link; for a layer, its revisions/sha256 */
 	size_t tag;			/* the caller's */
+	size_t order;			/* moved as the order-th */
+	unsigned long batch;		/* the store's (decided together), or 0 */
 	int kind, back;
 	int r, gone;			/* settled: RG_RM_*, and gone for good */
 	char *why;
@@ -249,9 +252,16 @@ pend(struct rg_sweep *s, int kind, const char *repo, const struct rg_digest *d,
 	int r;
 
 	memset(&p, 0, sizeof(p));
+	if (kind == P_MANIFEST && s->st->ops->flush != NULL &&
+	    s->ours_repo != NULL && strcmp(s->ours_repo, repo) != 0 &&
+	    rg_sweep_flush(s) == -1)
+		s->flush_failed = 1;	/* (told by the next rg_sweep_flush) */
 	r = s->st->ops->pend(s->st, path, p.name);
-	if (kind == P_MANIFEST)
+	if (kind == P_MANIFEST && s->st->ops->flush == NULL)
 		revisions_ours(s, repo);
+	else if (kind == P_MANIFEST && s->ours_repo == NULL &&
+	    (s->ours_repo = strdup(repo)) == NULL)
+		rg_nomem();	/* (its revisions_ours after the flush) */
 	if (r == -1)
 		return failed(s, path);
 	if (r == 1) {
@@ -266,6 +276,7 @@ pend(struct rg_sweep *s, int kind, const char *repo, const struct rg_digest *d,
 	p.before = *before;
 	p.tag = tag;
 	pthread_mutex_lock(&run->lock);
+	p.order = run->npend;
 	if (run->npend == run->cappend) {
 		run->cappend = run->cappend ? 2 * run->cappend : 256;
 		if ((run->pend = realloc(run->pend, run->cappend *
@@ -276,6 +287,31 @@ pend(struct rg_sweep *s, int kind, const char *repo, const struct rg_digest *d,
 	pthread_mutex_unlock(&run->lock);
 	s->why = NULL;
 	return RG_RM_PENDING;
+}
+
+/*
+ * What s set aside leaves the registry's sight now (a store's batch), and
+ * the revisions of a repository whose manifest went are noted as ours:
+ * -1 when one of them, since the last call, failed (reported; settled as
+ * failed, it may be there or not).
+ */
+int
+rg_sweep_flush(struct rg_sweep *s)
+{
+	int r = 0;
+
+	if (s->st->ops->flush != NULL && !s->dry_run)
+		r = s->st->ops->flush(s->st);
+	if (s->ours_repo != NULL) {
+		revisions_ours(s, s->ours_repo);
+		free(s->ours_repo);
+		s->ours_repo = NULL;
+	}
+	if (s->flush_failed) {
+		s->flush_failed = 0;
+		r = -1;
+	}
+	return r;
 }
 
 /* the cache could not be told: for the data, as if the deletion failed */
@@ -326,9 +362,11 @@ rg_sweep_tag(struct rg_sweep *s, const char *repo, const char *tag,
 		return kept(s, "its link is being written");
 	if (s->dry_run)
 		r = remove_dir(s, dir);
-	else if ((r = s->st->ops->pend(s->st, dir, name)) == -1)
+	else if ((r = s->st->ops->pend(s->st, dir, name)) == -1 ||
+	    (r == 0 && s->st->ops->flush != NULL && s->st->ops->flush(s->st) != 0)) {
+		errno = r == -1 ? errno : EIO;	/* (a flush: reported, left to the next run) */
 		return failed(s, dir);
-	else if (r == 1)
+	} else if (r == 1)
 		r = remove_dir(s, dir);		/* gone: says so */
 	else {
 		/* a push of the tag as it was moved: put back */
@@ -771,6 +809,19 @@ settle_chunk(struct rg_sweep *s, size_t from, size_t to)
 			settle_one(s, &s->pend[i], NULL);
 }
 
+/* a store's batches first, each together, then the rest; else as moved */
+static int
+by_batch(const void *a, const void *b)
+{
+	const struct rg_swpend *x = a, *y = b;
+
+	if ((x->batch == 0) != (y->batch == 0))
+		return x->batch == 0 ? 1 : -1;
+	if (x->batch != y->batch)
+		return x->batch < y->batch ? -1 : 1;
+	return x->order < y->order ? -1 : x->order > y->order;
+}
+
 /* a repository's revisions/sha256 at the settle, looked at once */
 struct seen_now {
 	struct rg_digest key;		/* sha256 of the repository's name */
@@ -829,9 +880,11 @@ rg_sweep_settle(struct rg_sweep *s, unsigned settle, rg_settled_fn *fn, void *ar
 	struct rg_dtab back_blobs, seen_now;
 	struct rg_stat now;
 	size_t i, j, n, chunk;
+	unsigned long b;
 	int fm = s->fresh_manifests, all_blobs;
 
 	finish(s);
+	rg_sweep_flush(s);	/* (a failure: each failed at its settle) */
 	if (s->npend == 0)
 		return;
 	if (settle > 0)
@@ -878,13 +931,34 @@ rg_sweep_settle(struct rg_sweep *s, unsigned settle, rg_settled_fn *fn, void *ar
 	}
 	/*
 	 * Carried out a few at a time (with workers, FINALS for each, all at
-	 * once), their records written as each few are done: a run killed
-	 * meanwhile leaves at most that many gone without a record.
+	 * once), or a store's batch at a time (batch_done after it), their
+	 * records written as each few are done: a run killed meanwhile
+	 * leaves at most that many gone without a record.
 	 */
 	chunk = s->pool != NULL ? (size_t)s->jobs * FINALS : 1;
-	for (i = 0; i < s->npend; i += chunk) {
-		n = s->npend - i < chunk ? s->npend - i : chunk;
+	if (s->st->ops->batch != NULL) {
+		for (i = 0; i < s->npend; i++)
+			s->pend[i].batch = s->st->ops->batch(s->st, s->pend[i].name);
+		qsort(s->pend, s->npend, sizeof(*s->pend), by_batch);
+	}
+	for (i = 0; i < s->npend; i += n) {
+		b = s->pend[i].batch;
+		for (n = 1; i + n < s->npend && (b != 0 ? s->pend[i + n].batch == b :
+		    n < chunk); n++)
+			;
 		settle_chunk(s, i, i + n);
+		if (b != 0 && s->st->ops->batch_done(s->st, b) == -1)
+			for (j = i; j < i + n; j++) {
+				if (!s->pend[j].gone)
+					continue;	/* the next run puts it back: */
+				s->pend[j].gone = 0;
+				s->pend[j].r = RG_RM_FAILED;
+				free(s->pend[j].why);
+				if ((s->pend[j].why = strdup("its journal in "
+				    "pending could not be deleted: the next run "
+				    "puts it back")) == NULL)
+					rg_nomem();
+			}
 		for (j = i; j < i + n; j++) {
 			p = &s->pend[j];
 			fn(arg, p->tag, p->r, p->why);	/* its record, then it goes */

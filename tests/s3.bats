@@ -393,6 +393,70 @@ sweep() {
 	[[ $keys != *"/sha256/$hex/"* && $keys == *"/hostile/victim 8 "* ]]
 }
 
+@test "S3: links are set aside without copies: a killed run's journal of them is written back by the next run" {
+	local L=$BATS_FILE_TMPDIR/layout v2=rg/prefix/docker/registry/v2 rev lay hex
+	s3req() {	# METHOD KEY [BODY]: a request exactly as named
+		curl -fsS --path-as-is -X "$1" --aws-sigv4 "aws:amz:us-east-1:s3" \
+			--user "$AWS_ACCESS_KEY_ID:$AWS_SECRET_ACCESS_KEY" \
+			-H 'x-amz-content-sha256: UNSIGNED-PAYLOAD' ${3+--data-binary "$3"} \
+			"$RGW_ENDPOINT/rg-test/$2"
+	}
+	registry_start "$BATS_TEST_TMPDIR/reg"
+	mkimage "$L" jr amd64 2023-05-01T00:00:00Z journal-content
+	push "$L:jr" journal/app:1
+	registry_stop
+	sleep 1
+	sweep > "$BATS_TEST_TMPDIR/plan"
+	rev=$("$BATS_TEST_DIRNAME/s3tool" keys rg-test "$v2/repositories/journal/app/_manifests/revisions/" |
+		awk '$1 ~ /\/link$/ { print $1; exit }')
+	lay=$("$BATS_TEST_DIRNAME/s3tool" keys rg-test "$v2/repositories/journal/app/_layers/" |
+		awk '$1 ~ /\/link$/ { print $1; exit }')
+	[ -n "$rev" ] && [ -n "$lay" ]
+	# what a run killed after deleting them leaves: no link, a journal
+	# naming their objects (and lines that are no link's, left alone)
+	s3req DELETE "$rev"
+	s3req DELETE "$lay"
+	hex=${lay%/link}; hex=${hex##*/}
+	s3req PUT "$v2/.rg-trash/pending/999-7.links" "$(printf '%s\n' \
+		"${rev#$v2/}" "${lay#$v2/}" \
+		"repositories/journal/../victim/_layers/sha256/$hex" \
+		"blobs/sha256/${hex:0:2}/$hex" | sed 's,/link$,,')"
+	run --separate-stderr rg-rm -e "$RGW_ENDPOINT" --min-age 0s < "$BATS_TEST_TMPDIR/plan"
+	assert_success
+	[[ $stderr == *"put back 2 objects a killed run had moved away"* ]]
+	[ "$(s3req GET "$rev")" = "sha256:$(basename "$(dirname "$rev")")" ]
+	[ "$(s3req GET "$lay")" = "sha256:$hex" ]
+	[ -z "$("$BATS_TEST_DIRNAME/s3tool" keys rg-test "$v2/.rg-trash/")" ]
+	[ -z "$("$BATS_TEST_DIRNAME/s3tool" keys rg-test "$v2/repositories/victim")" ]
+	[ "$(pull_all)" -ge 1 ]
+	# a run's links are named in a journal, never copied (seen in its wait)
+	local keys= try
+	for try in 1 2 3; do
+		registry_start "$BATS_TEST_TMPDIR/reg"
+		mkimage "$L" "jo$try" amd64 2023-05-02T00:00:00Z "journal-over-$try"
+		push "$L:jo$try" journal/app:1
+		push "$L:jr" journal/app:1
+		registry_stop
+		sweep > "$BATS_TEST_TMPDIR/plan"
+		rg-rm -e "$RGW_ENDPOINT" --min-age 0s < "$BATS_TEST_TMPDIR/plan" \
+			> /dev/null 2>&1 &
+		for _ in $(seq 100); do
+			keys=$("$BATS_TEST_DIRNAME/s3tool" keys rg-test "$v2/.rg-trash/pending/")
+			[[ $keys != *.links* ]] || break
+			sleep 0.05
+		done
+		kill -9 $! 2>/dev/null || true
+		wait $! 2>/dev/null || true
+		[[ $keys != *.links* ]] || break
+	done
+	[[ $keys == *.links* ]]
+	! grep -E '/(_layers|_manifests/revisions)/sha256/[0-9a-f]{64}/link' <<<"$keys"
+	pull_all > /dev/null
+	sweep | rg-rm -e "$RGW_ENDPOINT" --min-age 0s > /dev/null 2>&1
+	[ -z "$("$BATS_TEST_DIRNAME/s3tool" keys rg-test "$v2/.rg-trash/")" ]
+	pull_all > /dev/null
+}
+
 @test "S3: killed at any moment (SIGKILL), every surviving image still pulls and a rerun finishes" {
 	local L=$BATS_FILE_TMPDIR/layout delay i
 	for delay in 0.1 0.4 0.8 1.2; do
