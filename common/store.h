@@ -235,6 +235,8 @@ struct rg_store_ops {
 	 * then failed at restore and final); batch() names the batch a
 	 * pending object is decided with (0: none), batch_done() is told
 	 * when all of one are decided and carried out, before their records.
+	 * final() then says 1 of an object found written again just before
+	 * its deletion, and not deleted: it stays.
 	 */
 	int	(*flush)(struct rg_store *);
 	unsigned long (*batch)(struct rg_store *, const char *name);

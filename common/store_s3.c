@@ -44,6 +44,7 @@ struct s3pend {
 	int link;		/* a link only, put back from its name: no copy */
 	int flushed;		/* its originals' deletion was asked */
 	int failed;		/* and failed: it may be there or not */
+	int kept;		/* written again since its check: not deleted */
 	struct journal *j;	/* a link's journal */
 };
 
@@ -947,6 +948,76 @@ copy_back(struct rg_store *st, struct rg_s3 *s, const char *name,
 	return r;
 }
 
+/* the stat of key in k, sorted as S3 lists, or NULL */
+static const struct rg_stat *
+key_stat(const struct keys *k, const char *key)
+{
+	size_t lo = 0, hi = k->n, i;
+	int c;
+
+	while (lo < hi) {
+		i = lo + (hi - lo) / 2;
+		if ((c = strcmp(k->v[i], key)) == 0)
+			return &k->st[i];
+		if (c < 0)
+			lo = i + 1;
+		else
+			hi = i;
+	}
+	return NULL;
+}
+
+/*
+ * The links of the thread's batch looked at again just before their
+ * deletion, in one listing of their directory (each alone when it is too
+ * large): one written again since its check, a push's, or not seen, is
+ * not deleted (kept).
+ */
+static void
+recheck_links(struct rg_store *st, struct slot *t)
+{
+	char dir[RG_STORE_PATH + 1];
+	const struct rg_stat *now;
+	struct keys all, one;
+	struct s3pend *p, *q;
+	size_t i, j, n;
+	int r, *done;
+
+	if ((done = calloc(t->nbatch, sizeof(*done))) == NULL)
+		rg_nomem();
+	for (i = 0; i < t->nbatch; i++) {
+		p = t->batch[i];
+		if (!p->link || done[i])
+			continue;
+		n = strlen(p->path) - RG_HEX_LEN;	/* <dir>/, of <dir>/<hex> */
+		memcpy(dir, p->path, n);
+		dir[n] = '\0';
+		memset(&all, 0, sizeof(all));
+		r = rg_s3_list(t->s3, dir, 0, on_dirkey, &all);
+		if (r == -1 && errno != ENOENT)
+			warnx_s3(st, t->s3);
+		for (j = i; j < t->nbatch; j++) {
+			q = t->batch[j];
+			if (!q->link || done[j] || strlen(q->path) != n + RG_HEX_LEN ||
+			    strncmp(q->path, dir, n) != 0)
+				continue;
+			done[j] = 1;
+			now = NULL;
+			memset(&one, 0, sizeof(one));
+			if (r == 0 || (r == -1 && errno == ENOENT))
+				now = key_stat(&all, q->k.v[0]);
+			else if (r == 1 && keys_below(st, t->s3, q->path, &one) == 0)
+				now = key_stat(&one, q->k.v[0]);
+			q->kept = now == NULL || now->id != q->k.st[0].id ||
+			    now->mtime.tv_sec != q->k.st[0].mtime.tv_sec ||
+			    now->mtime.tv_nsec != q->k.st[0].mtime.tv_nsec;
+			keys_free(&one);
+		}
+		keys_free(&all);
+	}
+	free(done);
+}
+
 /*
  * The thread's objects set aside, their originals deleted in one request
  * (the links among them named in a journal first): 0, or -1 (reported),
@@ -962,19 +1033,16 @@ flush_slot(struct rg_store *st, struct slot *t)
 	struct rg_buf jb = { 0 };
 	struct keys del = { 0 };
 	struct s3pend *p;
-	size_t i, k;
+	size_t i, k, jlinks = 0;
 	int r = 0;
 
 	if (t->nbatch == 0)
 		return 0;
-	for (i = 0; i < t->nbatch; i++) {
-		p = t->batch[i];
-		for (k = 0; k < p->k.n; k++)
-			key_add(&del, p->k.v[k], NULL);
-		if (p->link && (rg_buf_add(&jb, p->path, strlen(p->path)) == -1 ||
-		    rg_buf_add(&jb, "\n", 1) == -1))
+	/* the journal, then the links' last look: one request before the deletion */
+	for (i = 0; i < t->nbatch; i++)
+		if (t->batch[i]->link && (rg_buf_add(&jb, t->batch[i]->path,
+		    strlen(t->batch[i]->path)) == -1 || rg_buf_add(&jb, "\n", 1) == -1))
 			rg_nomem();
-	}
 	if (jb.len > 0) {
 		if ((j = calloc(1, sizeof(*j))) == NULL)
 			rg_nomem();
@@ -986,7 +1054,21 @@ flush_slot(struct rg_store *st, struct slot *t)
 			r = -1;
 		}
 	}
-	if (r == 0 && rg_s3_delete(t->s3, del.v, del.n) != 0)
+	if (r == 0)
+		recheck_links(st, t);
+	for (i = 0; r == 0 && i < t->nbatch; i++) {
+		p = t->batch[i];
+		for (k = 0; !p->kept && k < p->k.n; k++)
+			key_add(&del, p->k.v[k], NULL);
+		if (p->link && !p->kept)
+			jlinks++;
+	}
+	if (j != NULL && jlinks == 0) {		/* every link stays: the journal goes */
+		key_add(&del, key, NULL);
+		free(j);
+		j = NULL;
+	}
+	if (r == 0 && del.n > 0 && rg_s3_delete(t->s3, del.v, del.n) != 0)
 		r = -1;
 	if (r != 0) {
 		warnx_s3(st, t->s3);
@@ -1002,8 +1084,8 @@ flush_slot(struct rg_store *st, struct slot *t)
 	for (i = 0; i < t->nbatch; i++) {
 		p = t->batch[i];
 		p->flushed = 1;
-		p->failed = r != 0;
-		if (p->link)
+		p->failed = r != 0 && !p->kept;
+		if (p->link && !p->kept)
 			p->j = j;
 	}
 	t->nbatch = 0;
@@ -1072,7 +1154,8 @@ s3_pend_stat(struct rg_store *st, const char *name, const char *sub,
 	char key[RG_STORE_PATH + 1];
 	size_t i;
 
-	if (p == NULL || rg_path(key, sizeof(key), "%s/%s", p->path, sub) != 0) {
+	if (p == NULL || p->kept ||	/* (not what was checked: back) */
+	    rg_path(key, sizeof(key), "%s/%s", p->path, sub) != 0) {
 		errno = ENOENT;
 		return -1;
 	}
@@ -1110,7 +1193,8 @@ s3_finals(struct rg_store *st, const char *const *names, size_t n, int *res)
 	int r = 0;
 
 	for (i = 0; i < n && r == 0; i++) {
-		if ((p = pend_find(st, names[i])) == NULL || p->link || unsettled(p))
+		if ((p = pend_find(st, names[i])) == NULL || p->link || p->kept ||
+		    unsettled(p))
 			continue;
 		for (j = 0; j < p->k.n && r == 0; j++)
 			if (pending_key(names[i], p->k.v[j], key, sizeof(key)) != 0) {
@@ -1128,7 +1212,7 @@ s3_finals(struct rg_store *st, const char *const *names, size_t n, int *res)
 	keys_free(&v);
 	for (i = 0; i < n; i++) {
 		p = pend_find(st, names[i]);
-		res[i] = p != NULL && unsettled(p) ? -1 : r;
+		res[i] = p != NULL && unsettled(p) ? -1 : p != NULL && p->kept ? 1 : r;
 	}
 	return r;
 }
@@ -1160,6 +1244,10 @@ s3_restore(struct rg_store *st, const char *name, const char *path)
 		return 0;
 	if (unsettled(p))
 		return -1;
+	if (p->kept) {
+		pend_forget(st, p);
+		return 1;	/* (never deleted) */
+	}
 	if ((s = conn(st)) == NULL || keys_below(st, s, path, &now) == -1)
 		return -1;
 	if (now.n > 0)

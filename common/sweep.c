@@ -724,6 +724,7 @@ static void
 settle_one(struct rg_sweep *w, struct rg_swpend *p, const int *finalled)
 {
 	const char *why;
+	int r;
 
 	p->gone = 0;
 	if (p->back) {
@@ -734,9 +735,11 @@ settle_one(struct rg_sweep *w, struct rg_swpend *p, const int *finalled)
 			p->r = failed(w, p->path);
 		else
 			p->r = kept(w, why);
-	} else if ((finalled != NULL ? *finalled :
+	} else if ((r = finalled != NULL ? *finalled :
 	    w->st->ops->final(w->st, p->name)) == -1)
 		p->r = failed(w, p->path);
+	else if (r == 1)
+		p->r = kept(w, "written again as it was deleted");
 	else if ((p->gone = 1) && w->redis != NULL && p->kind != P_MANIFEST &&
 	    (p->kind == P_LAYER ? rg_redis_forget_link(w->redis, p->repo, &p->d) :
 	    rg_redis_forget_blob(w->redis, &p->d)) != 0)

@@ -437,6 +437,7 @@ sweep() {
 		push "$L:jo$try" journal/app:1
 		push "$L:jr" journal/app:1
 		registry_stop
+		sleep 1		# (what was pushed in the scan's second is kept)
 		sweep > "$BATS_TEST_TMPDIR/plan"
 		rg-rm -e "$RGW_ENDPOINT" --min-age 0s < "$BATS_TEST_TMPDIR/plan" \
 			> /dev/null 2>&1 &
