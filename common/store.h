@@ -234,13 +234,14 @@ struct rg_store_ops {
 	 * sight now (-1: some of it, since the last flush, failed; each is
 	 * then failed at restore and final); batch() names the batch a
 	 * pending object is decided with (0: none), batch_done() is told
-	 * when all of one are decided and carried out, before their records.
+	 * when all of some are decided and carried out, before their records.
 	 * final() then says 1 of an object found written again just before
 	 * its deletion, and not deleted: it stays.
 	 */
 	int	(*flush)(struct rg_store *);
 	unsigned long (*batch)(struct rg_store *, const char *name);
-	int	(*batch_done)(struct rg_store *, unsigned long batch);
+	int	(*batch_done)(struct rg_store *, const unsigned long *batches,
+		    size_t n);
 	int	(*restore)(struct rg_store *, const char *name, const char *path);
 	int	(*final)(struct rg_store *, const char *name);
 	/* final() of n names at once, into res[]; NULL: one at a time */

@@ -68,6 +68,9 @@ struct s3store {
 		char *dirlisted;	/* rg-rm: the links directory whose keys */
 		struct keys dirkeys;	/* stats of its links come from, to the flush */
 		int dirbig;		/* or too many: each listed alone */
+		char *tagslisted;	/* rg-rm: a repository's tags directory, */
+		struct keys tagkeys;	/* every key below it, to the flush */
+		struct keys predel;	/* tag index entries to go before the batch */
 	} conn[MAX_THREADS];
 	size_t nconn;
 };
@@ -75,6 +78,7 @@ struct s3store {
 #define S3(st)	((struct s3store *)(st)->drv)
 
 static void	stat_of(const struct rg_s3_entry *, struct rg_stat *);
+static int	on_dirkey(void *, const struct rg_s3_entry *);
 
 /* key added to k, with its stat when known */
 static void
@@ -195,16 +199,91 @@ on_list(void *arg, const struct rg_s3_entry *e)
 	return 0;
 }
 
+/*
+ * For rg-rm, a repository's tags directory (repositories/<name>/_manifests/
+ * tags) is listed whole, every key below it (up to DIRCACHE_MAX), and its
+ * listing, and that of each tag's index (<tag>/index/sha256), come from
+ * that until the thread's next flush: rg-rm reads a repository's tags and
+ * their index once, for its manifests in a row.  -1 when dir is not such
+ * a directory, or too large to keep.
+ */
+static int
+tags_dir(const char *dir, size_t *len)
+{
+	const char *m = strstr(dir, "/_manifests/tags");
+
+	if (strncmp(dir, "repositories/", 13) != 0 || m == NULL)
+		return 0;
+	*len = (size_t)(m - dir) + 16;
+	return dir[*len] == '\0' || dir[*len] == '/';
+}
+
+static int
+tags_listed(struct rg_store *st, struct slot *t, const char *dir,
+    struct rg_dir *l)
+{
+	char top[RG_STORE_PATH + 2], prefix[RG_STORE_PATH + 2];
+	const char *rest, *slash;
+	size_t len, n, i;
+	int r;
+
+	if (!S3(st)->dircache || !tags_dir(dir, &len) || len >= sizeof(top) ||
+	    strlen(dir) + 1 >= sizeof(prefix))
+		return -1;
+	memcpy(top, dir, len);
+	rg_path(top + len, sizeof(top) - len, "/");
+	if (dir[len] == '\0' && (t->tagslisted == NULL ||
+	    strcmp(t->tagslisted, top) != 0)) {
+		free(t->tagslisted);
+		keys_free(&t->tagkeys);
+		r = rg_s3_list(t->s3, top, 0, on_dirkey, &t->tagkeys);
+		if (r == 1 || (r == -1 && errno != ENOENT)) {
+			keys_free(&t->tagkeys);
+			t->tagslisted = NULL;
+			return -1;	/* (listed alone) */
+		}
+		if ((t->tagslisted = strdup(top)) == NULL)
+			rg_nomem();
+	}
+	if (t->tagslisted == NULL || strcmp(t->tagslisted, top) != 0)
+		return -1;
+	rg_path(prefix, sizeof(prefix), "%s/", dir);
+	n = strlen(prefix);
+	memset(l, 0, sizeof(*l));
+	for (i = 0; i < t->tagkeys.n; i++) {
+		if (strncmp(t->tagkeys.v[i], prefix, n) != 0)
+			continue;
+		rest = t->tagkeys.v[i] + n;
+		slash = strchr(rest, '/');
+		len = slash != NULL ? (size_t)(slash - rest) : strlen(rest);
+		if (len == 0 || (l->n > 0 && strlen(l->v[l->n - 1].name) == len &&
+		    strncmp(l->v[l->n - 1].name, rest, len) == 0))
+			continue;	/* (a name's keys are listed together) */
+		if (rg_dir_add(l, rest, len, slash != NULL ? DT_DIR : DT_REG) != 0)
+			rg_nomem();
+	}
+	if (l->n == 0) {
+		errno = ENOENT;
+		return 1;
+	}
+	return 0;
+}
+
 static int
 s3_list(struct rg_store *st, const char *dir, struct rg_dir *l)
 {
 	char prefix[RG_STORE_PATH + 1];
 	struct listing ls = { l, 0 };
+	struct slot *t;
 	struct rg_s3 *s;
+	int r;
 
 	memset(l, 0, sizeof(*l));
-	if ((s = conn(st)) == NULL)
+	if ((t = slot(st)) == NULL)
 		return -1;
+	s = t->s3;
+	if ((r = tags_listed(st, t, dir, l)) != -1)
+		return r == 0 ? 0 : -1;
 	if (dir_prefix(dir, prefix, sizeof(prefix)) != 0) {
 		errno = ENAMETOOLONG;
 		return -1;
@@ -474,6 +553,9 @@ dir_forget(struct slot *t)
 	t->dirlisted = NULL;
 	t->dirbig = 0;
 	keys_free(&t->dirkeys);
+	free(t->tagslisted);
+	t->tagslisted = NULL;
+	keys_free(&t->tagkeys);
 }
 
 static int
@@ -1036,9 +1118,20 @@ flush_slot(struct rg_store *st, struct slot *t)
 	size_t i, k, jlinks = 0;
 	int r = 0;
 
+	/* a tag's index entries of the batch's manifests first */
+	if (t->predel.n > 0) {
+		if (rg_s3_delete(t->s3, t->predel.v, t->predel.n) != 0) {
+			warnx_s3(st, t->s3);
+			t->batch_failed = 1;
+			r = -1;
+		}
+		keys_free(&t->predel);
+	}
 	if (t->nbatch == 0)
-		return 0;
+		return r;
 	/* the journal, then the links' last look: one request before the deletion */
+	if (r != 0)
+		goto done;
 	for (i = 0; i < t->nbatch; i++)
 		if (t->batch[i]->link && (rg_buf_add(&jb, t->batch[i]->path,
 		    strlen(t->batch[i]->path)) == -1 || rg_buf_add(&jb, "\n", 1) == -1))
@@ -1081,6 +1174,7 @@ flush_slot(struct rg_store *st, struct slot *t)
 		d->journals = j;
 		pthread_mutex_unlock(&d->lock);
 	}
+done:
 	for (i = 0; i < t->nbatch; i++) {
 		p = t->batch[i];
 		p->flushed = 1;
@@ -1272,36 +1366,44 @@ s3_batch(struct rg_store *st, const char *name)
 }
 
 /*
- * Every link of batch seq decided and put back or not: its journal goes
- * (one whose links' deletion failed stays, for the next run).  -1
- * (reported) when it could not: the next run puts its links back.
+ * Every link of the n batches decided and put back or not: their journals
+ * go, in one request (one whose links' deletion failed stays, for the
+ * next run).  -1 (reported) when they could not: the next run puts their
+ * links back.
  */
 static int
-s3_batch_done(struct rg_store *st, unsigned long seq)
+s3_batch_done(struct rg_store *st, const unsigned long *seqs, size_t n)
 {
 	struct s3store *d = S3(st);
-	struct journal **jp, *j = NULL;
+	struct journal **jp, *j;
 	char key[RG_STORE_PATH + 64];
-	struct rg_s3 *s;
+	struct keys del = { 0 };
+	struct rg_s3 *s = NULL;
+	size_t i;
 	int r = 0;
 
-	pthread_mutex_lock(&d->lock);
-	for (jp = &d->journals; *jp != NULL; jp = &(*jp)->next)
-		if ((*jp)->seq == seq) {
-			j = *jp;
-			*jp = j->next;
-			break;
-		}
-	pthread_mutex_unlock(&d->lock);
-	if (j == NULL || j->failed) {
+	for (i = 0; i < n; i++) {
+		j = NULL;
+		pthread_mutex_lock(&d->lock);
+		for (jp = &d->journals; *jp != NULL; jp = &(*jp)->next)
+			if ((*jp)->seq == seqs[i]) {
+				j = *jp;
+				*jp = j->next;
+				break;
+			}
+		pthread_mutex_unlock(&d->lock);
+		if (j != NULL && !j->failed && journal_key(seqs[i], key,
+		    sizeof(key)) == 0)
+			key_add(&del, key, NULL);
 		free(j);
-		return 0;
 	}
-	free(j);
-	if ((s = conn(st)) == NULL || journal_key(seq, key, sizeof(key)) != 0)
-		return -1;
-	if ((r = rg_s3_delete(s, (char *[]){ key }, 1)) != 0)
-		warnx_s3(st, s);
+	if (del.n > 0 && ((s = conn(st)) == NULL ||
+	    (r = rg_s3_delete(s, del.v, del.n)) != 0)) {
+		if (s != NULL)
+			warnx_s3(st, s);
+		r = -1;
+	}
+	keys_free(&del);
 	return r;
 }
 
@@ -1432,15 +1534,31 @@ static int
 s3_remove(struct rg_store *st, const char *path, const char *leaf)
 {
 	char data[RG_STORE_PATH + 8], id[1024];
+	struct slot *t;
 	struct rg_s3 *s;
 	struct keys k;
 	int64_t size;
 	time_t mtime;
+	size_t len;
 	int r, had = 0;
 
-	(void)leaf;
-	if ((s = conn(st)) == NULL)
+	if ((t = slot(st)) == NULL)
 		return -1;
+	s = t->s3;
+	/*
+	 * For rg-rm, a tag's index entry of a manifest (its link, by its
+	 * name, what the registry writes there) goes with the thread's
+	 * next flush, before the batch: the manifest's revision link is in
+	 * it.
+	 */
+	if (S3(st)->dircache && leaf != NULL && strcmp(leaf, "link") == 0 &&
+	    tags_dir(path, &len) && strlen(path) >= len + 16 + RG_HEX_LEN &&
+	    strncmp(path + strlen(path) - RG_HEX_LEN - 14, "/index/sha256/",
+	    14) == 0 && rg_path(data, sizeof(data), "%s/link", path) == 0 &&
+	    rg_s3_plain(data)) {
+		key_add(&t->predel, data, NULL);
+		return 0;
+	}
 	if (rg_path(data, sizeof(data), "%s/data", path) == 0 && upload_data(data)) {
 		if (rg_s3_upload(s, data, id, sizeof(id), &size, &mtime) == 0) {
 			if (rg_s3_abort(s, data, id) != 0) {
@@ -1519,6 +1637,7 @@ s3_close(struct rg_store *st)
 		free(d->conn[i].s3);
 		free(d->conn[i].listed);
 		keys_free(&d->conn[i].keys);
+		keys_free(&d->conn[i].predel);
 		dir_forget(&d->conn[i]);
 	}
 	pthread_mutex_destroy(&d->lock);

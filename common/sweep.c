@@ -757,7 +757,8 @@ settle_one(struct rg_sweep *w, struct rg_swpend *p, const int *finalled)
  * comes back and puts it back, or the next few that go (FINALS of them)
  * and takes them out of pending for good in one finals() call.
  */
-#define FINALS	4
+#define FINALS	16
+#define PER_JOB	4	/* pending objects carried out at once, a job */
 
 struct settling {
 	struct rg_sweep *s;
@@ -852,6 +853,66 @@ revisions_now(struct rg_sweep *s, struct rg_dtab *t, const char *repo,
 	return e->r;
 }
 
+/* revisions_now of every repository of a pending layer link, by the workers */
+struct looking {
+	struct rg_sweep *s;
+	struct rg_dtab *t;
+	char **repos;
+	long *at;
+	size_t n, next;
+};
+
+static void
+look_part(void *arg, int k)
+{
+	struct looking *g = arg;
+	struct seen_now *e;
+	size_t i;
+
+	(void)k;
+	for (;;) {
+		pthread_mutex_lock(&g->s->lock);
+		i = g->next++;
+		pthread_mutex_unlock(&g->s->lock);
+		if (i >= g->n)
+			return;
+		e = RG_DTAB_AT(g->t, g->at[i]);
+		e->r = revisions_stat(g->s, g->repos[i], &e->st);
+	}
+}
+
+static void
+revisions_all(struct rg_sweep *s, struct rg_dtab *t)
+{
+	struct looking g = { s, t, NULL, NULL, 0, 0 };
+	struct rg_digest k;
+	size_t i;
+
+	if (s->pool == NULL)
+		return;		/* (one at a time, as asked) */
+	if ((g.repos = calloc(s->npend + 1, sizeof(*g.repos))) == NULL ||
+	    (g.at = calloc(s->npend + 1, sizeof(*g.at))) == NULL)
+		rg_nomem();
+	for (i = 0; i < s->npend; i++) {
+		if (s->pend[i].kind != P_LAYER ||
+		    rg_strset_has(&s->fresh_repos, s->pend[i].repo))
+			continue;
+		rg_digest_of(s->pend[i].repo, strlen(s->pend[i].repo), &k);
+		if (rg_dtab_index(t, &k, 0) != -1)
+			continue;
+		if (rg_dtab_index(t, &k, 1) == -1)
+			rg_nomem();
+		g.repos[g.n++] = s->pend[i].repo;
+	}
+	for (i = 0; i < g.n; i++) {	/* (where each is, once all are in) */
+		rg_digest_of(g.repos[i], strlen(g.repos[i]), &k);
+		g.at[i] = rg_dtab_index(t, &k, 0);
+	}
+	rg_pool_run(s->pool, look_part, &g);
+	free(g.repos);
+	free(g.at);
+}
+
 /* Does a revision or tag of repo written since the scan name d (or may it)? */
 static int
 named_since_scan(struct rg_sweep *s, const char *repo, const struct rg_digest *d)
@@ -882,8 +943,8 @@ rg_sweep_settle(struct rg_sweep *s, unsigned settle, rg_settled_fn *fn, void *ar
 	struct rg_strset back_repos;
 	struct rg_dtab back_blobs, seen_now;
 	struct rg_stat now;
-	size_t i, j, n, chunk;
-	unsigned long b;
+	size_t i, j, n, m, nb, chunk;
+	unsigned long b, *batches;
 	int fm = s->fresh_manifests, all_blobs;
 
 	finish(s);
@@ -901,6 +962,7 @@ rg_sweep_settle(struct rg_sweep *s, unsigned settle, rg_settled_fn *fn, void *ar
 	if (rg_dtab_init(&back_blobs, sizeof(struct rg_digest), sizeof(struct rg_digest)) != 0 ||
 	    rg_dtab_init(&seen_now, sizeof(struct seen_now), sizeof(struct rg_digest)) != 0)
 		rg_nomem();
+	revisions_all(s, &seen_now);
 	for (i = 0; i < s->npend; i++) {	/* decided before anything moves back */
 		p = &s->pend[i];
 		if (p->kind == P_MANIFEST) {
@@ -933,24 +995,37 @@ rg_sweep_settle(struct rg_sweep *s, unsigned settle, rg_settled_fn *fn, void *ar
 			    rg_dtab_index(&back_blobs, &p->d, 0) != -1;
 	}
 	/*
-	 * Carried out a few at a time (with workers, FINALS for each, all at
+	 * Carried out a few at a time (with workers, PER_JOB for each, all at
 	 * once), or a store's batch at a time (batch_done after it), their
 	 * records written as each few are done: a run killed meanwhile
 	 * leaves at most that many gone without a record.
 	 */
-	chunk = s->pool != NULL ? (size_t)s->jobs * FINALS : 1;
+	chunk = s->pool != NULL ? (size_t)s->jobs * PER_JOB : 1;
 	if (s->st->ops->batch != NULL) {
 		for (i = 0; i < s->npend; i++)
 			s->pend[i].batch = s->st->ops->batch(s->st, s->pend[i].name);
 		qsort(s->pend, s->npend, sizeof(*s->pend), by_batch);
 	}
+	if ((batches = calloc(chunk + 1, sizeof(*batches))) == NULL)
+		rg_nomem();
 	for (i = 0; i < s->npend; i += n) {
-		b = s->pend[i].batch;
-		for (n = 1; i + n < s->npend && (b != 0 ? s->pend[i + n].batch == b :
-		    n < chunk); n++)
-			;
+		nb = 0;
+		if (s->pend[i].batch == 0)	/* (the rest: none in a batch) */
+			for (n = 1; i + n < s->npend && n < chunk; n++)
+				;
+		else	/* whole batches, as many as a chunk holds, one at least */
+			for (n = 0; i + n < s->npend && s->pend[i + n].batch != 0;
+			    n += m) {
+				b = s->pend[i + n].batch;
+				for (m = 1; i + n + m < s->npend &&
+				    s->pend[i + n + m].batch == b; m++)
+					;
+				if (n > 0 && n + m > chunk)
+					break;
+				batches[nb++] = b;
+			}
 		settle_chunk(s, i, i + n);
-		if (b != 0 && s->st->ops->batch_done(s->st, b) == -1)
+		if (nb > 0 && s->st->ops->batch_done(s->st, batches, nb) == -1)
 			for (j = i; j < i + n; j++) {
 				if (!s->pend[j].gone)
 					continue;	/* the next run puts it back: */
@@ -973,6 +1048,7 @@ rg_sweep_settle(struct rg_sweep *s, unsigned settle, rg_settled_fn *fn, void *ar
 			free(p->why);
 		}
 	}
+	free(batches);
 	s->npend = 0;
 	rg_strset_free(&back_repos);
 	rg_dtab_free(&back_blobs);
@@ -1196,6 +1272,79 @@ fresh_part(void *arg, int k)
 	}
 }
 
+/*
+ * The walk by the workers, a level of the repositories' tree at a time:
+ * each lists the next directory of the level, its sub-directories go to
+ * the next level, and it is a repository when one of them begins with _.
+ */
+struct walking {
+	struct rg_sweep *s;
+	struct rg_dir level, next, *repos;
+	size_t i;
+};
+
+static void
+walk_part(void *arg, int k)
+{
+	struct walking *g = arg;
+	char path[PATH_BUF], sub[RG_REPO_MAX + 2];
+	const char *name, *e;
+	struct rg_dir l;
+	size_t i, j;
+	int repo;
+
+	(void)k;
+	for (;;) {
+		pthread_mutex_lock(&g->s->lock);
+		i = g->i++;
+		pthread_mutex_unlock(&g->s->lock);
+		if (i >= g->level.n)
+			return;
+		name = g->level.v[i].name;
+		if (rg_path(path, sizeof(path), "repositories%s%s", *name ? "/" : "",
+		    name) != 0 || list_dir(g->s, path, &l) == -1)
+			continue;
+		repo = 0;
+		pthread_mutex_lock(&g->s->lock);
+		for (j = 0; j < l.n; j++) {
+			e = l.v[j].name;
+			if (l.v[j].type != DT_DIR)
+				continue;
+			if (e[0] == '_')
+				repo = 1;
+			else if (rg_component_valid(e, strlen(e)) && rg_path(sub,
+			    sizeof(sub), "%s%s%s", name, *name ? "/" : "", e) == 0 &&
+			    rg_dir_add(&g->next, sub, strlen(sub), DT_DIR) == -1)
+				rg_nomem();
+		}
+		if (repo && *name && rg_dir_add(g->repos, name, strlen(name),
+		    DT_DIR) == -1)
+			rg_nomem();
+		pthread_mutex_unlock(&g->s->lock);
+		rg_dir_free(&l);
+	}
+}
+
+static void
+walk_parallel(struct rg_sweep *s, struct rg_dir *repos)
+{
+	struct walking g;
+
+	memset(&g, 0, sizeof(g));
+	g.s = s;
+	g.repos = repos;
+	if (rg_dir_add(&g.level, "", 0, DT_DIR) == -1)
+		rg_nomem();
+	while (g.level.n > 0) {
+		g.i = 0;
+		rg_pool_run(s->pool, walk_part, &g);
+		rg_dir_free(&g.level);
+		g.level = g.next;
+		memset(&g.next, 0, sizeof(g.next));
+	}
+	rg_dir_free(&g.level);
+}
+
 void
 rg_sweep_fresh(struct rg_sweep *s, rg_changed_fn *fn, void *arg)
 {
@@ -1204,7 +1353,10 @@ rg_sweep_fresh(struct rg_sweep *s, rg_changed_fn *fn, void *arg)
 
 	if (s->scan_time < 0)
 		return;
-	fresh_walk(s, "", &g.repos);
+	if (s->pool != NULL)
+		walk_parallel(s, &g.repos);
+	else
+		fresh_walk(s, "", &g.repos);
 	if (s->pool != NULL)
 		rg_pool_run(s->pool, fresh_part, &g);
 	else

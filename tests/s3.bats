@@ -290,9 +290,15 @@ sweep() {
 	sweep team/app:1.0 > "$BATS_TEST_TMPDIR/plan"
 	planned=$(jq -s '[.[] | select(.delete == true)] | length' "$BATS_TEST_TMPDIR/plan")
 	[ "$planned" -gt 10 ]
+	# the tags' index entries (their history) of the manifests planned
+	local entries='/repositories/('"$(jq -r 'select(.type == "manifest" and
+		.delete == true) | "\(.repo)/_manifests/tags/[^/]+/index/sha256/\(.digest |
+		ltrimstr("sha256:"))/"' "$BATS_TEST_TMPDIR/plan" | paste -sd '|')"')'
+	"$BATS_TEST_DIRNAME/s3tool" keys rg-test rg/prefix | grep -qE "$entries"
 	run --separate-stderr env -u AWS_ACCESS_KEY_ID -u AWS_SECRET_ACCESS_KEY \
 		rg-rm -c "$BATS_FILE_TMPDIR/gc.yml" --min-age 0s < "$BATS_TEST_TMPDIR/plan"
 	assert_success
+	! "$BATS_TEST_DIRNAME/s3tool" keys rg-test rg/prefix | grep -E "$entries"
 	assert_equal "$(jq -s '[.[] | select(.type == "rm" and .result == "deleted")] |
 		length' <<<"$output")" "$planned"
 	# the tag, its manifest's history, the upload and its multipart upload: gone
