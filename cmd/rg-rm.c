@@ -37,6 +37,7 @@ static unsigned long done[RG_NOBJ], kept[RG_NOBJ];
 static long long bytes;
 static const char *config_opt, *stop_cmd, *start_cmd;
 static const char *http_opt;		/* the first API option given */
+static const char *tls_opt;		/* the first of --insecure, --cacert */
 static int min_age_opt;
 static int jobs;			/* --jobs, or 0 */
 static struct rg_regconf conf;		/* the registry's config.yml, if known */
@@ -115,9 +116,9 @@ run_api(void)
 static void
 usage(FILE *f, int code)
 {
-	fprintf(f, "usage: rg-rm [-nv] [--prune] [-c config.yml] [-e endpoint] "
+	fprintf(f, "usage: rg-rm [-knv] [--prune] [-c config.yml] [-e endpoint] "
 	    "[-j jobs] [-r root]\n"
-	    "             [--max-age duration] [--min-age duration]\n"
+	    "             [--cacert file] [--max-age duration] [--min-age duration]\n"
 	    "             [--stop command --start command]\n"
 	    "       rg-rm [-knv] [-u user[:password]] [--cacert file] [--cert file] "
 	    "[--key file]\n"
@@ -270,6 +271,13 @@ check_options(void)
 		errx(RG_EXIT_FATAL, "%s: applies to a stream scanned through a "
 		    "registry's URL; this one is a scan of its storage%s%s", http_opt,
 		    plan.root ? " at " : "", plan.root ? plan.root : "");
+	if (!plan.api && tls_opt != NULL && (plan.root == NULL ||
+	    strncmp(plan.root, "s3://", 5) != 0))
+		errx(RG_EXIT_FATAL, "%s: applies to a stream scanned through a "
+		    "registry's URL or from S3; this one is a scan of its storage%s%s",
+		    tls_opt, plan.root ? " at " : "", plan.root ? plan.root : "");
+	remote.cacert = http_opts.cacert;	/* (S3's endpoint) */
+	remote.insecure = http_opts.insecure;
 }
 
 static void
@@ -355,9 +363,10 @@ main(int argc, char *argv[])
 
 	now = time(NULL);
 	while ((c = getopt_long(argc, argv, "c:e:hj:knr:u:vV", longopts, NULL)) != -1) {
-		if (strchr("ukCEK", c) != NULL && http_opt == NULL)
-			http_opt = c == 'u' ? "--user" : c == 'k' ? "--insecure" :
-			    c == 'C' ? "--cacert" : c == 'E' ? "--cert" : "--key";
+		if (strchr("uEK", c) != NULL && http_opt == NULL)
+			http_opt = c == 'u' ? "--user" : c == 'E' ? "--cert" : "--key";
+		if (strchr("kC", c) != NULL && tls_opt == NULL)
+			tls_opt = c == 'k' ? "--insecure" : "--cacert";
 		switch (c) {
 		case 'c':
 			config_opt = optarg;

@@ -6,10 +6,10 @@
 setup_file() {
 	load helpers
 	local d=$BATS_FILE_TMPDIR
-	"$BATS_TEST_DIRNAME/rgw" "$d/rgw" start rg-test
+	RGW_TLS=1 "$BATS_TEST_DIRNAME/rgw" "$d/rgw" start rg-test
 	# shellcheck disable=SC1091
 	. "$d/rgw/env"
-	export RGW_ENDPOINT AWS_ACCESS_KEY_ID AWS_SECRET_ACCESS_KEY
+	export RGW_ENDPOINT AWS_ACCESS_KEY_ID AWS_SECRET_ACCESS_KEY RGW_TLS_ENDPOINT RGW_CA
 	REG_S3="{accesskey: $AWS_ACCESS_KEY_ID, secretkey: $AWS_SECRET_ACCESS_KEY"
 	REG_S3+=", region: us-east-1, bucket: rg-test, regionendpoint: '$RGW_ENDPOINT'"
 	REG_S3+=", rootdirectory: /rg/prefix, secure: false, v4auth: true}"
@@ -153,6 +153,35 @@ setup() {
 		HOME=/nonexistent rg-scan -e "$RGW_ENDPOINT" "$U"
 	assert_failure 2
 	[[ $stderr == *"no credentials"* ]]
+}
+
+@test "S3 over TLS: the endpoint's certificate is verified; --cacert and --insecure, for rg-scan and rg-rm" {
+	local plan=$BATS_TEST_TMPDIR/plan
+	run --separate-stderr env -u AWS_CA_BUNDLE rg-scan -e "$RGW_TLS_ENDPOINT" "$U"
+	assert_failure 2
+	[[ $stderr == *"certificate"* ]]
+	rg-scan -e "$RGW_ENDPOINT" "$U" | jq -c 'select(.type != "scan" and .type != "scan-end")' |
+		sort > "$BATS_TEST_TMPDIR/http"
+	rg-scan -e "$RGW_TLS_ENDPOINT" --cacert "$RGW_CA" "$U" |
+		jq -c 'select(.type != "scan" and .type != "scan-end")' | sort > "$BATS_TEST_TMPDIR/tls"
+	[ -s "$BATS_TEST_TMPDIR/tls" ]
+	cmp "$BATS_TEST_TMPDIR/http" "$BATS_TEST_TMPDIR/tls"
+	rg-scan -e "$RGW_TLS_ENDPOINT" -k "$U" | rg-select --untagged | rg-refs 2>/dev/null > "$plan"
+	# rg-rm: refused unverified, then with the CA and with -k (dry runs)
+	run --separate-stderr env -u AWS_CA_BUNDLE rg-rm -n -e "$RGW_TLS_ENDPOINT" < "$plan"
+	assert_failure 2
+	[[ $stderr == *"certificate"* ]]
+	run --separate-stderr rg-rm -n -e "$RGW_TLS_ENDPOINT" --cacert "$RGW_CA" < "$plan"
+	assert_success
+	[ "$(jq -s '[.[] | select(.type == "rm")] | length' <<<"$output")" -gt 0 ]
+	assert_equal "$(jq -c 'del(.time)' <<<"$output")" \
+		"$(rg-rm -n -e "$RGW_TLS_ENDPOINT" -k < "$plan" 2>/dev/null | jq -c 'del(.time)')"
+	# the API's other options stay usage errors with an S3 stream
+	for opt in "-u bob" "--cert /dev/null" "--key /dev/null"; do
+		run --separate-stderr rg-rm -n -k $opt -e "$RGW_TLS_ENDPOINT" < "$plan"
+		assert_equal "$opt $status" "$opt 2"
+		[[ $stderr == *"applies to a stream scanned through a registry's URL"* ]]
+	done
 }
 
 @test "S3: options that do not apply are usage errors" {
