@@ -29,17 +29,13 @@ static struct rg_store *store;		/* chosen once: the stream's storage */
 static struct rg_apirm ar;		/* a scan of a URL: through the API */
 static struct rg_http_opts http_opts;
 static struct rg_remote remote;		/* S3: --endpoint, --config */
-static int dry_run, prune, verbose, status, approved;
+static int dry_run, verbose, status, approved;
 static long long max_age = 3600, min_age = 3600;
-static char *root_opt;
 static time_t now;
 static unsigned long done[RG_NOBJ], kept[RG_NOBJ];
 static long long bytes;
-static const char *config_opt, *stop_cmd, *start_cmd;
-static const char *http_opt;		/* the first API option given */
-static const char *tls_opt;		/* the first of --insecure, --cacert */
-static int min_age_opt;
-static int jobs;			/* --jobs, or 0 */
+static struct rg_rmopts opts;		/* those that depend on the source */
+static const char *start_cmd;
 static struct rg_regconf conf;		/* the registry's config.yml, if known */
 static int have_conf;
 static struct rg_redis redis;
@@ -135,7 +131,7 @@ load_config(void)
 {
 	char e[1024];
 
-	switch (rg_regconf_of(config_opt, sw.st, &conf, e, sizeof(e))) {
+	switch (rg_regconf_of(opts.config, sw.st, &conf, e, sizeof(e))) {
 	case -1:
 		errx(RG_EXIT_FATAL, "%s", e);
 	case 2:
@@ -148,9 +144,9 @@ load_config(void)
 	if (verbose)
 		warnx("%s: the registry of %s; blob descriptor cache: %s", conf.path,
 		    sw.root, rg_cache_name(conf.cache));
-	if (!prune && !rg_rmplan_has(&plan, RG_OBJ_LAYER, RG_OBJ_BLOB))
+	if (!opts.prune && !rg_rmplan_has(&plan, RG_OBJ_LAYER, RG_OBJ_BLOB))
 		return;		/* the cache matters for links and blobs */
-	if (conf.cache == RG_CACHE_INMEMORY && stop_cmd == NULL)
+	if (conf.cache == RG_CACHE_INMEMORY && opts.stop == NULL)
 		rmo.hold_cached = hold_inmemory;
 	if (conf.cache == RG_CACHE_REDIS) {
 		if (rg_redis_open(&redis, conf.redis_addr, conf.redis_password,
@@ -164,13 +160,13 @@ load_config(void)
 static void
 open_storage(void)
 {
-	const char *root = root_opt ? root_opt : plan.root;
+	const char *root = opts.root ? opts.root : plan.root;
 	char e[1024];
 
 	if (root == NULL)
 		errx(RG_EXIT_FATAL, "no storage root: the stream has no scan record; "
 		    "give --root");
-	if ((store = rg_regconf_store(config_opt, root, &remote, e,
+	if ((store = rg_regconf_store(opts.config, root, &remote, e,
 	    sizeof(e))) == NULL)
 		errx(RG_EXIT_FATAL, "%s", *e ? e : "the storage cannot be opened");
 	if (rg_sweep_open(&sw, store, dry_run) != 0) {
@@ -180,10 +176,10 @@ open_storage(void)
 			err(RG_EXIT_FATAL, "%s/.rg-trash: %s", sw.root, sw.why);
 		exit(RG_EXIT_FATAL);
 	}
-	if (root_opt != NULL && plan.root != NULL &&
+	if (opts.root != NULL && plan.root != NULL &&
 	    !store->ops->same(store, plan.root))
 		errx(RG_EXIT_FATAL, "--root %s is not the storage the stream was "
-		    "scanned from (%s)", root_opt, plan.root);
+		    "scanned from (%s)", opts.root, plan.root);
 	sw.scan_time = plan.scan_time;
 	sw.min_age = min_age;
 	sw.now = now;
@@ -195,7 +191,7 @@ open_storage(void)
 		    "scan did not see: scan again";
 	}
 	load_config();
-	rg_sweep_jobs(&sw, jobs ? jobs : store->rm_threads);
+	rg_sweep_jobs(&sw, opts.jobs ? opts.jobs : store->rm_threads);
 }
 
 /* Marks other than tags need rg-refs' pass and a fresh scan. */
@@ -238,44 +234,14 @@ check_approval(void)
 	}
 }
 
-/*
- * Options for the other kind of source are usage errors: the storage's
- * (--root, --config, --stop, --prune, --min-age) with a scan through the
- * API, the API's (--user, --insecure, certificates) with a storage scan.
- */
+/* options for the other kind of source are usage errors (rmplan.c) */
 static void
 check_options(void)
 {
-	if (plan.api && root_opt != NULL)
-		errx(RG_EXIT_FATAL, "--root %s: the stream is a scan of %s through "
-		    "its API", root_opt, plan.root);
-	if (plan.api && (config_opt != NULL || stop_cmd != NULL))
-		errx(RG_EXIT_FATAL, "%s: the stream is a scan of %s through its API: "
-		    "the registry itself deletes, and keeps its cache", config_opt ?
-		    "--config" : "--stop", plan.root);
-	if (plan.api && prune)
-		errx(RG_EXIT_FATAL, "--prune: the stream is a scan of %s through its "
-		    "API, which cannot delete a repository; a sweep of the storage "
-		    "can", plan.root);
-	if (plan.api && min_age_opt)
-		errx(RG_EXIT_FATAL, "--min-age: the stream is a scan of %s through "
-		    "its API: the registry itself deletes, and checks what a push "
-		    "is writing", plan.root);
-	if ((remote.endpoint != NULL || jobs > 0) && (plan.root == NULL ||
-	    strncmp(plan.root, "s3://", 5) != 0))
-		errx(RG_EXIT_FATAL, "%s: applies to a stream scanned from S3 "
-		    "(s3://bucket)%s%s", remote.endpoint ? "--endpoint" : "--jobs",
-		    plan.root ? "; this one is a scan of " : "",
-		    plan.root ? plan.root : "");
-	if (!plan.api && http_opt != NULL)
-		errx(RG_EXIT_FATAL, "%s: applies to a stream scanned through a "
-		    "registry's URL; this one is a scan of its storage%s%s", http_opt,
-		    plan.root ? " at " : "", plan.root ? plan.root : "");
-	if (!plan.api && tls_opt != NULL && (plan.root == NULL ||
-	    strncmp(plan.root, "s3://", 5) != 0))
-		errx(RG_EXIT_FATAL, "%s: applies to a stream scanned through a "
-		    "registry's URL or from S3; this one is a scan of its storage%s%s",
-		    tls_opt, plan.root ? " at " : "", plan.root ? plan.root : "");
+	char msg[8192];
+
+	if (rg_rmplan_options(&plan, &opts, msg, sizeof(msg)) != NULL)
+		errx(RG_EXIT_FATAL, "%s", msg);
 	remote.cacert = http_opts.cacert;	/* (S3's endpoint) */
 	remote.insecure = http_opts.insecure;
 }
@@ -283,9 +249,9 @@ check_options(void)
 static void
 run(void)
 {
-	rmo.prune = prune;
+	rmo.prune = opts.prune;
 	rmo.dry_run = dry_run;
-	rmo.stop_cmd = stop_cmd;
+	rmo.stop_cmd = opts.stop;
 	rmo.start_cmd = start_cmd;
 	rg_rmstore_run(&plan, &sw, &rmo, outcome, NULL);
 	if (rmo.failed)
@@ -357,33 +323,30 @@ main(int argc, char *argv[])
 		{ "version", no_argument, NULL, 'V' },
 		{ NULL, 0, NULL, 0 }
 	};
-	char *end;
 	long n;
 	int c;
 
 	now = time(NULL);
 	while ((c = getopt_long(argc, argv, "c:e:hj:knr:u:vV", longopts, NULL)) != -1) {
-		if (strchr("uEK", c) != NULL && http_opt == NULL)
-			http_opt = c == 'u' ? "--user" : c == 'E' ? "--cert" : "--key";
-		if (strchr("kC", c) != NULL && tls_opt == NULL)
-			tls_opt = c == 'k' ? "--insecure" : "--cacert";
+		if (strchr("uEK", c) != NULL && opts.http == NULL)
+			opts.http = c == 'u' ? "--user" : c == 'E' ? "--cert" : "--key";
+		if (strchr("kC", c) != NULL && opts.tls == NULL)
+			opts.tls = c == 'k' ? "--insecure" : "--cacert";
 		switch (c) {
 		case 'c':
-			config_opt = optarg;
+			opts.config = optarg;
 			break;
 		case 'e':
-			remote.endpoint = optarg;
+			opts.endpoint = remote.endpoint = optarg;
 			break;
 		case 'j':
-			errno = 0;
-			if ((n = strtol(optarg, &end, 10)) < 1 ||
-			    n > RG_STORE_JOBS_MAX || *end != '\0' || errno != 0)
-				errx(RG_EXIT_FATAL, "--jobs: %s: not a number from 1 "
-				    "to %d", optarg, RG_STORE_JOBS_MAX);
-			jobs = (int)n;
+			if (rg_count_arg("--jobs", optarg, 1, RG_STORE_JOBS_MAX,
+			    &n) != 0)
+				return RG_EXIT_FATAL;
+			opts.jobs = (int)n;
 			break;
 		case 'S':
-			stop_cmd = optarg;
+			opts.stop = optarg;
 			break;
 		case 's':
 			start_cmd = optarg;
@@ -392,7 +355,7 @@ main(int argc, char *argv[])
 			dry_run = 1;
 			break;
 		case 'r':
-			root_opt = optarg;
+			opts.root = optarg;
 			break;
 		case 'M':
 			if (rg_duration_arg("--max-age", optarg, &max_age) != 0)
@@ -401,10 +364,10 @@ main(int argc, char *argv[])
 		case 'm':
 			if (rg_duration_arg("--min-age", optarg, &min_age) != 0)
 				return RG_EXIT_FATAL;
-			min_age_opt = 1;
+			opts.min_age = 1;
 			break;
 		case 'p':
-			prune = 1;
+			opts.prune = 1;
 			break;
 		case 'v':
 			verbose = 1;
@@ -436,7 +399,7 @@ main(int argc, char *argv[])
 	}
 	if (optind != argc)
 		usage(stderr, RG_EXIT_FATAL);
-	if ((stop_cmd == NULL) != (start_cmd == NULL))
+	if ((opts.stop == NULL) != (start_cmd == NULL))
 		errx(RG_EXIT_FATAL, "--stop and --start go together: the registry "
 		    "stopped is started again");
 	if (rg_rmplan_init(&plan) != 0)
@@ -453,7 +416,7 @@ main(int argc, char *argv[])
 	check_options();
 	if (plan.api && plan.n > 0)
 		run_api();
-	else if (!plan.api && (plan.n > 0 || prune || plan.root != NULL)) {
+	else if (!plan.api && (plan.n > 0 || opts.prune || plan.root != NULL)) {
 		/* (with nothing marked: what a killed run left is seen to) */
 		open_storage();
 		run();

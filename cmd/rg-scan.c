@@ -89,7 +89,7 @@ main(int argc, char *argv[])
 		{ "version", no_argument, NULL, 'V' },
 		{ NULL, 0, NULL, 0 }
 	};
-	char *end_num, cerr[512];
+	char cerr[512];
 	const char *config = NULL, *api_only = NULL, *url_only = NULL;
 	struct rg_regconf conf;
 	struct rg_store_opts so = { 0 };
@@ -116,11 +116,9 @@ main(int argc, char *argv[])
 			break;
 		case 'j':
 		case 'P':
-			if ((n = strtol(optarg, &end_num, 10)) < 1 || n > (c == 'j' ? 64 : 1000) ||
-			    *end_num != '\0')
-				errx(RG_EXIT_FATAL, "%s: %s: not a number from 1 to %d",
-				    c == 'j' ? "--jobs" : "--page-size", optarg,
-				    c == 'j' ? 64 : 1000);
+			if (rg_count_arg(c == 'j' ? "--jobs" : "--page-size", optarg,
+			    1, c == 'j' ? RG_STORE_JOBS_MAX : 1000, &n) != 0)
+				return RG_EXIT_FATAL;
 			*(c == 'j' ? &api.jobs : &api.page) = (int)n;
 			if (c == 'j')
 				jobs = (int)n;

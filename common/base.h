@@ -88,6 +88,7 @@ void	rg_time_format(time_t t, char out[RG_TIME_STRLEN + 1]);
 int	rg_duration_parse(const char *s, long long *secs);
 int	rg_date_arg(const char *opt, const char *arg, time_t *t);
 int	rg_duration_arg(const char *opt, const char *arg, long long *secs);
+int	rg_count_arg(const char *opt, const char *arg, long lo, long hi, long *n);
 
 /* time.c, continued: an exclusive time window, from option arguments */
 struct rg_window {

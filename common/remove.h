@@ -65,6 +65,17 @@ json_t *rg_rmtotal_record(const char *root, int dry_run, time_t t,
 void	rg_tagset_add(struct rg_digest *sum, uint32_t *n, const char *tag,
 	    const struct rg_digest *d);
 
+/* rmplan.c: the options given that depend on the stream's source */
+struct rg_rmopts {
+	const char *root, *config, *stop, *endpoint;
+	const char *http;	/* the first of --user, --cert, --key */
+	const char *tls;	/* the first of --insecure, --cacert */
+	int prune, min_age, jobs;
+};
+
+const char *rg_rmplan_options(const struct rg_rmplan *p,
+	    const struct rg_rmopts *o, char *msg, size_t size);
+
 /* what became of an object (RG_RM_*, base.h); why says why, but for RG_RM_DONE */
 typedef void rg_outcome_fn(void *arg, const struct rg_rmitem *it, int result,
 	    const char *why);

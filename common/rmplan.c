@@ -303,3 +303,49 @@ rg_rmitem_record(const struct rg_rmplan *p, const struct rg_rmitem *it,
 		json_object_set_new(rec, "why", json_string(why));
 	return rec;
 }
+
+/*
+ * Options for the other kind of source are usage errors: the storage's
+ * (--root, --config, --stop, --prune, --min-age) with a scan through the
+ * API, the API's (--user, --cert, --key) with any other, --insecure and
+ * --cacert with a storage scan but S3's, --endpoint and --jobs with any
+ * but S3's.  NULL when o suits p's stream, else why not, in msg.
+ */
+const char *
+rg_rmplan_options(const struct rg_rmplan *p, const struct rg_rmopts *o,
+    char *msg, size_t size)
+{
+	int s3 = p->root != NULL && strncmp(p->root, "s3://", 5) == 0;
+	const char *at = p->root ? " at " : "", *root = p->root ? p->root : "";
+
+	if (p->api && o->root != NULL)
+		rg_msg(msg, size, "--root %s: the stream is a scan of %s through "
+		    "its API", o->root, p->root);
+	else if (p->api && (o->config != NULL || o->stop != NULL))
+		rg_msg(msg, size, "%s: the stream is a scan of %s through its API: "
+		    "the registry itself deletes, and keeps its cache", o->config ?
+		    "--config" : "--stop", p->root);
+	else if (p->api && o->prune)
+		rg_msg(msg, size, "--prune: the stream is a scan of %s through its "
+		    "API, which cannot delete a repository; a sweep of the storage "
+		    "can", p->root);
+	else if (p->api && o->min_age)
+		rg_msg(msg, size, "--min-age: the stream is a scan of %s through "
+		    "its API: the registry itself deletes, and checks what a push "
+		    "is writing", p->root);
+	else if ((o->endpoint != NULL || o->jobs > 0) && !s3)
+		rg_msg(msg, size, "%s: applies to a stream scanned from S3 "
+		    "(s3://bucket)%s%s", o->endpoint ? "--endpoint" : "--jobs",
+		    p->root ? "; this one is a scan of " : "", root);
+	else if (!p->api && o->http != NULL)
+		rg_msg(msg, size, "%s: applies to a stream scanned through a "
+		    "registry's URL; this one is a scan of its storage%s%s", o->http,
+		    at, root);
+	else if (!p->api && o->tls != NULL && !s3)
+		rg_msg(msg, size, "%s: applies to a stream scanned through a "
+		    "registry's URL or from S3; this one is a scan of its storage%s%s",
+		    o->tls, at, root);
+	else
+		return NULL;
+	return msg;
+}

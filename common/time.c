@@ -2,6 +2,8 @@
  * they compare as strings; it reads any offset and fraction. */
 #include <ctype.h>
 #include <err.h>
+#include <errno.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "base.h"
@@ -137,6 +139,20 @@ rg_duration_arg(const char *opt, const char *arg, long long *secs)
 	if (rg_duration_parse(arg, secs) == 0)
 		return 0;
 	warnx("%s: %s: not a duration such as 90d, 12h, 2w", opt, arg);
+	return -1;
+}
+
+/* A number from lo to hi given to opt; -1 (reported) when arg is not one. */
+int
+rg_count_arg(const char *opt, const char *arg, long lo, long hi, long *n)
+{
+	char *end;
+
+	errno = 0;
+	*n = strtol(arg, &end, 10);
+	if (end != arg && *end == '\0' && errno == 0 && *n >= lo && *n <= hi)
+		return 0;
+	warnx("%s: %s: not a number from %ld to %ld", opt, arg, lo, hi);
 	return -1;
 }
 
