@@ -31,7 +31,8 @@ BINS = $(TOOLS:%=$(BUILD)/bin/%)
 SAN_FLAGS = -O1 -g -fno-omit-frame-pointer -fsanitize=address,undefined \
 	-fno-sanitize-recover=all
 
-.PHONY: all check test test-san lint deps install uninstall clean bench demo stress
+.PHONY: all check test test-san lint deps install uninstall clean bench demo stress \
+	fuzz fuzz-bins fuzz-replay
 .SECONDARY:
 
 all: $(BINS)
@@ -61,10 +62,12 @@ $(BUILD)/bench/gen-tree: tests/bench/gen-tree.c $(BUILD)/libcommon.a
 deps:
 	@tests/install-deps
 
-# The whole suite, then again under AddressSanitizer and UBSan, then lint.
+# The whole suite, then again under AddressSanitizer and UBSan, then
+# every saved fuzzing input once (tests/fuzz/corpus), then lint.
 check: deps all $(BUILD)/bench/gen-tree lint
 	tests/run $(BUILD)/bin
 	$(MAKE) --no-print-directory test-san
+	$(MAKE) --no-print-directory fuzz-replay
 
 test: all $(BUILD)/bench/gen-tree
 	tests/run $(BUILD)/bin
@@ -75,6 +78,37 @@ test-san:
 	ASAN_OPTIONS=detect_leaks=1:exitcode=86 \
 	UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1:exitcode=87 \
 		tests/run build-san/bin
+
+# Fuzzing (tests/fuzz): a libFuzzer target per parser, built with clang
+# under AddressSanitizer and UBSan over common/ built the same way.
+FUZZ_TARGETS = $(basename $(notdir $(wildcard tests/fuzz/*.c)))
+FUZZ_FLAGS = -O1 -g -fno-omit-frame-pointer -fsanitize=address,undefined \
+	-fno-sanitize-recover=all
+FUZZ_BINS = $(FUZZ_TARGETS:%=build-fuzz/fuzz/%)
+LIBS_FUZZ = jansson libpcre2-8 libcrypto libcurl yaml-0.1
+
+fuzz-bins:
+	$(MAKE) --no-print-directory BUILD=build-fuzz CC=clang \
+		CFLAGS="$(FUZZ_FLAGS) -fsanitize=fuzzer-no-link" build-fuzz/libcommon.a
+	$(MAKE) --no-print-directory $(FUZZ_BINS)
+
+build-fuzz/fuzz/%: tests/fuzz/%.c tests/fuzz/fuzz.h build-fuzz/libcommon.a
+	@mkdir -p $(@D)
+	clang $(FUZZ_FLAGS) -fsanitize=fuzzer -std=c11 -D_GNU_SOURCE -Icommon \
+		$(shell pkg-config --cflags $(LIBS_FUZZ)) -o $@ $< \
+		build-fuzz/libcommon.a $(shell pkg-config --libs $(LIBS_FUZZ)) -pthread
+
+# every saved input once: a crash fixed stays fixed
+fuzz-replay: fuzz-bins
+	tests/fuzz/run -replay build-fuzz
+
+# FUZZ_SECONDS (300) of new inputs for each target, then the tools on
+# stdin under AFL++ (FUZZ_AFL_SECONDS, 300 each); new crashes reported
+FUZZ_SECONDS ?= 300
+FUZZ_AFL_SECONDS ?= 300
+fuzz: deps fuzz-bins
+	tests/fuzz/run -fuzz build-fuzz $(FUZZ_SECONDS)
+	tests/fuzz/afl build-fuzz $(FUZZ_AFL_SECONDS)
 
 lint:
 	mandoc -Tlint -W warning $(MAN1) $(MAN5) $(MAN7)
@@ -114,4 +148,4 @@ uninstall:
 		$(MAN7:man/%=$(DESTDIR)$(MANDIR)/man7/%)
 
 clean:
-	rm -rf build build-san
+	rm -rf build build-san build-fuzz

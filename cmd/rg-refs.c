@@ -123,10 +123,10 @@ count(struct tally *t, const char *type, long long size)
 		t->layers++;
 	else if (strcmp(type, RG_T_BLOB) == 0) {
 		t->blobs++;
-		t->bytes += size;
+		t->bytes = rg_size_add(t->bytes, size);
 	} else {
 		t->uploads++;
-		t->upload_bytes += size;
+		t->upload_bytes = rg_size_add(t->upload_bytes, size);
 	}
 }
 
@@ -166,8 +166,8 @@ verdict(json_t *rec, const char *line, size_t len, const char *where, void *arg)
 		t->kept++;
 		if (verbose)
 			warnx("%s: %s %s@%s: marked, but kept: %s", where, type,
-			    rg_str(rec, RG_F_REPO) ? rg_str(rec, RG_F_REPO) : "",
-			    rg_str(rec, strcmp(type, RG_T_TAG) == 0 ? RG_F_TAG : RG_F_DIGEST), why);
+			    rg_strz(rec, RG_F_REPO), rg_strz(rec, strcmp(type,
+			    RG_T_TAG) == 0 ? RG_F_TAG : RG_F_DIGEST), why);
 		return rg_emit(stdout, rec);
 	}
 	return rg_write_line(line, len);

@@ -83,7 +83,7 @@ outcome(void *arg, const struct rg_rmitem *it, int r, const char *why)
 	}
 	done[it->kind]++;
 	if (it->kind == RG_OBJ_BLOB || it->kind == RG_OBJ_UPLOAD)
-		bytes += it->size;
+		bytes = rg_size_add(bytes, it->size);
 	report(it, dry_run ? "would-delete" : "deleted", NULL);
 }
 

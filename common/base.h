@@ -28,6 +28,13 @@ enum {
 /* what became of an object, from the storage's sweep and the API's alike */
 enum { RG_RM_DONE, RG_RM_GONE, RG_RM_KEPT, RG_RM_FAILED, RG_RM_PENDING };
 
+/* a byte total: b added when positive, at most INT64_MAX (records are input) */
+static inline int64_t
+rg_size_add(int64_t a, int64_t b)
+{
+	return b <= 0 ? a : b > INT64_MAX - a ? INT64_MAX : a + b;
+}
+
 /* storage.c: a small file read whole */
 int	rg_read_fd(int fd, size_t max, char **buf, size_t *len);
 int	rg_read_file(int dirfd, const char *path, size_t max, char **buf,
@@ -85,6 +92,7 @@ int	rg_name_parse(const char *arg, char **repo, char **tag);
 
 int	rg_time_parse(const char *s, time_t *t);
 void	rg_time_format(time_t t, char out[RG_TIME_STRLEN + 1]);
+#define RG_DURATION_MAX	(10000LL * 366 * 86400)	/* 10000 years, in seconds */
 int	rg_duration_parse(const char *s, long long *secs);
 int	rg_date_arg(const char *opt, const char *arg, time_t *t);
 int	rg_duration_arg(const char *opt, const char *arg, long long *secs);

@@ -15,6 +15,10 @@
  * (2024-01-01, 2024-01-01T12:00:00Z) compare with time fields.  A
  * comparison with a missing field is false, whatever the operator: a
  * condition that cannot be checked never selects anything.
+ *
+ * An expression is at most RG_EXPR_DEPTH deep, counting each "!", "(",
+ * "&&" and "||" on the way down from the whole: parsing, evaluating and
+ * freeing recurse that deep and no deeper.
  */
 #include <ctype.h>
 #include <err.h>
@@ -45,6 +49,7 @@ struct operand {
 
 struct rg_expr {
 	int kind, op;
+	int height;		/* the depth of the tree below it, 1 for a leaf */
 	struct rg_expr *l, *r;
 	struct operand a, b;
 	struct rg_regex *re;
@@ -54,6 +59,7 @@ struct parser {
 	const char *src, *p;
 	const char *err;
 	size_t erroff;
+	int depth;		/* "!" and "(" open around the parse */
 };
 
 static const char *opnames[] = { "==", "!=", "<=", ">=", "<", ">", "=~", "!~" };
@@ -97,6 +103,19 @@ node(int kind)
 	if (e == NULL)
 		rg_nomem();
 	e->kind = kind;
+	e->height = 1;
+	return e;
+}
+
+/* e over l and r (r may be NULL); a failure when that is too deep */
+static struct rg_expr *
+over(struct parser *ps, struct rg_expr *e, struct rg_expr *l, struct rg_expr *r)
+{
+	e->l = l;
+	e->r = r;
+	e->height = 1 + (r != NULL && r->height > l->height ? r->height : l->height);
+	if (e->height > RG_EXPR_DEPTH)
+		fail(ps, "nested deeper than " RG_EXPR_DEPTH_S " levels");
 	return e;
 }
 
@@ -252,13 +271,20 @@ parse_unary(struct parser *ps)
 {
 	struct rg_expr *e;
 
+	if (ps->depth >= RG_EXPR_DEPTH) {
+		fail(ps, "nested deeper than " RG_EXPR_DEPTH_S " levels");
+		return node(N_TRUTH);	/* (not looked at: the parse failed) */
+	}
 	if (accept(ps, "!") && *ps->p != '=' && *ps->p != '~') {
-		e = node(N_NOT);
-		e->l = parse_unary(ps);
+		ps->depth++;
+		e = over(ps, node(N_NOT), parse_unary(ps), NULL);
+		ps->depth--;
 		return e;
 	}
 	if (accept(ps, "(")) {
+		ps->depth++;
 		e = parse_or(ps);
+		ps->depth--;
 		if (!accept(ps, ")"))
 			fail(ps, "expected )");
 		return e;
@@ -273,9 +299,7 @@ parse_and(struct parser *ps)
 
 	while (ps->err == NULL && accept(ps, "&&")) {
 		n = node(N_AND);
-		n->l = e;
-		n->r = parse_unary(ps);
-		e = n;
+		e = over(ps, n, e, parse_unary(ps));
 	}
 	return e;
 }
@@ -287,9 +311,7 @@ parse_or(struct parser *ps)
 
 	while (ps->err == NULL && accept(ps, "||")) {
 		n = node(N_OR);
-		n->l = e;
-		n->r = parse_and(ps);
-		e = n;
+		e = over(ps, n, e, parse_and(ps));
 	}
 	return e;
 }
@@ -298,7 +320,7 @@ parse_or(struct parser *ps)
 struct rg_expr *
 rg_expr_parse(const char *opt, const char *src)
 {
-	struct parser ps = { src, src, NULL, 0 };
+	struct parser ps = { src, src, NULL, 0, 0 };
 	struct rg_expr *e = parse_or(&ps);
 
 	skip_space(&ps);

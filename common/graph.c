@@ -252,6 +252,14 @@ rg_graph_add_fields(const struct rg_rec *f, const char *where, struct rg_ticket 
 		i = man_find(r, b, 1);	/* first: it may move the table */
 		m = MAN(i);
 		m->flags |= M_HAD_TAGS;
+		if (f->tag == NULL || !rg_tag_valid(f->tag)) {
+			/* a tag of unknown name: its manifest is kept */
+			warnx("%s: tag record without a valid tag: its manifest "
+			    "is kept", where);
+			status = RG_EXIT_PARTIAL;
+			m->flags |= M_LIVE_TAG;
+			return;
+		}
 		if (keep_tags)
 			add_tag(r, (uint32_t)i, f->tag);
 		if ((s = fallback_subject(f->tag)) != NO_REF)
@@ -573,6 +581,8 @@ rg_graph_judge(const struct rg_rec *f, const json_t *rec, const char **why,
 		return -1;
 	r = repo_id(repo);
 	if (strcmp(type, RG_T_TAG) == 0) {
+		if (f->tag == NULL || !rg_tag_valid(f->tag))
+			return -1;
 		s = fallback_subject(f->tag);
 		if (s != NO_REF && seen(r, s))
 			return alive(r, s) ? (*why = "referrer-of-surviving", 0) :
@@ -729,9 +739,9 @@ sum(uint32_t b, uint32_t root, void *arg)
 	struct sums *s = arg;
 
 	(void)root;
-	s->total += (int64_t)BLOB(b)->size;
+	s->total = rg_size_add(s->total, (int64_t)BLOB(b)->size);
 	if (blob_holders[b] == 1)
-		s->alone += (int64_t)BLOB(b)->size;
+		s->alone = rg_size_add(s->alone, (int64_t)BLOB(b)->size);
 }
 
 static int

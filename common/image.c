@@ -79,7 +79,8 @@ index_created(struct rg_images *s, struct rg_image *m, int depth)
 	struct rg_image *c;
 	size_t i;
 
-	if (!m->ok || m->m.children.n == 0 || m->visiting || depth > NEST_MAX)
+	if (!m->ok || m->m.children.n == 0 || m->visiting || m->dated ||
+	    depth > NEST_MAX)
 		return;
 	m->visiting = 1;
 	for (i = 0; i < m->m.children.n; i++) {
@@ -92,6 +93,7 @@ index_created(struct rg_images *s, struct rg_image *m, int depth)
 		}
 	}
 	m->visiting = 0;
+	m->dated = 1;	/* once: an index listed by many is not walked again */
 }
 
 /* An index was created when its newest child was. */
@@ -110,8 +112,10 @@ collect(struct rg_images *s, struct rg_image *m, struct rg_refs *all, int depth)
 	struct rg_image *c;
 	size_t i;
 
-	if (depth > NEST_MAX)
-		return;
+	if (depth > NEST_MAX || (m->stamp == s->stamp && m->depth <= depth))
+		return;		/* walked already, as deep or deeper */
+	m->stamp = s->stamp;
+	m->depth = depth;
 	rg_refs_add(all, &m->digest, m->ok ? m->size : -1);
 	if (!m->ok)
 		return;
@@ -138,11 +142,12 @@ rg_image_size(struct rg_images *s, struct rg_image *m)
 	int64_t sum = 0;
 	size_t i;
 
+	s->stamp++;
 	collect(s, m, &all, 0);
 	for (i = 0; i < all.n; i++)
 		if (all.v[i].size > 0)
-			sum += all.v[i].size;
-	free(all.v);
+			sum = rg_size_add(sum, all.v[i].size);
+	rg_refs_free(&all);
 	return sum;
 }
 

@@ -2,14 +2,22 @@
  * jscan.c: check that a line is one JSON object, without building it, and
  * read its top-level "type" and "delete" on the way.  Filters use it to
  * pass on the records they do not look at for a fraction of the cost of a
- * parse; jansson reads the rest, and words any error.
+ * parse; jansson reads the rest, and words any error.  What it accepts,
+ * jansson accepts as rg_parse_line asks (no duplicate keys, UTF-8, no
+ * \u0000, paired surrogates, integers in range, reals that do not
+ * overflow), with the same values: tests/fuzz/records checks it.  What it
+ * cannot tell cheaply (escaped keys, objects of many keys, deep nesting)
+ * it leaves to jansson (-1).
  */
+#include <errno.h>
+#include <math.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "records.h"
 
 #define DEPTH_MAX	256
+#define KEYS_MAX	32	/* keys of an object checked for duplicates here */
 
 struct cur {
 	const char *p, *end;
@@ -24,16 +32,78 @@ ws(struct cur *c)
 		c->p++;
 }
 
-static int
+/* the code of the 4 hex digits at p (at least 4 bytes), or -1 */
+static long
 hex4(const char *p)
 {
-	int i;
+	long v = 0;
+	int i, d;
 
-	for (i = 0; i < 4; i++)
-		if (!((p[i] >= '0' && p[i] <= '9') || (p[i] >= 'a' && p[i] <= 'f') ||
-		    (p[i] >= 'A' && p[i] <= 'F')))
-			return 0;
-	return 1;
+	for (i = 0; i < 4; i++) {
+		if (p[i] >= '0' && p[i] <= '9')
+			d = p[i] - '0';
+		else if (p[i] >= 'a' && p[i] <= 'f')
+			d = p[i] - 'a' + 10;
+		else if (p[i] >= 'A' && p[i] <= 'F')
+			d = p[i] - 'A' + 10;
+		else
+			return -1;
+		v = v * 16 + d;
+	}
+	return v;
+}
+
+/*
+ * The \u escape at c->p (on the u): a code point jansson takes, a
+ * surrogate pair in two; c->p on its last digit.  -1 when not one.
+ */
+static int
+uescape(struct cur *c)
+{
+	long u, lo;
+
+	if (c->end - c->p < 5 || (u = hex4(c->p + 1)) <= 0)
+		return -1;	/* (\u0000: jansson refuses it) */
+	c->p += 4;
+	if (u >= 0xDC00 && u <= 0xDFFF)
+		return -1;	/* a low surrogate alone */
+	if (u < 0xD800 || u > 0xDBFF)
+		return 0;
+	if (c->end - c->p < 7 || c->p[1] != '\\' || c->p[2] != 'u' ||
+	    (lo = hex4(c->p + 3)) < 0xDC00 || lo > 0xDFFF)
+		return -1;	/* a high one without its low one */
+	c->p += 6;
+	return 0;
+}
+
+/* The UTF-8 sequence at c->p (a byte >= 0x80), as jansson checks it. */
+static int
+utf8(struct cur *c)
+{
+	const unsigned char *p = (const unsigned char *)c->p;
+	unsigned char b = *p;
+	long v, min;
+	int n, i;
+
+	if (b >= 0xC2 && b <= 0xDF)
+		n = 2, v = b & 0x1F, min = 0x80;
+	else if (b >= 0xE0 && b <= 0xEF)
+		n = 3, v = b & 0x0F, min = 0x800;
+	else if (b >= 0xF0 && b <= 0xF4)
+		n = 4, v = b & 0x07, min = 0x10000;
+	else
+		return -1;
+	if (c->end - c->p < n)
+		return -1;
+	for (i = 1; i < n; i++) {
+		if ((p[i] & 0xC0) != 0x80)
+			return -1;
+		v = (v << 6) | (p[i] & 0x3F);
+	}
+	if (v < min || v > 0x10FFFF || (v >= 0xD800 && v <= 0xDFFF))
+		return -1;
+	c->p += n - 1;
+	return 0;
 }
 
 /* A string; its contents (between the quotes) in *s, *n; *esc if escaped. */
@@ -47,16 +117,18 @@ string(struct cur *c, const char **s, size_t *n, int *esc)
 	while (c->p < c->end && *c->p != '"') {
 		if ((unsigned char)*c->p < 0x20)
 			return -1;
+		if ((unsigned char)*c->p >= 0x80 && utf8(c) != 0)
+			return -1;
 		if (*c->p == '\\') {
 			*esc = c->esc = 1;
 			if (++c->p >= c->end)
 				return -1;
 			if (*c->p == 'u') {
-				if (c->end - c->p < 5 || !hex4(c->p + 1))
+				if (uescape(c) != 0)
 					return -1;
-				c->p += 4;
-			} else if (strchr("\"\\/bfnrt", *c->p) == NULL)
-				return -1;
+			} else if (*c->p == '\0' ||
+			    strchr("\"\\/bfnrt", *c->p) == NULL)
+				return -1;	/* (strchr finds the NUL) */
 		}
 		c->p++;
 	}
@@ -76,9 +148,20 @@ digits(struct cur *c)
 	return c->p > start ? 0 : -1;
 }
 
+/*
+ * A number, into *i when it is an integer (else 0, as jansson's
+ * json_integer_value of a real): -1 when not one, or out of the range
+ * jansson reads (a long long; a double that does not overflow).
+ */
 static int
-number(struct cur *c)
+number(struct cur *c, long long *i)
 {
+	const char *start = c->p;
+	char buf[64], *text = buf, *end;
+	int real = 0, r = 0;
+	size_t n;
+	double d;
+
 	if (*c->p == '-')
 		c->p++;
 	if (c->p < c->end && *c->p == '0')
@@ -87,17 +170,36 @@ number(struct cur *c)
 		return -1;
 	if (c->p < c->end && *c->p == '.') {
 		c->p++;
+		real = 1;
 		if (digits(c) != 0)
 			return -1;
 	}
 	if (c->p < c->end && (*c->p == 'e' || *c->p == 'E')) {
 		c->p++;
+		real = 1;
 		if (c->p < c->end && (*c->p == '+' || *c->p == '-'))
 			c->p++;
 		if (digits(c) != 0)
 			return -1;
 	}
-	return 0;
+	/* its value from a terminated copy: the line may end with it */
+	n = (size_t)(c->p - start);
+	if (n >= sizeof(buf) && (text = malloc(n + 1)) == NULL)
+		rg_nomem();
+	memcpy(text, start, n);
+	text[n] = '\0';
+	errno = 0;
+	*i = 0;
+	if (!real) {
+		*i = strtoll(text, &end, 10);
+		r = errno == ERANGE ? -1 : 0;
+	} else {
+		d = strtod(text, &end);
+		r = errno == ERANGE && (d == HUGE_VAL || d == -HUGE_VAL) ? -1 : 0;
+	}
+	if (text != buf)
+		free(text);
+	return r;
 }
 
 static int
@@ -174,11 +276,31 @@ field(struct cur *c, int depth, struct rg_jscan *top, const char *key, size_t kl
 	return 0;
 }
 
+/*
+ * Is the key new in its object?  Keys are compared as written: an escaped
+ * one, or one past KEYS_MAX, leaves the object to jansson (-1).
+ */
+static int
+new_key(const char **keys, size_t *lens, size_t *nkeys, const char *key,
+    size_t klen, int kesc)
+{
+	size_t i;
+
+	if (kesc || *nkeys == KEYS_MAX)
+		return -1;
+	for (i = 0; i < *nkeys; i++)
+		if (lens[i] == klen && memcmp(keys[i], key, klen) == 0)
+			return -1;	/* a duplicate: jansson refuses the line */
+	keys[*nkeys] = key;
+	lens[(*nkeys)++] = klen;
+	return 0;
+}
+
 static int
 members(struct cur *c, int depth, struct rg_jscan *top)
 {
-	const char *key, *val;
-	size_t klen;
+	const char *key, *val, *keys[KEYS_MAX];
+	size_t klen, lens[KEYS_MAX], nkeys = 0;
 	int kesc;
 
 	c->p++;			/* { */
@@ -189,23 +311,20 @@ members(struct cur *c, int depth, struct rg_jscan *top)
 	}
 	for (;;) {
 		ws(c);
-		if (string(c, &key, &klen, &kesc) != 0)
+		if (string(c, &key, &klen, &kesc) != 0 ||
+		    new_key(keys, lens, &nkeys, key, klen, kesc) != 0)
 			return -1;
 		ws(c);
 		if (c->p >= c->end || *c->p++ != ':')
 			return -1;
 		ws(c);
-		if (top != NULL && kesc)
-			top->escaped = 1;	/* it may spell a field read here */
-		if (top == NULL || kesc) {
+		if (top == NULL) {
 			if (value(c, depth + 1, NULL) != 0)
 				return -1;
 		} else if (klen == 4 && memcmp(key, RG_F_SIZE, 4) == 0 && c->p < c->end &&
 		    (*c->p == '-' || (*c->p >= '0' && *c->p <= '9'))) {
-			val = c->p;
-			if (number(c) != 0)
+			if (number(c, &top->size) != 0)
 				return -1;
-			top->size = strtoll(val, NULL, 10);
 			top->has_size = 1;
 		} else if ((klen == 6 && memcmp(key, RG_F_REASON, 6) == 0) ||
 		    (klen == 4 && memcmp(key, RG_F_KEPT, 4) == 0)) {
@@ -260,6 +379,7 @@ static int
 value(struct cur *c, int depth, struct rg_jscan *top)
 {
 	const char *s;
+	long long i;
 	size_t n;
 	int esc;
 
@@ -275,7 +395,7 @@ value(struct cur *c, int depth, struct rg_jscan *top)
 	case 'n': return word(c, "null");
 	}
 	if (*c->p == '-' || (*c->p >= '0' && *c->p <= '9'))
-		return number(c);
+		return number(c, &i);
 	return -1;
 }
 
@@ -340,10 +460,11 @@ rg_jlist_field(struct rg_jlist *l, const struct rg_jscan *j, int f)
 int
 rg_jlist_empty(const struct rg_jscan *j, int f)
 {
-	struct cur c = { j->f[f].s, j->f[f].s + j->f[f].len, 0 };
+	struct cur c = { j->f[f].s, NULL, 0 };
 
 	if (c.p == NULL || *c.p != '[')
 		return -1;
+	c.end = c.p + j->f[f].len;
 	c.p++;
 	ws(&c);
 	return c.p < c.end && *c.p == ']';

@@ -9,16 +9,54 @@
 
 #include "records.h"
 
+#define REFS_LINEAR	16	/* up to this many, a duplicate is looked for in turn */
+
+/* the slot of d in r's table: where it is, or the empty one it would take */
+static size_t
+refs_slot(const struct rg_refs *r, const struct rg_digest *d)
+{
+	size_t i = (size_t)rg_digest_hash(d) & (r->nslot - 1);
+
+	while (r->slot[i] != 0 &&
+	    memcmp(&r->v[r->slot[i] - 1].digest, d, sizeof(*d)) != 0)
+		i = (i + 1) & (r->nslot - 1);
+	return i;
+}
+
+/* a table of twice cap slots for r's entries; -1 out of memory */
+static int
+refs_index(struct rg_refs *r)
+{
+	size_t i;
+
+	free(r->slot);
+	r->nslot = 2 * r->cap;
+	if ((r->slot = calloc(r->nslot, sizeof(*r->slot))) == NULL)
+		return -1;
+	for (i = 0; i < r->n; i++)
+		r->slot[refs_slot(r, &r->v[i].digest)] = (uint32_t)i + 1;
+	return 0;
+}
+
+/*
+ * Add d to r unless it is there: in constant time on average (a manifest
+ * may list tens of thousands of layers); -1 when out of memory.
+ */
 int
 rg_refs_add(struct rg_refs *r, const struct rg_digest *d, int64_t size)
 {
 	struct rg_ref *v;
-	size_t i;
+	size_t i, s = 0;
 
-	for (i = 0; i < r->n; i++)
-		if (memcmp(&r->v[i].digest, d, sizeof(*d)) == 0)
-			return 0;
+	if (r->slot == NULL) {
+		for (i = 0; i < r->n; i++)
+			if (memcmp(&r->v[i].digest, d, sizeof(*d)) == 0)
+				return 0;
+	} else if (r->slot[s = refs_slot(r, d)] != 0)
+		return 0;
 	if (r->n == r->cap) {
+		if (r->cap > UINT32_MAX / 4)
+			return -1;
 		r->cap = r->cap ? 2 * r->cap : 8;
 		if ((v = realloc(r->v, r->cap * sizeof(*v))) == NULL)
 			return -1;
@@ -27,7 +65,19 @@ rg_refs_add(struct rg_refs *r, const struct rg_digest *d, int64_t size)
 	r->v[r->n].digest = *d;
 	r->v[r->n].size = size;
 	r->n++;
+	if (r->n > REFS_LINEAR && r->nslot < 2 * r->cap)
+		return refs_index(r);	/* (the new entry with the rest) */
+	if (r->slot != NULL)
+		r->slot[s] = (uint32_t)r->n;
 	return 0;
+}
+
+void
+rg_refs_free(struct rg_refs *r)
+{
+	free(r->v);
+	free(r->slot);
+	memset(r, 0, sizeof(*r));
 }
 
 static int
@@ -153,9 +203,9 @@ rg_manifest_parse(const char *buf, size_t len, struct rg_manifest *m,
 void
 rg_manifest_free(struct rg_manifest *m)
 {
-	free(m->blobs.v);
-	free(m->foreign.v);
-	free(m->children.v);
+	rg_refs_free(&m->blobs);
+	rg_refs_free(&m->foreign);
+	rg_refs_free(&m->children);
 	json_decref(m->platform);
 	json_decref(m->root);
 	memset(m, 0, sizeof(*m));

@@ -72,6 +72,7 @@ int	rg_write_line(const char *line, size_t len);
 int	rg_write_with(const char *line, size_t len, const char *members);
 int	rg_stdout_close(void);
 const char *rg_str(const json_t *rec, const char *key);
+const char *rg_strz(const json_t *rec, const char *key);
 int	rg_record_time(const json_t *rec, const char *key, time_t *t);
 
 /* stream.c, continued: building records */
@@ -157,6 +158,8 @@ struct rg_expr_env {
 	const char *time_key;	/* what "age" counts from: created or pushed */
 };
 
+#define RG_EXPR_DEPTH	256	/* "!", "(", "&&" and "||" nested */
+#define RG_EXPR_DEPTH_S	"256"
 struct rg_expr *rg_expr_parse(const char *opt, const char *src);
 int	rg_expr_eval(const struct rg_expr *e, const json_t *rec,
 	    const struct rg_expr_env *env);
@@ -200,6 +203,8 @@ struct rg_ref {
 struct rg_refs {
 	struct rg_ref *v;
 	size_t n, cap;
+	uint32_t *slot;		/* index + 1 by digest hash, once n > 16; 0 empty */
+	size_t nslot;		/* 0 or a power of two */
 };
 
 struct rg_manifest {
@@ -235,6 +240,7 @@ int	rg_config_parse(const char *buf, size_t len, time_t *created,
 void	rg_config_parse_json(json_t *c, time_t *created, int *has_created,
 	    json_t **platform);
 int	rg_refs_add(struct rg_refs *r, const struct rg_digest *d, int64_t size);
+void	rg_refs_free(struct rg_refs *r);
 
 /* image.c: the manifests of one repository, as a graph */
 struct rg_image {
@@ -248,12 +254,15 @@ struct rg_image {
 	time_t pushed;			/* revision link mtime; 0 when unknown */
 	json_t *platform;
 	json_t *tags;			/* names of the tags pointing here */
-	int visiting;
+	int visiting, dated;		/* rg_images_created's walk */
+	unsigned stamp;			/* rg_image_size's walk: reached in it, */
+	int depth;			/* this deep at least */
 };
 
 struct rg_images {
 	struct rg_image *v;
 	size_t n, cap;
+	unsigned stamp;			/* rg_image_size's walks */
 };
 
 struct rg_image *rg_images_add(struct rg_images *s, const struct rg_digest *d);

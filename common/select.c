@@ -24,6 +24,25 @@ rg_select_init(struct rg_select *s, time_t now)
 	s->env.time_key = orders[RG_ORDER_CREATED];
 }
 
+/* What the criteria hold, let go (rg-select exits instead; the fuzzer's policy target frees). */
+void
+rg_select_free(struct rg_select *s)
+{
+	size_t i;
+
+	for (i = 0; i < s->nrepo_re; i++)
+		rg_regex_free(s->repo_re[i]);
+	for (i = 0; i < s->ntag_re; i++)
+		rg_regex_free(s->tag_re[i]);
+	for (i = 0; i < s->nkeep_tag_re; i++)
+		rg_regex_free(s->keep_tag_re[i]);
+	for (i = 0; i < s->nwheres; i++)
+		rg_expr_free(s->wheres[i]);
+	for (i = 0; i < s->nnames; i++)
+		free(s->names[i].repo);	/* (holds its tag) */
+	memset(s, 0, sizeof(*s));
+}
+
 /* Is there room for one more of what? */
 static int
 room(size_t n, const char *what)

@@ -32,6 +32,7 @@ struct rg_select {
 };
 
 void	rg_select_init(struct rg_select *s, time_t now);
+void	rg_select_free(struct rg_select *s);
 int	rg_select_option(struct rg_select *s, int opt, const char *optname,
 	    const char *arg);
 int	rg_select_name(struct rg_select *s, const char *arg);

@@ -208,6 +208,15 @@ rg_str(const json_t *rec, const char *key)
 	return json_string_value(json_object_get(rec, key));
 }
 
+/* A string field of a record, or "" (for messages). */
+const char *
+rg_strz(const json_t *rec, const char *key)
+{
+	const char *s = rg_str(rec, key);
+
+	return s != NULL ? s : "";
+}
+
 /* A new record {"type": type, "repo": repo}; repo may be NULL. */
 json_t *
 rg_record_new(const char *type, const char *repo)

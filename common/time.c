@@ -3,6 +3,7 @@
 #include <ctype.h>
 #include <err.h>
 #include <errno.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -74,20 +75,31 @@ rg_time_parse(const char *s, time_t *t)
 	return 0;
 }
 
+/*
+ * t in RFC 3339, four digits of year as rg_time_parse reads them: years
+ * before 1 (and before 1000, Go's zero time 0001-01-01 among them) as they
+ * are, times before year 0 as its first second, after 9999 as its last.
+ */
 void
 rg_time_format(time_t t, char out[RG_TIME_STRLEN + 1])
 {
+	static const time_t first = -62167219200LL;	/* 0000-01-01T00:00:00Z */
+	static const time_t last = 253402300799LL;	/* 9999-12-31T23:59:59Z */
 	struct tm tm;
 
-	if (gmtime_r(&t, &tm) == NULL ||
-	    strftime(out, RG_TIME_STRLEN + 1, "%Y-%m-%dT%H:%M:%SZ", &tm) !=
-	    RG_TIME_STRLEN)
-		strcpy(out, "1970-01-01T00:00:00Z");
+	t = t < first ? first : t > last ? last : t;
+	if (gmtime_r(&t, &tm) == NULL)
+		memset(&tm, 0, sizeof(tm));	/* (cannot fail in range) */
+	snprintf(out, RG_TIME_STRLEN + 1, "%04u-%02u-%02uT%02u:%02u:%02uZ",
+	    (unsigned)(tm.tm_year + 1900) % 10000, (unsigned)(tm.tm_mon + 1) % 100,
+	    (unsigned)tm.tm_mday % 100, (unsigned)tm.tm_hour % 100,
+	    (unsigned)tm.tm_min % 100, (unsigned)tm.tm_sec % 100);
 }
 
 /*
  * A duration: one or more <number><unit>, units s, m, h, d, w
- * ("90d", "12h", "1d12h").  Seconds in *secs; -1 when malformed.
+ * ("90d", "12h", "1d12h").  Seconds in *secs; -1 when malformed, -2 when
+ * longer than RG_DURATION_MAX (now - secs would be before year 0).
  */
 int
 rg_duration_parse(const char *s, long long *secs)
@@ -104,8 +116,8 @@ rg_duration_parse(const char *s, long long *secs)
 		if (!isdigit((unsigned char)*s))
 			return -1;
 		for (n = 0; isdigit((unsigned char)*s); s++) {
-			if (n > 1000000000LL)
-				return -1;
+			if (n > RG_DURATION_MAX)
+				return -2;
 			n = n * 10 + (*s - '0');
 		}
 		switch (*s++) {
@@ -116,7 +128,9 @@ rg_duration_parse(const char *s, long long *secs)
 		case 'w': unit = 7 * 86400; break;
 		default: return -1;
 		}
-		total += n * unit;
+		if (n > RG_DURATION_MAX / unit ||
+		    (total += n * unit) > RG_DURATION_MAX)
+			return -2;	/* longer than any time rg reads */
 	}
 	*secs = total;
 	return 0;
@@ -136,9 +150,14 @@ rg_date_arg(const char *opt, const char *arg, time_t *t)
 int
 rg_duration_arg(const char *opt, const char *arg, long long *secs)
 {
-	if (rg_duration_parse(arg, secs) == 0)
+	int r = rg_duration_parse(arg, secs);
+
+	if (r == 0)
 		return 0;
-	warnx("%s: %s: not a duration such as 90d, 12h, 2w", opt, arg);
+	if (r == -2)
+		warnx("%s: %s: longer than 10000 years", opt, arg);
+	else
+		warnx("%s: %s: not a duration such as 90d, 12h, 2w", opt, arg);
 	return -1;
 }
 

@@ -75,7 +75,7 @@ mix_storage() {
 }
 
 # proxy_start UPSTREAM PLAN LOG [DENY]: tests/flaky-proxy on a free port,
-# once it answers (S3=1 in the environment: before an S3 server); sets
+# once it answers and has logged that answer (S3=1 in the environment: before an S3 server); sets
 # PROXY (127.0.0.1:port) and PROXY_PID
 proxy_start() {
 	local port=$((19000 + RANDOM % 1000)) probe=/v2/
@@ -86,5 +86,11 @@ proxy_start() {
 	for _ in $(seq 50); do
 		curl -s -o /dev/null "http://$PROXY$probe" && break
 		sleep 0.1
+	done
+	# the probe's line is logged after its answer: wait for it, so that
+	# a test emptying the log afterwards sees only its own requests
+	for _ in $(seq 50); do
+		[ -s "$3" ] && break
+		sleep 0.05
 	done
 }
