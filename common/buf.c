@@ -12,8 +12,8 @@ grow(struct rg_buf *b, size_t more)
 	size_t cap;
 	char *np;
 
-	if (b->len + more <= b->cap)
-		return 0;
+	if (b->p != NULL && b->len + more <= b->cap)
+		return 0;	/* (an empty buffer gets its memory: no NULL + 0) */
 	for (cap = b->cap ? b->cap : 4096; cap < b->len + more; cap *= 2)
 		;
 	if ((np = realloc(b->p, cap)) == NULL)
@@ -186,6 +186,8 @@ rg_buf_printf(struct rg_buf *b, const char *fmt, ...)
 	va_list ap;
 	int n;
 
+	if (grow(b, 1) == -1)
+		return -1;
 	for (;;) {
 		va_start(ap, fmt);
 		n = vsnprintf(b->p + b->len, b->cap - b->len, fmt, ap);

@@ -19,6 +19,7 @@ enum { M_SEEN = 1, M_MARKED = 2, M_HAD_TAGS = 4, M_BROKEN = 8, M_ALIVE = 16,
 struct blob {
 	struct rg_digest d;
 	uint64_t size:56, flags:8;	/* 64 PiB is enough for one blob */
+#define BLOB_SIZE_MAX	((1LL << 56) - 1)	/* more is taken as this */
 };
 
 struct mkey {
@@ -223,7 +224,8 @@ rg_graph_add_fields(const struct rg_rec *f, const char *where, struct rg_ticket 
 		return;
 	if (strcmp(f->type, RG_T_BLOB) == 0 && (b = blob_id(f->digest)) != NO_REF) {
 		BLOB(b)->flags |= B_PRESENT;
-		BLOB(b)->size = f->size > 0 ? (uint64_t)f->size : 0;
+		BLOB(b)->size = f->size <= 0 ? 0 : f->size >= BLOB_SIZE_MAX ?
+		    BLOB_SIZE_MAX : (uint64_t)f->size;	/* (not cut to 56 bits) */
 		nblob_records++;
 		if (t != NULL && f->repo == NULL) {
 			t->kind = RG_TK_BLOB;

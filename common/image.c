@@ -8,7 +8,7 @@
 
 #include "records.h"
 
-#define NEST_MAX	8	/* index depth followed */
+#define NEST_MAX	64	/* index depth followed (each manifest walked once) */
 
 struct rg_image *
 rg_images_add(struct rg_images *s, const struct rg_digest *d)
