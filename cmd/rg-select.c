@@ -32,24 +32,7 @@ static size_t nrun, caprun;
 static char *run_repo;
 static struct rg_strset seen;		/* repositories whose run is over */
 
-static const struct option longopts[] = {
-	{ "repo", required_argument, NULL, 'r' },
-	{ "tag", required_argument, NULL, 't' },
-	{ "keep-tag", required_argument, NULL, 'K' },
-	{ "keep", required_argument, NULL, 'k' },
-	{ "older-than", required_argument, NULL, 'O' },
-	{ "before", required_argument, NULL, 'b' },
-	{ "after", required_argument, NULL, 'a' },
-	{ "time", required_argument, NULL, 'T' },
-	{ "order", required_argument, NULL, 'S' },
-	{ "untagged", no_argument, NULL, 'u' },
-	{ "where", required_argument, NULL, 'w' },
-	{ "policy", required_argument, NULL, 'p' },
-	{ "only", no_argument, NULL, 'o' },
-	{ "help", no_argument, NULL, 'h' },
-	{ "version", no_argument, NULL, 'V' },
-	{ NULL, 0, NULL, 0 }
-};
+static const struct option *const longopts = rg_select_longopts;
 
 static void
 usage(FILE *f, int code)
@@ -83,7 +66,8 @@ set_option(int opt, const char *arg)
 {
 	switch (opt) {
 	case 'p':
-		return rg_policy_apply(arg, longopts, "pohV", set_option);
+		return rg_policy_apply(arg, longopts, RG_SELECT_NOT_IN_POLICY,
+		    set_option);
 	case 'o':
 		only = 1;
 		return 0;

@@ -8,12 +8,35 @@
  * the time window for which every --where holds are chosen.
  */
 #include <err.h>
+#include <getopt.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "select.h"
 
 static const char *orders[] = { "created", "pushed", "name", "version" };
+
+/* rg-select's options; a policy file's keys are the long names of those
+ * but policy, only, help and version (RG_SELECT_NOT_IN_POLICY) */
+const struct option rg_select_longopts[] = {
+	{ "repo", required_argument, NULL, 'r' },
+	{ "tag", required_argument, NULL, 't' },
+	{ "keep-tag", required_argument, NULL, 'K' },
+	{ "keep", required_argument, NULL, 'k' },
+	{ "older-than", required_argument, NULL, 'O' },
+	{ "before", required_argument, NULL, 'b' },
+	{ "after", required_argument, NULL, 'a' },
+	{ "time", required_argument, NULL, 'T' },
+	{ "order", required_argument, NULL, 'S' },
+	{ "untagged", no_argument, NULL, 'u' },
+	{ "where", required_argument, NULL, 'w' },
+	{ "policy", required_argument, NULL, 'p' },
+	{ "only", no_argument, NULL, 'o' },
+	{ "help", no_argument, NULL, 'h' },
+	{ "version", no_argument, NULL, 'V' },
+	{ NULL, 0, NULL, 0 }
+};
+
 
 void
 rg_select_init(struct rg_select *s, time_t now)

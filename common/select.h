@@ -31,6 +31,10 @@ struct rg_select {
 	struct rg_expr_env env;
 };
 
+struct option;
+extern const struct option rg_select_longopts[];
+#define RG_SELECT_NOT_IN_POLICY	"pohV"	/* short letters of those */
+
 void	rg_select_init(struct rg_select *s, time_t now);
 void	rg_select_free(struct rg_select *s);
 int	rg_select_option(struct rg_select *s, int opt, const char *optname,
