@@ -37,11 +37,11 @@ static const struct option *const longopts = rg_select_longopts;
 static void
 usage(FILE *f, int code)
 {
-	fprintf(f, "usage: rg-select [-ou] [-a date] [-b date] [-K regex] "
-	    "[-k n] [-O duration]\n"
-	    "                 [-p policy] [-r regex] [-S order] [-T time] "
-	    "[-t regex] [-w expr]\n"
-	    "                 [repo[:tag] ...]\n");
+	fprintf(f, "usage: rg-select [-ou] [-a date] [-b date] [-G regex] "
+	    "[-K regex] [-k n]\n"
+	    "                 [-O duration] [-p policy] [-r regex] [-S order] "
+	    "[-T time]\n"
+	    "                 [-t regex] [-w expr] [repo[:tag] ...]\n");
 	exit(code);
 }
 
@@ -162,6 +162,7 @@ on_record(json_t *rec, const char *line, size_t len, const char *where,
 	if ((h->line = strndup(line, len)) == NULL)
 		rg_nomem();
 	h->len = len;
+	h->group = NULL;
 	h->marked = json_is_true(json_object_get(rec, RG_F_DELETE));
 	h->candidate = !h->marked && rg_select_candidate(&sel, rec);
 	return sel.keep_n > 0 ? 0 : close_run();
@@ -193,7 +194,7 @@ main(int argc, char *argv[])
 	int c, r;
 
 	rg_select_init(&sel, time(NULL));
-	while ((c = getopt_long(argc, argv, "a:b:hK:k:O:op:r:S:T:t:uVw:",
+	while ((c = getopt_long(argc, argv, "a:b:G:hK:k:O:op:r:S:T:t:uVw:",
 	    longopts, NULL)) != -1) {
 		switch (c) {
 		case 'h':

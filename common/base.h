@@ -160,6 +160,9 @@ struct rg_regex;
 
 struct rg_regex *rg_regex_new(const char *opt, const char *pattern);
 int	rg_regex_match(struct rg_regex *re, const char *s);
+int	rg_regex_groups(const struct rg_regex *re);
+int	rg_regex_captures(struct rg_regex *re, const char *s, char *buf,
+	    size_t size);
 void	rg_regex_free(struct rg_regex *re);
 
 #endif

@@ -23,6 +23,7 @@ const struct option rg_select_longopts[] = {
 	{ "tag", required_argument, NULL, 't' },
 	{ "keep-tag", required_argument, NULL, 'K' },
 	{ "keep", required_argument, NULL, 'k' },
+	{ "group", required_argument, NULL, 'G' },
 	{ "older-than", required_argument, NULL, 'O' },
 	{ "before", required_argument, NULL, 'b' },
 	{ "after", required_argument, NULL, 'a' },
@@ -61,6 +62,7 @@ rg_select_free(struct rg_select *s)
 		rg_regex_free(s->keep_tag_re[i]);
 	for (i = 0; i < s->nwheres; i++)
 		rg_expr_free(s->wheres[i]);
+	rg_regex_free(s->group_re);
 	for (i = 0; i < s->nnames; i++)
 		free(s->names[i].repo);	/* (holds its tag) */
 	memset(s, 0, sizeof(*s));
@@ -132,6 +134,17 @@ rg_select_option(struct rg_select *s, int opt, const char *optname,
 	case 'w':
 		return room(s->nwheres, optname) && (s->wheres[s->nwheres++] =
 		    rg_expr_parse(optname, arg)) != NULL ? 0 : -1;
+	case 'G':
+		if (s->group_re != NULL)
+			return warnx("%s: given twice: one pattern names the "
+			    "groups", optname), -1;
+		if ((s->group_re = rg_regex_new(optname, arg)) == NULL)
+			return -1;
+		if (rg_regex_groups(s->group_re) == 0)
+			return warnx("%s: %s: no capture group: what a pair of "
+			    "parentheses captures names a tag's group", optname,
+			    arg), -1;
+		return 0;
 	}
 	return -1;
 }
@@ -153,6 +166,10 @@ rg_select_check(const struct rg_select *s)
 {
 	size_t i;
 
+	if (s->group_re != NULL && s->keep_n <= 0) {
+		warnx("--group: counts --keep per group: give --keep N too");
+		return -1;
+	}
 	if (!s->untagged && s->nrepo_re + s->ntag_re + s->nkeep_tag_re +
 	    s->nwheres + s->nnames == 0 && s->keep_n == 0 &&
 	    !rg_window_set_any(&s->window)) {
@@ -162,6 +179,10 @@ rg_select_check(const struct rg_select *s)
 	if (s->untagged && (s->ntag_re > 0 || s->nkeep_tag_re > 0)) {
 		warnx("--untagged selects manifests: --tag and --keep-tag do "
 		    "not apply");
+		return -1;
+	}
+	if (s->untagged && s->group_re != NULL) {
+		warnx("--untagged selects manifests: --group groups tags");
 		return -1;
 	}
 	for (i = 0; s->untagged && i < s->nnames; i++)
@@ -223,6 +244,8 @@ rg_select_candidate(const struct rg_select *s, const json_t *rec)
 		for (i = 0; i < s->nkeep_tag_re; i++)
 			if (rg_regex_match(s->keep_tag_re[i], tag))
 				return 0;
+		if (s->group_re != NULL && !rg_regex_match(s->group_re, tag))
+			return 0;	/* in no group: not a candidate */
 	}
 	return named(s, repo, tag) && all_match(s->repo_re, s->nrepo_re, repo) &&
 	    all_match(s->tag_re, s->ntag_re, tag);
@@ -283,22 +306,66 @@ newest_first(const void *pa, const void *pb, void *arg)
 	return c != 0 ? c : strcmp(label(s, b), label(s, a));
 }
 
-/* Spare the --keep newest candidates of one repository's run. */
+/*
+ * The group of a tag: its captures, joined; when they do not fit, the tag
+ * alone (a group of its own, kept).  NULL when out of memory.
+ */
+static char *
+group_of(const struct rg_select *s, const char *tag)
+{
+	char buf[4 * (RG_TAG_MAX + 1)];
+
+	if (rg_regex_captures(s->group_re, tag, buf, sizeof(buf)) == 0)
+		return strdup(buf);
+	buf[0] = 0x1e;
+	rg_path(buf + 1, sizeof(buf) - 1, "%s", tag);	/* (a tag fits) */
+	return strdup(buf);
+}
+
+/* with --group: by group, then newest first */
+static int
+by_group(const void *pa, const void *pb, void *arg)
+{
+	const struct rg_held *a = *(struct rg_held *const *)pa;
+	const struct rg_held *b = *(struct rg_held *const *)pb;
+	int c = strcmp(a->group, b->group);
+
+	return c != 0 ? c : newest_first(pa, pb, arg);
+}
+
+/*
+ * Spare the --keep newest candidates of one repository's run, or with
+ * --group of each group of it: the tags whose captures are the same.
+ */
 void
 rg_select_keep(const struct rg_select *s, struct rg_held *run, size_t n)
 {
 	struct rg_held **c;
-	size_t i, nc = 0;
+	size_t i, nc = 0, k = 0;
 
 	if (s->keep_n <= 0)
 		return;
 	if ((c = calloc(n ? n : 1, sizeof(*c))) == NULL)
 		rg_nomem();
-	for (i = 0; i < n; i++)
-		if (run[i].candidate)
-			c[nc++] = &run[i];
-	qsort_r(c, nc, sizeof(*c), newest_first, (void *)s);
-	for (i = 0; i < nc && i < (size_t)s->keep_n; i++)
-		c[i]->candidate = 0;	/* spared */
+	for (i = 0; i < n; i++) {
+		if (!run[i].candidate)
+			continue;
+		if (s->group_re != NULL && (run[i].group = group_of(s,
+		    label(s, run[i].rec))) == NULL)
+			rg_nomem();
+		c[nc++] = &run[i];
+	}
+	qsort_r(c, nc, sizeof(*c), s->group_re != NULL ? by_group : newest_first,
+	    (void *)s);
+	for (i = 0; i < nc; i++) {
+		k = i > 0 && s->group_re != NULL &&
+		    strcmp(c[i]->group, c[i - 1]->group) != 0 ? 0 : k;
+		if (k++ < (size_t)s->keep_n)
+			c[i]->candidate = 0;	/* spared */
+	}
+	for (i = 0; s->group_re != NULL && i < nc; i++) {
+		free(c[i]->group);
+		c[i]->group = NULL;
+	}
 	free(c);
 }

@@ -26,6 +26,7 @@ struct rg_select {
 	struct rg_select_name names[RG_SEL_MAX];
 	size_t nnames;
 	long keep_n;
+	struct rg_regex *group_re;	/* --group: --keep counts per capture */
 	int untagged, order;
 	struct rg_window window;
 	struct rg_expr_env env;
@@ -51,6 +52,7 @@ struct rg_held {
 	char *line;
 	size_t len;
 	int marked, candidate;
+	char *group;		/* --group: its captures, while --keep ranks */
 };
 
 void	rg_select_keep(const struct rg_select *s, struct rg_held *run, size_t n);

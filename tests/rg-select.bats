@@ -90,6 +90,20 @@ marked() {
 	assert_equal "$(marked <<<"$output")" "ver:latest"
 }
 
+@test "--keep N --group: the N newest of each group a capture names; other tags no candidates" {
+	# ver: 1.9 1.10 v2.0-rc1 2.0 latest main; one group per major version
+	run rg-select -o --repo '^ver$' --order version --keep 1 --group '^v?([0-9]+)\.' < "$S"
+	assert_success
+	assert_equal "$(marked <<<"$output")" "$(printf 'ver:1.9\nver:v2.0-rc1')"
+	# per minor version (two captures): 1.9 and 1.10 apart, v2.0-rc1 and 2.0 together
+	run rg-select -o --repo '^ver$' --order version --keep 1 --group '^v?([0-9]+)\.([0-9]+)' < "$S"
+	assert_equal "$(marked <<<"$output")" "ver:v2.0-rc1"
+	# from a policy file too
+	printf '[semver]\nrepo = ^ver$\norder = version\nkeep = 1\ngroup = ^v?([0-9]+)\\.\n' > "$BATS_TEST_TMPDIR/policies"
+	RG_CONFIG=$BATS_TEST_TMPDIR/policies run rg-select -o -p semver < "$S"
+	assert_equal "$(marked <<<"$output")" "$(printf 'ver:1.9\nver:v2.0-rc1')"
+}
+
 @test "--order name: byte order, the greatest is the newest" {
 	run rg-select -o --repo '^ver$' --order name --keep 4 < "$S"
 	assert_equal "$(marked <<<"$output")" "$(printf 'ver:1.10\nver:1.9')"
@@ -225,6 +239,10 @@ marked() {
 	check "rg-select: Bad:1: not a repository or repository:tag name" Bad:1
 	check "rg-select: no selection criteria: that would mark every tag"
 	check "rg-select: --untagged selects manifests: --tag and --keep-tag do not apply" --untagged -t x
+	check "rg-select: --group: counts --keep per group: give --keep N too" --group '(x)'
+	check "rg-select: --group: v[0-9]: no capture group: what a pair of parentheses captures names a tag's group" --keep 1 --group 'v[0-9]'
+	check "rg-select: --group: given twice: one pattern names the groups" --keep 1 --group '(a)' --group '(b)'
+	check "rg-select: --untagged selects manifests: --group groups tags" --untagged --keep 1 --group '(a)'
 }
 
 @test "a malformed input line: <stdin>:N, exit 2" {
