@@ -49,6 +49,14 @@ rg_plan_add(struct rg_plan *p, const json_t *rec)
 	rg_plan_add_fields(p, type, rg_str(rec, RG_F_REPO), key);
 }
 
+/* A plan let go of before its end (rg_plan_final lets go of it too). */
+void
+rg_plan_free(struct rg_plan *p)
+{
+	EVP_MD_CTX_free(p->ctx);
+	p->ctx = NULL;
+}
+
 void
 rg_plan_final(struct rg_plan *p, char out[RG_DIGEST_STRLEN + 1])
 {

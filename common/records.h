@@ -114,6 +114,7 @@ void	rg_plan_add(struct rg_plan *p, const json_t *rec);
 void	rg_plan_add_fields(struct rg_plan *p, const char *type, const char *repo,
 	    const char *key);
 void	rg_plan_final(struct rg_plan *p, char out[RG_DIGEST_STRLEN + 1]);
+void	rg_plan_free(struct rg_plan *p);
 
 /* jscan.c: checking a line is a JSON object without building it */
 enum { RG_JS_TYPE, RG_JS_REPO, RG_JS_DIGEST, RG_JS_TAG, RG_JS_SUBJECT,

@@ -56,6 +56,7 @@ struct rg_rmplan {
 #define RG_RMREPO(p, i)	((struct rg_rmrepo *)RG_DTAB_AT(&(p)->repos, i))
 
 int	rg_rmplan_init(struct rg_rmplan *p);
+void	rg_rmplan_free(struct rg_rmplan *p);
 int	rg_rmplan_read(struct rg_rmplan *p, int fd, const char *name);
 int	rg_rmplan_has(const struct rg_rmplan *p, int kind, int kind2);
 json_t *rg_rmitem_record(const struct rg_rmplan *p, const struct rg_rmitem *it,

@@ -34,6 +34,24 @@ rg_rmplan_init(struct rg_rmplan *p)
 	    sizeof(struct rg_digest)) != 0 || rg_plan_init(&p->marks) != 0 ? -1 : 0;
 }
 
+/* What a plan holds, let go (rg-rm exits instead; the fuzzer's plan target frees). */
+void
+rg_rmplan_free(struct rg_rmplan *p)
+{
+	size_t i;
+
+	for (i = 0; i < p->n; i++)
+		free(p->v[i].key);
+	for (i = 0; i < p->repos.n; i++)
+		free(RG_RMREPO(p, i)->name);
+	free(p->v);
+	rg_dtab_free(&p->repos);
+	rg_plan_free(&p->marks);
+	free(p->root);
+	free(p->plan);
+	memset(p, 0, sizeof(*p));
+}
+
 static uint32_t
 repo_id(struct reader *r, const char *name)
 {
