@@ -37,11 +37,11 @@ static const struct option *const longopts = rg_select_longopts;
 static void
 usage(FILE *f, int code)
 {
-	fprintf(f, "usage: rg-select [-ou] [-a date] [-b date] [-G regex] "
+	fprintf(f, "usage: rg-select [-eou] [-a date] [-b date] [-G regex] "
 	    "[-K regex] [-k n]\n"
-	    "                 [-O duration] [-p policy] [-r regex] [-S order] "
-	    "[-T time]\n"
-	    "                 [-t regex] [-w expr] [repo[:tag] ...]\n");
+	    "                 [-L label] [-O duration] [-p policy] [-r regex] "
+	    "[-S order]\n"
+	    "                 [-T time] [-t regex] [-w expr] [repo[:tag] ...]\n");
 	exit(code);
 }
 
@@ -194,7 +194,7 @@ main(int argc, char *argv[])
 	int c, r;
 
 	rg_select_init(&sel, time(NULL));
-	while ((c = getopt_long(argc, argv, "a:b:G:hK:k:O:op:r:S:T:t:uVw:",
+	while ((c = getopt_long(argc, argv, "a:b:eG:hK:k:L:O:op:r:S:T:t:uVw:",
 	    longopts, NULL)) != -1) {
 		switch (c) {
 		case 'h':

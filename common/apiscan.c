@@ -94,8 +94,7 @@ config(struct worker *w, const char *repo, struct rg_image *m)
 	long code;
 
 	if (!c->used || memcmp(&c->digest, &m->m.config, sizeof(c->digest)) != 0) {
-		json_decref(c->platform);
-		memset(c, 0, sizeof(*c));
+		rg_config_clear(c);
 		c->used = 1;
 		c->digest = m->m.config;
 		rg_digest_format(&m->m.config, ds);
@@ -104,7 +103,7 @@ config(struct worker *w, const char *repo, struct rg_image *m)
 		else if ((code = get(w, path, NULL, &r)) != 200)
 			fail(w->s, "image config", path, code, &r);
 		else if (rg_config_parse(w->body.p, w->body.len, &c->created,
-		    &c->has_created, &c->platform) != 0)
+		    &c->has_created, &c->platform, &c->labels) != 0)
 			fail(w->s, "image config: not a JSON object", path, 200, &r);
 	}
 	rg_image_config(m, c);
@@ -432,7 +431,7 @@ scan(const struct rg_api_opts *o)
 		rg_buf_free(&w[i].out);
 		rg_buf_free(&w[i].body);
 		for (k = 0; k < RG_CONFIG_CACHE; k++)
-			json_decref(w[i].configs->v[k].platform);
+			rg_config_clear(&w[i].configs->v[k]);
 		free(w[i].configs);
 	}
 	for (i = 0; (size_t)i < s.nrepos; i++)

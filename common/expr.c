@@ -9,8 +9,9 @@
  *	operand = field | "string" | 'string' | number | size | duration
  *	        | date | true | false | null
  *
- * A field is a record key, dotted for nested objects (platform.os); "age"
- * is the seconds since the record's time.  Sizes (500MB, 1GiB) and
+ * A field is a record key, dotted for nested objects (platform.os), a
+ * key with dots in it quoted (labels."org.opencontainers.image.version");
+ * "age" is the seconds since the record's time.  Sizes (500MB, 1GiB) and
  * durations (90d, 12h) are numbers of bytes and seconds; dates
  * (2024-01-01, 2024-01-01T12:00:00Z) compare with time fields.  A
  * comparison with a missing field is false, whatever the operator: a
@@ -193,6 +194,47 @@ parse_string(struct parser *ps, struct operand *o)
 	return 0;
 }
 
+#define NAME	"abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_"
+#define SEP	'\x1f'	/* between a field's keys, in o->field */
+
+/*
+ * A field: keys separated by dots, each a name or a quoted string (a key
+ * with dots or other characters in it); into o->field, SEP between keys.
+ */
+static int
+parse_field(struct parser *ps, struct operand *o)
+{
+	char *out, q;
+	size_t n;
+
+	if ((out = o->field = malloc(strlen(ps->p) + 1)) == NULL)
+		rg_nomem();
+	for (;;) {
+		if (*ps->p == '"' || *ps->p == '\'') {
+			for (q = *ps->p++; *ps->p != q; ps->p++) {
+				if (*ps->p == '\0' || *ps->p == SEP)
+					return fail(ps, "unterminated key"), -1;
+				if (*ps->p == '\\' && (ps->p[1] == q || ps->p[1] == '\\'))
+					ps->p++;
+				*out++ = *ps->p;
+			}
+			ps->p++;
+		} else {
+			if ((n = strspn(ps->p, NAME)) == 0)
+				return fail(ps, "expected a key after the dot"), -1;
+			memcpy(out, ps->p, n);
+			out += n;
+			ps->p += n;
+		}
+		if (*ps->p != '.')
+			break;
+		ps->p++;
+		*out++ = SEP;
+	}
+	*out = '\0';
+	return 0;
+}
+
 static int
 parse_operand(struct parser *ps, struct operand *o)
 {
@@ -210,13 +252,11 @@ parse_operand(struct parser *ps, struct operand *o)
 			return fail(ps, "not a number, size, duration or date"), -1;
 		return 0;
 	}
-	n = strspn(ps->p, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ"
-	    "0123456789_.");
+	n = strspn(ps->p, NAME);
 	if (n == 0 || isdigit((unsigned char)*ps->p))
 		return fail(ps, "expected a field, string or number"), -1;
-	if ((o->field = strndup(ps->p, n)) == NULL)
-		rg_nomem();
-	ps->p += n;
+	if (parse_field(ps, o) == -1)
+		return -1;
 	o->kind = O_FIELD;
 	if (strcmp(o->field, "true") == 0 || strcmp(o->field, "false") == 0) {
 		o->kind = O_LIT;
@@ -359,7 +399,7 @@ field(const json_t *rec, const char *path)
 	size_t n;
 
 	for (;;) {
-		dot = strchr(path, '.');
+		dot = strchr(path, SEP);
 		n = dot ? (size_t)(dot - path) : strlen(path);
 		if (n >= sizeof(key))
 			return NULL;

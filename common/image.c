@@ -43,6 +43,7 @@ rg_image_parsed(struct rg_image *m)
 		m->created = m->m.created;
 		m->has_created = 1;
 		m->platform = json_incref(m->m.platform);
+		m->labels = json_incref(m->m.labels);
 		return 0;
 	}
 	return m->m.has_config && m->m.config_type != NULL &&
@@ -56,6 +57,18 @@ rg_image_config(struct rg_image *m, const struct rg_config *c)
 	m->created = c->created;
 	m->has_created = c->has_created;
 	m->platform = json_incref(c->platform);
+	m->labels = json_incref(c->labels);
+}
+
+/* ,"labels":{...},"annotations":{...}: the config's and the manifest's */
+static int
+write_labels(struct rg_buf *b, const struct rg_image *m)
+{
+	json_t *a = json_object_get(m->m.root, "annotations");
+
+	return rg_buf_json(b, RG_F_LABELS, m->labels) |
+	    rg_buf_json(b, RG_F_ANNOTATIONS, json_is_object(a) &&
+	    json_object_size(a) > 0 ? a : NULL);
 }
 
 void
@@ -193,6 +206,7 @@ rg_image_write(struct rg_buf *b, struct rg_images *s, struct rg_image *m,
 		r |= rg_buf_jstr(b, RG_F_CREATED, ts);
 	}
 	r |= rg_buf_json(b, "platform", m->platform);
+	r |= write_labels(b, m);
 	r |= rg_buf_jint(b, "image_size", rg_image_size(s, m));
 	r |= rg_buf_jclose(b);
 	return r != 0 ? -1 : 0;
@@ -225,6 +239,7 @@ rg_tag_write(struct rg_buf *b, struct rg_images *s, const char *repo,
 			r |= rg_buf_jstr(b, RG_F_CREATED, ts);
 		}
 		r |= rg_buf_jint(b, RG_F_SIZE, rg_image_size(s, m));
+		r |= write_labels(b, m);
 	}
 	r |= rg_buf_jclose(b);
 	return r != 0 ? -1 : 0;
@@ -239,6 +254,7 @@ rg_images_free(struct rg_images *s)
 		rg_manifest_free(&s->v[i].m);
 		json_decref(s->v[i].tags);
 		json_decref(s->v[i].platform);
+		json_decref(s->v[i].labels);
 		free(s->v[i].error);
 	}
 	free(s->v);

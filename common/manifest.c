@@ -146,7 +146,8 @@ parse_schema1(struct rg_manifest *m, char *err, size_t errsize)
 	hist = json_array_get(json_object_get(m->root, "history"), 0);
 	s = rg_str(hist, "v1Compatibility");
 	if (s != NULL && (v1 = json_loads(s, 0, NULL)) != NULL) {
-		rg_config_parse_json(v1, &m->created, &m->has_created, &m->platform);
+		rg_config_parse_json(v1, &m->created, &m->has_created, &m->platform,
+		    &m->labels);
 		json_decref(v1);
 	}
 	return 0;
@@ -207,6 +208,7 @@ rg_manifest_free(struct rg_manifest *m)
 	rg_refs_free(&m->foreign);
 	rg_refs_free(&m->children);
 	json_decref(m->platform);
+	json_decref(m->labels);
 	json_decref(m->root);
 	memset(m, 0, sizeof(*m));
 }
@@ -217,7 +219,7 @@ rg_manifest_free(struct rg_manifest *m)
  */
 void
 rg_config_parse_json(json_t *c, time_t *created, int *has_created,
-    json_t **platform)
+    json_t **platform, json_t **labels)
 {
 	static const char *keys[] = { "os", "architecture", "variant", "os.version" };
 	const char *s;
@@ -237,11 +239,24 @@ rg_config_parse_json(json_t *c, time_t *created, int *has_created,
 		json_object_set_new(p, keys[i], json_string(s));
 	}
 	*platform = p;
+	/* Docker's and OCI's configs alike: config.Labels, an object */
+	p = json_object_get(json_object_get(c, "config"), "Labels");
+	*labels = json_is_object(p) && json_object_size(p) > 0 ?
+	    json_incref(p) : NULL;
+}
+
+/* A cache entry emptied of what it holds. */
+void
+rg_config_clear(struct rg_config *c)
+{
+	json_decref(c->platform);
+	json_decref(c->labels);
+	memset(c, 0, sizeof(*c));
 }
 
 int
 rg_config_parse(const char *buf, size_t len, time_t *created,
-    int *has_created, json_t **platform)
+    int *has_created, json_t **platform, json_t **labels)
 {
 	json_t *c = json_loadb(buf, len, 0, NULL);
 
@@ -249,7 +264,7 @@ rg_config_parse(const char *buf, size_t len, time_t *created,
 		json_decref(c);
 		return -1;
 	}
-	rg_config_parse_json(c, created, has_created, platform);
+	rg_config_parse_json(c, created, has_created, platform, labels);
 	json_decref(c);
 	return 0;
 }

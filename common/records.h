@@ -37,6 +37,8 @@
 #define RG_F_SIZE	"size"
 #define RG_F_PUSHED	"pushed"
 #define RG_F_CREATED	"created"
+#define RG_F_LABELS	"labels"
+#define RG_F_ANNOTATIONS	"annotations"
 #define RG_F_BLOBS	"blobs"
 #define RG_F_MANIFESTS	"manifests"
 #define RG_F_SUBJECT	"subject"
@@ -188,6 +190,7 @@ struct rg_config {
 	int used, has_created;
 	time_t created;
 	json_t *platform;
+	json_t *labels;		/* config.Labels, when not empty */
 };
 
 struct rg_configs {
@@ -222,6 +225,7 @@ struct rg_manifest {
 	time_t created;			/* schema 1 only (config for the others) */
 	int has_created;
 	json_t *platform;		/* schema 1 only; owned */
+	json_t *labels;			/* schema 1 only; owned */
 };
 
 #define RG_MT_SCHEMA1		"application/vnd.docker.distribution.manifest.v1+json"
@@ -237,9 +241,10 @@ int	rg_manifest_parse(const char *buf, size_t len, struct rg_manifest *m,
 	    char *err, size_t errsize);
 void	rg_manifest_free(struct rg_manifest *m);
 int	rg_config_parse(const char *buf, size_t len, time_t *created,
-	    int *has_created, json_t **platform);
+	    int *has_created, json_t **platform, json_t **labels);
 void	rg_config_parse_json(json_t *c, time_t *created, int *has_created,
-	    json_t **platform);
+	    json_t **platform, json_t **labels);
+void	rg_config_clear(struct rg_config *c);
 int	rg_refs_add(struct rg_refs *r, const struct rg_digest *d, int64_t size);
 void	rg_refs_free(struct rg_refs *r);
 
@@ -254,6 +259,7 @@ struct rg_image {
 	int has_created;
 	time_t pushed;			/* revision link mtime; 0 when unknown */
 	json_t *platform;
+	json_t *labels;			/* the config's, or NULL */
 	json_t *tags;			/* names of the tags pointing here */
 	int visiting, dated;		/* rg_images_created's walk */
 	unsigned stamp;			/* rg_image_size's walk: reached in it, */

@@ -24,6 +24,8 @@ const struct option rg_select_longopts[] = {
 	{ "keep-tag", required_argument, NULL, 'K' },
 	{ "keep", required_argument, NULL, 'k' },
 	{ "group", required_argument, NULL, 'G' },
+	{ "expires", no_argument, NULL, 'e' },
+	{ "expires-label", required_argument, NULL, 'L' },
 	{ "older-than", required_argument, NULL, 'O' },
 	{ "before", required_argument, NULL, 'b' },
 	{ "after", required_argument, NULL, 'a' },
@@ -63,6 +65,7 @@ rg_select_free(struct rg_select *s)
 	for (i = 0; i < s->nwheres; i++)
 		rg_expr_free(s->wheres[i]);
 	rg_regex_free(s->group_re);
+	free(s->expires_label);
 	for (i = 0; i < s->nnames; i++)
 		free(s->names[i].repo);	/* (holds its tag) */
 	memset(s, 0, sizeof(*s));
@@ -134,6 +137,17 @@ rg_select_option(struct rg_select *s, int opt, const char *optname,
 	case 'w':
 		return room(s->nwheres, optname) && (s->wheres[s->nwheres++] =
 		    rg_expr_parse(optname, arg)) != NULL ? 0 : -1;
+	case 'e':
+		s->expires = 1;
+		return 0;
+	case 'L':
+		free(s->expires_label);
+		s->expires_label = NULL;
+		if (*arg == '\0')
+			return warnx("%s: an empty label", optname), -1;
+		if ((s->expires_label = strdup(arg)) == NULL)
+			rg_nomem();
+		return 0;
 	case 'G':
 		if (s->group_re != NULL)
 			return warnx("%s: given twice: one pattern names the "
@@ -170,9 +184,14 @@ rg_select_check(const struct rg_select *s)
 		warnx("--group: counts --keep per group: give --keep N too");
 		return -1;
 	}
+	if (s->expires_label != NULL && !s->expires) {
+		warnx("--expires-label: says which label --expires reads: give "
+		    "--expires too");
+		return -1;
+	}
 	if (!s->untagged && s->nrepo_re + s->ntag_re + s->nkeep_tag_re +
 	    s->nwheres + s->nnames == 0 && s->keep_n == 0 &&
-	    !rg_window_set_any(&s->window)) {
+	    !rg_window_set_any(&s->window) && !s->expires) {
 		warnx("no selection criteria: that would mark every tag");
 		return -1;
 	}
@@ -251,6 +270,27 @@ rg_select_candidate(const struct rg_select *s, const json_t *rec)
 	    all_match(s->tag_re, s->ntag_re, tag);
 }
 
+/*
+ * --expires: has the record's expiry label passed?  It holds a date, or a
+ * duration after the image's creation (Quay's "2w"); a record without
+ * it, or whose label or creation cannot be read, has not expired.
+ */
+static int
+expired(const struct rg_select *s, const json_t *rec)
+{
+	const char *v = rg_str(json_object_get(rec, RG_F_LABELS),
+	    s->expires_label != NULL ? s->expires_label : RG_EXPIRES_LABEL);
+	long long d;
+	time_t t;
+
+	if (v == NULL)
+		return 0;
+	if (rg_time_parse(v, &t) == 0)
+		return t <= s->env.now;
+	return rg_duration_parse(v, &d) == 0 &&
+	    rg_record_time(rec, RG_F_CREATED, &t) == 0 && t <= s->env.now - d;
+}
+
 /* Time window and conditions, for a candidate --keep did not spare. */
 int
 rg_select_chosen(const struct rg_select *s, const json_t *rec)
@@ -258,6 +298,8 @@ rg_select_chosen(const struct rg_select *s, const json_t *rec)
 	time_t t;
 	size_t i;
 
+	if (s->expires && !expired(s, rec))
+		return 0;
 	if (rg_window_set_any(&s->window) && (rg_record_time(rec,
 	    s->env.time_key, &t) != 0 || !rg_window_holds(&s->window, t)))
 		return 0;	/* outside, or unknown time: keep */

@@ -27,6 +27,8 @@ struct rg_select {
 	size_t nnames;
 	long keep_n;
 	struct rg_regex *group_re;	/* --group: --keep counts per capture */
+	int expires;			/* --expires: by the label below */
+	char *expires_label;		/* --expires-label, or NULL: Quay's */
 	int untagged, order;
 	struct rg_window window;
 	struct rg_expr_env env;
@@ -35,6 +37,7 @@ struct rg_select {
 struct option;
 extern const struct option rg_select_longopts[];
 #define RG_SELECT_NOT_IN_POLICY	"pohV"	/* short letters of those */
+#define RG_EXPIRES_LABEL	"quay.expires-after"
 
 void	rg_select_init(struct rg_select *s, time_t now);
 void	rg_select_free(struct rg_select *s);

@@ -257,8 +257,7 @@ config_get(struct rg_store *st, const char *repo, const struct rg_digest *d,
 	*bad = 0;
 	if (c->used && memcmp(&c->digest, d, sizeof(*d)) == 0)
 		return c;	/* a bad one was reported the first time */
-	json_decref(c->platform);
-	memset(c, 0, sizeof(*c));
+	rg_config_clear(c);
 	c->used = 1;
 	c->digest = *d;
 	rg_blob_path(d, path, sizeof(path));
@@ -269,7 +268,7 @@ config_get(struct rg_store *st, const char *repo, const struct rg_digest *d,
 		return c;
 	}
 	if (rg_config_parse(buf, len, &c->created, &c->has_created,
-	    &c->platform) != 0) {
+	    &c->platform, &c->labels) != 0) {
 		warnx("%s: config %s: %s/%s: not a JSON object", repo, ds, st->root,
 		    path);
 		*bad = 1;

@@ -280,7 +280,7 @@ configs_free(struct rg_configs *c)
 	size_t i;
 
 	for (i = 0; c != NULL && i < RG_CONFIG_CACHE; i++)
-		json_decref(c->v[i].platform);
+		rg_config_clear(&c->v[i]);
 	free(c);
 }
 

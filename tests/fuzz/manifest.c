@@ -10,7 +10,7 @@ int
 LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
 	struct rg_manifest m;
-	json_t *platform = NULL;
+	json_t *platform = NULL, *labels = NULL;
 	char err[256];
 	time_t created;
 	int has_created;
@@ -24,7 +24,9 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	}
 	rg_manifest_free(&m);
 	if (rg_config_parse((const char *)data, size, &created, &has_created,
-	    &platform) == 0)
+	    &platform, &labels) == 0) {
 		json_decref(platform);
+		json_decref(labels);
+	}
 	return 0;
 }
