@@ -11,7 +11,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/mman.h>
 #include <unistd.h>
 
 #define check(cond) do {						\
@@ -36,23 +35,21 @@ fuzz_str(const uint8_t *data, size_t size)
 }
 
 /*
- * the input in a file of its own, for parsers that read a path: a memfd,
- * so that no disk is written (a write to /tmp stalled over the 1 s a
- * target may take, on a loaded machine)
+ * the input in a file of its own, for parsers that read a path: in
+ * /dev/shm, so that no disk is written (a write to /tmp stalled over the
+ * 1 s a target may take, on a loaded machine), and a plain file (a memfd's
+ * /proc/self/fd path is a symbolic link, which rg's O_NOFOLLOW refuses)
  */
 static inline const char *
 fuzz_file(const uint8_t *data, size_t size)
 {
 	static char path[64];
-	static int fd = -1;
+	FILE *f;
 
-	if (fd == -1) {
-		if ((fd = memfd_create("rg-fuzz", 0)) == -1)
-			abort();
-		snprintf(path, sizeof(path), "/proc/self/fd/%d", fd);
-	}
-	if (ftruncate(fd, 0) != 0 ||
-	    (size > 0 && pwrite(fd, data, size, 0) != (ssize_t)size))
+	if (path[0] == '\0')
+		snprintf(path, sizeof(path), "/dev/shm/rg-fuzz-%ld", (long)getpid());
+	if ((f = fopen(path, "w")) == NULL || fwrite(data, 1, size, f) != size ||
+	    fclose(f) != 0)
 		abort();
 	return path;
 }
