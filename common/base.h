@@ -87,7 +87,8 @@ int	rg_component_valid(const char *comp, size_t len);
 int	rg_tag_valid(const char *tag);
 int	rg_name_parse(const char *arg, char **repo, char **tag);
 
-/* time.c: RFC 3339 times, always written in UTC with whole seconds */
+/* time.c: RFC 3339 times, always written in UTC with whole seconds; option
+ * arguments (dates, durations, counts) */
 #define RG_TIME_STRLEN	20	/* 2006-01-02T15:04:05Z */
 
 int	rg_time_parse(const char *s, time_t *t);
