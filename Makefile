@@ -10,9 +10,9 @@ BUILD ?= build
 CC ?= cc
 CFLAGS ?= -O2 -g
 override CFLAGS += -std=c11 -D_GNU_SOURCE -Wall -Wextra -Icommon -pthread \
-	$(shell pkg-config --cflags jansson libpcre2-8 libcrypto libcurl yaml-0.1)
+	$(shell pkg-config --cflags jansson libpcre2-8 libcrypto libcurl yaml-0.1 zlib)
 
-TOOLS = rg-scan rg-select rg-refs rg-rm
+TOOLS = rg-scan rg-pulls rg-select rg-refs rg-rm
 MAN1 = $(TOOLS:%=man/%.1)
 MAN5 = man/rg-records.5
 MAN7 = man/rg.7
@@ -20,6 +20,7 @@ MAN7 = man/rg.7
 # what each tool links, beyond libcommon.a
 # (rg-scan opens libcurl itself, when it scans a URL: common/http.c)
 LIBS_rg-scan = jansson libpcre2-8 libcrypto yaml-0.1
+LIBS_rg-pulls = jansson libpcre2-8 zlib
 LIBS_rg-select = jansson libpcre2-8
 LIBS_rg-refs = jansson libcrypto
 LIBS_rg-rm = jansson libcrypto yaml-0.1
@@ -85,7 +86,7 @@ FUZZ_TARGETS = $(basename $(notdir $(wildcard tests/fuzz/*.c)))
 FUZZ_FLAGS = -O1 -g -fno-omit-frame-pointer -fsanitize=address,undefined \
 	-fno-sanitize-recover=all
 FUZZ_BINS = $(FUZZ_TARGETS:%=build-fuzz/fuzz/%)
-LIBS_FUZZ = jansson libpcre2-8 libcrypto libcurl yaml-0.1
+LIBS_FUZZ = jansson libpcre2-8 libcrypto libcurl yaml-0.1 zlib
 
 fuzz-bins:
 	$(MAKE) --no-print-directory BUILD=build-fuzz CC=clang \

@@ -25,7 +25,7 @@
 #include "select.h"
 
 static struct rg_select sel;
-static int only, status;
+static int only, verbose, status;
 
 static struct rg_held *run;		/* the current repository's candidates */
 static size_t nrun, caprun;
@@ -37,11 +37,13 @@ static const struct option *const longopts = rg_select_longopts;
 static void
 usage(FILE *f, int code)
 {
-	fprintf(f, "usage: rg-select [-eou] [-a date] [-b date] [-G regex] "
-	    "[-K regex] [-k n]\n"
-	    "                 [-L label] [-O duration] [-p policy] [-r regex] "
-	    "[-S order]\n"
-	    "                 [-T time] [-t regex] [-w expr] [repo[:tag] ...]\n");
+	fprintf(f, "usage: rg-select [-eouv] [-a date] [-b date] [-G regex] "
+	    "[-H host] [-I file]\n"
+	    "                 [-K regex] [-k n] [-L label] [-O duration] "
+	    "[-P duration]\n"
+	    "                 [-p policy] [-r regex] [-S order] [-T time] "
+	    "[-t regex]\n"
+	    "                 [-w expr] [repo[:tag] ...]\n");
 	exit(code);
 }
 
@@ -71,22 +73,101 @@ set_option(int opt, const char *arg)
 	case 'o':
 		only = 1;
 		return 0;
+	case 'v':
+		verbose = 1;
+		return 0;
 	}
 	return rg_select_option(&sel, opt, optname(opt), arg);
 }
 
-static int
-emit(json_t *rec, const char *line, size_t len, int mark, int marked)
-{
-	int r;
+/*
+ * "marked_by" of the records this stage marks: the invocation, quoted as
+ * a shell would need it, so the audit log says which stage and policy
+ * marked each; and the member spliced into a line, escaped.
+ */
+static char *marked_by, *marked_member;
 
+static void
+marked_by_set(int argc, char *argv[])
+{
+	static const char plain[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz"
+	    "0123456789_./:=@%+,-";
+	struct rg_buf b = { NULL, 0, 0 };
+	json_t *js;
+	char *dump;
+	int i;
+
+	if (rg_buf_add(&b, "rg-select", 9) != 0)
+		rg_nomem();
+	for (i = 1; i < argc && b.len < RG_MARKED_BY_MAX; i++) {
+		int q = argv[i][strspn(argv[i], plain)] != '\0' || *argv[i] == '\0';
+		const char *p;
+
+		if (rg_buf_add(&b, q ? " '" : " ", q ? 2 : 1) != 0)
+			rg_nomem();
+		for (p = argv[i]; *p != '\0'; p++)
+			if ((*p == '\'' ? rg_buf_add(&b, "'\\''", 4) :
+			    rg_buf_add(&b, p, 1)) != 0)
+				rg_nomem();
+		if (q && rg_buf_add(&b, "'", 1) != 0)
+			rg_nomem();
+	}
+	if (b.len > RG_MARKED_BY_MAX)
+		memcpy(b.p + RG_MARKED_BY_MAX - 3, "...", 3), b.len = RG_MARKED_BY_MAX;
+	if (rg_buf_add(&b, "", 1) != 0)
+		rg_nomem();
+	if ((js = json_string(b.p)) == NULL) {	/* not UTF-8: said in ASCII */
+		for (i = 0; b.p[i] != '\0'; i++)
+			if ((unsigned char)b.p[i] >= 0x80)
+				b.p[i] = '?';
+		js = json_string(b.p);
+	}
+	if (js == NULL || (dump = json_dumps(js, JSON_ENCODE_ANY |
+	    JSON_COMPACT)) == NULL)
+		rg_nomem();
+	marked_by = b.p;
+	if (asprintf(&marked_member, "\"delete\":true,\"" RG_F_MARKED_BY
+	    "\":%s", dump) == -1)
+		rg_nomem();
+	free(dump);
+	json_decref(js);
+}
+
+static void
+explain(const json_t *rec, size_t rank)
+{
+	char why[1024];
+	const char *tag = rg_str(rec, RG_F_TAG);
+
+	rg_select_explain(&sel, rec, rank, why, sizeof(why));
+	warnx("%s %s%s%s marked: %s", rg_strz(rec, RG_F_TYPE),
+	    rg_strz(rec, RG_F_REPO), tag ? ":" : "@", tag ? tag :
+	    rg_strz(rec, RG_F_DIGEST), why);
+}
+
+static int
+emit(json_t *rec, const char *line, size_t len, int mark, int marked,
+    size_t rank)
+{
+	int r, prot = rec != NULL && rg_select_protected(&sel, rec);
+
+	if (prot)
+		mark = 0;	/* protected: whatever marked it, it is kept */
 	if (only && !mark && !marked)
 		return 0;
+	if (prot && !json_is_true(json_object_get(rec, RG_F_PROTECTED))) {
+		json_object_set_new(rec, RG_F_PROTECTED, json_true());
+		return rg_emit(stdout, rec);
+	}
 	if (mark && !marked) {
-		if (json_object_get(rec, RG_F_DELETE) == NULL && line != NULL &&
-		    (r = rg_write_with(line, len, "\"delete\":true")) <= 0)
+		if (verbose)
+			explain(rec, rank);
+		if (json_object_get(rec, RG_F_DELETE) == NULL &&
+		    json_object_get(rec, RG_F_MARKED_BY) == NULL && line != NULL &&
+		    (r = rg_write_with(line, len, marked_member)) <= 0)
 			return r;	/* the line as it came, marked */
 		json_object_set_new(rec, RG_F_DELETE, json_true());
+		json_object_set_new(rec, RG_F_MARKED_BY, json_string(marked_by));
 		return rg_emit(stdout, rec);
 	}
 	return rg_write_line(line, len);
@@ -109,7 +190,8 @@ close_run(void)
 	for (i = 0; i < nrun; i++) {
 		if (r == 0)
 			r = emit(run[i].rec, run[i].line, run[i].len,
-			    run[i].candidate && rg_select_chosen(&sel, run[i].rec), run[i].marked);
+			    run[i].candidate && rg_select_chosen(&sel, run[i].rec),
+			    run[i].marked, run[i].rank);
 		json_decref(run[i].rec);
 		free(run[i].line);
 	}
@@ -131,14 +213,14 @@ on_record(json_t *rec, const char *line, size_t len, const char *where,
 		if (close_run() == -1)
 			return -1;
 		return emit(rec, line, len, 0,
-		    json_is_true(json_object_get(rec, RG_F_DELETE)));
+		    json_is_true(json_object_get(rec, RG_F_DELETE)), 0);
 	}
 	if (repo == NULL) {
 		warnx("%s: %s record without repo, passed on unmarked", where, type);
 		status = RG_EXIT_PARTIAL;
 		if (close_run() == -1)
 			return -1;
-		return emit(rec, line, len, 0, 0);
+		return emit(rec, line, len, 0, 0, 0);
 	}
 	if (run_repo == NULL || strcmp(run_repo, repo) != 0) {
 		if (close_run() == -1)
@@ -163,8 +245,10 @@ on_record(json_t *rec, const char *line, size_t len, const char *where,
 		rg_nomem();
 	h->len = len;
 	h->group = NULL;
+	h->rank = 0;
 	h->marked = json_is_true(json_object_get(rec, RG_F_DELETE));
-	h->candidate = !h->marked && rg_select_candidate(&sel, rec);
+	h->candidate = !h->marked && !rg_select_protected(&sel, rec) &&
+	    rg_select_candidate(&sel, rec);
 	return sel.keep_n > 0 ? 0 : close_run();
 }
 
@@ -178,12 +262,14 @@ on_line(char *line, size_t len, const struct rg_at *at, void *arg)
 	struct rg_jscan j;
 
 	if (rg_jscan(line, len, &j) == 0 && j.f[RG_JS_TYPE].s != NULL &&
+	    !(sel.protect.refs.n > 0 && (rg_jscan_is(&j, RG_JS_TYPE, RG_T_TAG) ||
+	    rg_jscan_is(&j, RG_JS_TYPE, RG_T_MANIFEST))) &&
 	    (!rg_jscan_is(&j, RG_JS_TYPE, rg_select_type(&sel)) ||
 	    (sel.untagged && sel.keep_n == 0 && !j.escaped &&
 	    rg_jlist_empty(&j, RG_JS_TAGS) == 0))) {
 		if (close_run() == -1)
 			return -1;
-		return emit(NULL, line, len, 0, j.delete);
+		return emit(NULL, line, len, 0, j.delete, 0);
 	}
 	return rg_parse_line(line, len, at->where, on_record, arg);
 }
@@ -191,10 +277,11 @@ on_line(char *line, size_t len, const struct rg_at *at, void *arg)
 int
 main(int argc, char *argv[])
 {
+	unsigned long bad;
 	int c, r;
 
 	rg_select_init(&sel, time(NULL));
-	while ((c = getopt_long(argc, argv, "a:b:eG:hK:k:L:O:op:r:S:T:t:uVw:",
+	while ((c = getopt_long(argc, argv, "a:b:eG:H:hI:K:k:L:O:oP:p:r:S:T:t:uVvw:",
 	    longopts, NULL)) != -1) {
 		switch (c) {
 		case 'h':
@@ -216,7 +303,12 @@ main(int argc, char *argv[])
 			return RG_EXIT_FATAL;
 	if (rg_select_check(&sel) != 0)
 		usage(stderr, RG_EXIT_FATAL);
+	if (rg_select_load(&sel, &bad) != 0)
+		return RG_EXIT_FATAL;
+	if (bad > 0)
+		status = RG_EXIT_PARTIAL;
 
+	marked_by_set(argc, argv);
 	r = rg_lines(STDIN_FILENO, "<stdin>", on_line, NULL);
 	if (r == 0)
 		r = close_run();

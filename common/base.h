@@ -123,6 +123,7 @@ struct rg_strset {
 
 int	rg_strset_has(const struct rg_strset *set, const char *s);
 int	rg_strset_add(struct rg_strset *set, const char *s);
+const char *rg_strset_get(const struct rg_strset *set, const char *s);
 void	rg_strset_free(struct rg_strset *set);
 
 /* dtab.c: entries keyed by raw digests, open addressing */

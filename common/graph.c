@@ -14,7 +14,8 @@
 
 enum { B_PRESENT = 1, B_REF = 2, B_LIVE = 4, B_FOREIGN = 8 };
 enum { M_SEEN = 1, M_MARKED = 2, M_HAD_TAGS = 4, M_BROKEN = 8, M_ALIVE = 16,
-    M_VIA_CHILD = 32, M_VIA_SUBJECT = 64, M_REFERRER = 128, M_LIVE_TAG = 256 };
+    M_VIA_CHILD = 32, M_VIA_SUBJECT = 64, M_REFERRER = 128, M_LIVE_TAG = 256,
+    M_PROTECTED = 512 };
 
 struct blob {
 	struct rg_digest d;
@@ -266,13 +267,14 @@ rg_graph_add_fields(const struct rg_rec *f, const char *where, struct rg_ticket 
 			add_tag(r, (uint32_t)i, f->tag);
 		if ((s = fallback_subject(f->tag)) != NO_REF)
 			MAN(i)->fb_subject = s;
-		if (!f->marked)
+		if (!f->marked || f->protect)
 			MAN(i)->flags |= M_LIVE_TAG;
 	} else if (strcmp(f->type, RG_T_MANIFEST) == 0) {
 		i = man_find(r, b, 1);
 		m = MAN(i);
 		BLOB(b)->flags |= B_REF;
-		m->flags |= M_SEEN | (f->marked ? M_MARKED : 0);
+		m->flags |= M_SEEN | (f->marked ? M_MARKED : 0) |
+		    (f->protect ? M_PROTECTED : 0);
 		if (f->error)
 			m->flags |= M_BROKEN;
 		if (t != NULL) {
@@ -312,6 +314,7 @@ rg_rec_fields(const json_t *rec, struct rg_rec *f)
 	f->subject = rg_str(rec, RG_F_SUBJECT);
 	f->size = json_integer_value(json_object_get(rec, RG_F_SIZE));
 	f->marked = json_is_true(json_object_get(rec, RG_F_DELETE));
+	f->protect = json_is_true(json_object_get(rec, RG_F_PROTECTED));
 	f->error = json_object_get(rec, "error") != NULL;
 	f->repo_filter = json_object_get(rec, "repo_filter") != NULL;
 	f->complete = json_is_true(json_object_get(rec, "complete"));
@@ -351,6 +354,7 @@ rg_rec_scan(const char *line, size_t len, struct rg_rec *f, struct rg_recbuf *b,
 		return -1;	/* too long to be valid: let the parse say */
 	f->size = j.size;
 	f->marked = j.delete;
+	f->protect = j.protect;
 	f->error = j.f[RG_JS_ERROR].s != NULL;
 	f->repo_filter = j.f[RG_JS_REPO_FILTER].s != NULL;
 	rg_jlist_field(&f->blobs, &j, RG_JS_BLOBS);
@@ -425,8 +429,9 @@ reach(void)
 	}
 	for (i = 0; i < mans.n; i++) {
 		m = MAN(i);
-		if ((m->flags & (M_SEEN | M_REFERRER | M_MARKED)) == M_SEEN &&
-		    (!(m->flags & M_HAD_TAGS) || (m->flags & M_LIVE_TAG)))
+		if (((m->flags & (M_SEEN | M_REFERRER | M_MARKED)) == M_SEEN &&
+		    (!(m->flags & M_HAD_TAGS) || (m->flags & M_LIVE_TAG))) ||
+		    (m->flags & (M_SEEN | M_PROTECTED)) == (M_SEEN | M_PROTECTED))
 			enqueue((long)i, 0);
 	}
 	while (nqueue > 0) {
@@ -533,7 +538,8 @@ judge_manifest(long i, const char **why)
 	struct man *m = MAN(i);
 
 	if (m->flags & M_ALIVE) {
-		*why = m->flags & M_VIA_CHILD ? "child-of-surviving-index" :
+		*why = m->flags & M_PROTECTED ? "protected" :
+		    m->flags & M_VIA_CHILD ? "child-of-surviving-index" :
 		    m->flags & M_VIA_SUBJECT ? "referrer-of-surviving" : "needed";
 		return 0;
 	}
@@ -585,6 +591,8 @@ rg_graph_judge(const struct rg_rec *f, const json_t *rec, const char **why,
 	if (strcmp(type, RG_T_TAG) == 0) {
 		if (f->tag == NULL || !rg_tag_valid(f->tag))
 			return -1;
+		if (f->protect)
+			return (*why = "protected"), 0;
 		s = fallback_subject(f->tag);
 		if (s != NO_REF && seen(r, s))
 			return alive(r, s) ? (*why = "referrer-of-surviving", 0) :

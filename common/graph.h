@@ -13,6 +13,7 @@ struct rg_rec {
 	const char *type, *repo, *digest, *tag, *subject;
 	long long size;
 	int marked, error, repo_filter;		/* error, repo_filter: there */
+	int protect;			/* "protected" is true: a survivor */
 	int complete;			/* scan-end: "complete" is true */
 	struct rg_jlist blobs, manifests, foreign;
 };

@@ -331,6 +331,11 @@ members(struct cur *c, int depth, struct rg_jscan *top)
 			top->marks = top->noted = 1;
 			if (value(c, depth + 1, NULL) != 0)
 				return -1;
+		} else if (klen == 9 && memcmp(key, RG_F_PROTECTED, 9) == 0) {
+			val = c->p;
+			if (value(c, depth + 1, NULL) != 0)
+				return -1;
+			top->protect = c->p - val == 4 && memcmp(val, "true", 4) == 0;
 		} else if (klen == 6 && memcmp(key, RG_F_DELETE, 6) == 0) {
 			top->marks = 1;
 			val = c->p;

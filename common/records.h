@@ -44,6 +44,8 @@
 #define RG_F_SUBJECT	"subject"
 #define RG_F_TAGS	"tags"
 #define RG_F_DELETE	"delete"
+#define RG_F_PROTECTED	"protected"
+#define RG_F_MARKED_BY	"marked_by"
 #define RG_F_REASON	"reason"
 #define RG_F_KEPT	"kept"
 #define RG_F_ROOT	"root"
@@ -132,6 +134,7 @@ struct rg_jscan {
 	struct rg_jfield f[RG_JSCAN_FIELDS];	/* top-level fields, or NULL */
 	int escaped;		/* one of them had escapes: parse the line */
 	int delete;		/* top-level "delete" is true */
+	int protect;		/* top-level "protected" is true */
 	int marks;		/* "delete", "reason" or "kept" is there */
 	int noted;		/* "reason" or "kept" is there */
 	long long size;

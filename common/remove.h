@@ -20,6 +20,8 @@ extern const char *const rg_obj_name[RG_NOBJ];	/* "tag", as in records */
 extern const char *const rg_obj_names[RG_NOBJ];	/* "tags", as in rm-total */
 
 /* a marked record */
+#define RG_NOTE_MAX	4096	/* a longer reason or marked_by is not kept */
+
 struct rg_rmitem {
 	struct rg_digest d;
 	char *key;		/* tag or upload uuid */
@@ -28,6 +30,7 @@ struct rg_rmitem {
 	uint32_t repo;		/* index in the plan's repos; UINT32_MAX for a blob */
 	unsigned char kind, has_digest, index, valid;
 	unsigned long line;	/* of stdin */
+	const char *reason, *marked_by;	/* the record's, in the plan's notes */
 };
 
 /* a repository of the stream */
@@ -45,6 +48,7 @@ struct rg_rmplan {
 	size_t n, cap;
 	struct rg_dtab repos;
 	struct rg_plan marks;		/* the digest of the marks, as rg-refs' */
+	struct rg_strset notes;		/* the reasons and marked_by, once each */
 	int api;			/* the stream is a scan through the API */
 	char *root, *plan;		/* the scan record's root; rg-refs' plan */
 	time_t scan_time;		/* -1: no scan record */

@@ -46,6 +46,7 @@ rg_rmplan_free(struct rg_rmplan *p)
 		free(RG_RMREPO(p, i)->name);
 	free(p->v);
 	rg_dtab_free(&p->repos);
+	rg_strset_free(&p->notes);
 	rg_plan_free(&p->marks);
 	free(p->root);
 	free(p->plan);
@@ -81,6 +82,19 @@ kind_of(const char *type)
 	return -1;
 }
 
+/* A record's "reason" or "marked_by", for its audit record: held once. */
+static const char *
+note(struct rg_rmplan *p, const json_t *rec, const char *key)
+{
+	const char *s = rg_str(rec, key);
+
+	if (s == NULL || strlen(s) > RG_NOTE_MAX)
+		return NULL;
+	if (rg_strset_add(&p->notes, s) == -1)
+		rg_nomem();
+	return rg_strset_get(&p->notes, s);
+}
+
 /* A marked record, checked field by field: nothing unchecked makes a path. */
 static void
 take_marked(struct reader *r, const json_t *rec, int kind, const char *where)
@@ -102,6 +116,8 @@ take_marked(struct reader *r, const json_t *rec, int kind, const char *where)
 	memset(it, 0, sizeof(*it));
 	it->kind = (unsigned char)kind;
 	it->line = r->line;
+	it->reason = note(p, rec, RG_F_REASON);
+	it->marked_by = note(p, rec, RG_F_MARKED_BY);
 	it->size = json_integer_value(json_object_get(rec, RG_F_SIZE));
 	it->index = json_array_size(json_object_get(rec, RG_F_MANIFESTS)) > 0;
 	it->has_digest = digest != NULL &&
@@ -114,6 +130,14 @@ take_marked(struct reader *r, const json_t *rec, int kind, const char *where)
 		it->bad = "invalid upload id";
 	else if (kind != RG_OBJ_TAG && kind != RG_OBJ_UPLOAD && !it->has_digest)
 		it->bad = "invalid digest";
+	if (it->bad == NULL && json_is_true(json_object_get(rec, RG_F_PROTECTED))) {
+		/* rg-refs keeps what rg-select --protect named: not its plan */
+		warnx("%s: %s record marked but protected (an image in use): "
+		    "nothing deleted for it", where, rg_obj_name[kind]);
+		it->bad = "protected";
+		p->invalid = 1;
+		return;
+	}
 	if (it->bad != NULL) {
 		warnx("%s: %s record with an %s: nothing deleted for it",
 		    where, rg_obj_name[kind], it->bad);
@@ -319,6 +343,10 @@ rg_rmitem_record(const struct rg_rmplan *p, const struct rg_rmitem *it,
 	json_object_set_new(rec, "result", json_string(result));
 	if (why != NULL)
 		json_object_set_new(rec, "why", json_string(why));
+	if (it->reason != NULL)
+		json_object_set_new(rec, RG_F_REASON, json_string(it->reason));
+	if (it->marked_by != NULL)
+		json_object_set_new(rec, RG_F_MARKED_BY, json_string(it->marked_by));
 	return rec;
 }
 

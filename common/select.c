@@ -9,6 +9,8 @@
  */
 #include <err.h>
 #include <getopt.h>
+#include <stdarg.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -26,6 +28,9 @@ const struct option rg_select_longopts[] = {
 	{ "group", required_argument, NULL, 'G' },
 	{ "expires", no_argument, NULL, 'e' },
 	{ "expires-label", required_argument, NULL, 'L' },
+	{ "not-pulled-for", required_argument, NULL, 'P' },
+	{ "protect", required_argument, NULL, 'I' },
+	{ "registry", required_argument, NULL, 'H' },
 	{ "older-than", required_argument, NULL, 'O' },
 	{ "before", required_argument, NULL, 'b' },
 	{ "after", required_argument, NULL, 'a' },
@@ -35,6 +40,7 @@ const struct option rg_select_longopts[] = {
 	{ "where", required_argument, NULL, 'w' },
 	{ "policy", required_argument, NULL, 'p' },
 	{ "only", no_argument, NULL, 'o' },
+	{ "verbose", no_argument, NULL, 'v' },
 	{ "help", no_argument, NULL, 'h' },
 	{ "version", no_argument, NULL, 'V' },
 	{ NULL, 0, NULL, 0 }
@@ -46,6 +52,7 @@ rg_select_init(struct rg_select *s, time_t now)
 {
 	memset(s, 0, sizeof(*s));
 	s->order = RG_ORDER_CREATED;
+	s->unpulled = -1;
 	s->env.now = now;
 	s->env.time_key = orders[RG_ORDER_CREATED];
 }
@@ -66,6 +73,9 @@ rg_select_free(struct rg_select *s)
 		rg_expr_free(s->wheres[i]);
 	rg_regex_free(s->group_re);
 	free(s->expires_label);
+	for (i = 0; i < s->protect.npaths; i++)
+		free(s->protect.paths[i]);
+	rg_protect_free(&s->protect);
 	for (i = 0; i < s->nnames; i++)
 		free(s->names[i].repo);	/* (holds its tag) */
 	memset(s, 0, sizeof(*s));
@@ -140,6 +150,28 @@ rg_select_option(struct rg_select *s, int opt, const char *optname,
 	case 'e':
 		s->expires = 1;
 		return 0;
+	case 'P':
+		return rg_duration_arg(optname, arg, &s->unpulled);
+	case 'I':
+		if (strcmp(arg, "-") == 0)
+			return warnx("%s: -: standard input carries the records: "
+			    "give a file, or <(kubectl get pods -A -o json)",
+			    optname), -1;
+		if (!room(s->protect.npaths, optname))
+			return -1;
+		if ((s->protect.paths[s->protect.npaths++] = strdup(arg)) == NULL)
+			rg_nomem();
+		return 0;
+	case 'H':
+		if (*arg == '\0' || strpbrk(arg, "/@ \t") != NULL ||
+		    strlen(arg) >= sizeof(((struct rg_imageref *)0)->host))
+			return warnx("%s: %s: not a registry host[:port]", optname,
+			    arg), -1;
+		if (!room(s->protect.nhosts, optname))
+			return -1;
+		if ((s->protect.hosts[s->protect.nhosts++] = strdup(arg)) == NULL)
+			rg_nomem();
+		return 0;
 	case 'L':
 		free(s->expires_label);
 		s->expires_label = NULL;
@@ -174,6 +206,15 @@ rg_select_name(struct rg_select *s, const char *arg)
 	return 0;
 }
 
+/* Does anything select?  (--protect alone keeps, and selects nothing.) */
+static int
+selects(const struct rg_select *s)
+{
+	return s->untagged || s->nrepo_re + s->ntag_re + s->nkeep_tag_re +
+	    s->nwheres + s->nnames > 0 || s->keep_n != 0 ||
+	    rg_window_set_any(&s->window) || s->expires || s->unpulled >= 0;
+}
+
 /* Do the criteria make sense together?  0, or -1 said. */
 int
 rg_select_check(const struct rg_select *s)
@@ -184,14 +225,17 @@ rg_select_check(const struct rg_select *s)
 		warnx("--group: counts --keep per group: give --keep N too");
 		return -1;
 	}
+	if (s->protect.nhosts > 0 && s->protect.npaths == 0) {
+		warnx("--registry: says which references of --protect name this "
+		    "registry: give --protect too");
+		return -1;
+	}
 	if (s->expires_label != NULL && !s->expires) {
 		warnx("--expires-label: says which label --expires reads: give "
 		    "--expires too");
 		return -1;
 	}
-	if (!s->untagged && s->nrepo_re + s->ntag_re + s->nkeep_tag_re +
-	    s->nwheres + s->nnames == 0 && s->keep_n == 0 &&
-	    !rg_window_set_any(&s->window) && !s->expires) {
+	if (!selects(s) && s->protect.npaths == 0) {
 		warnx("no selection criteria: that would mark every tag");
 		return -1;
 	}
@@ -211,6 +255,33 @@ rg_select_check(const struct rg_select *s)
 			return -1;
 		}
 	return 0;
+}
+
+/*
+ * Read the --protect lists: 0, or -1 said; *bad counts the images of
+ * kubectl JSON that are not references (each said).
+ */
+int
+rg_select_load(struct rg_select *s, unsigned long *bad)
+{
+	unsigned long b;
+	size_t i;
+
+	*bad = 0;
+	for (i = 0; i < s->protect.npaths; i++) {
+		if (rg_protect_load(&s->protect, s->protect.paths[i], &b) != 0)
+			return -1;
+		*bad += b;
+	}
+	return 0;
+}
+
+/* Is rec protected, by --protect now or by an earlier stage's? */
+int
+rg_select_protected(const struct rg_select *s, const json_t *rec)
+{
+	return json_is_true(json_object_get(rec, RG_F_PROTECTED)) ||
+	    rg_protect_has(&s->protect, rec);
 }
 
 /* The record type whose records are candidates. */
@@ -254,6 +325,8 @@ rg_select_candidate(const struct rg_select *s, const json_t *rec)
 	const json_t *tags = json_object_get(rec, RG_F_TAGS);
 	size_t i;
 
+	if (!selects(s))
+		return 0;
 	if (s->untagged) {
 		if (!json_is_array(tags) || json_array_size(tags) != 0)
 			return 0;
@@ -291,6 +364,23 @@ expired(const struct rg_select *s, const json_t *rec)
 	    rg_record_time(rec, RG_F_CREATED, &t) == 0 && t <= s->env.now - d;
 }
 
+/*
+ * --not-pulled-for: was the image last pulled (rg-pulls' "pulled") before
+ * the duration, or never pulled in the history read and pushed before it?
+ * Without either time it is kept, as ECR's sinceImagePulled counts from
+ * the push for an image never pulled.
+ */
+static int
+unpulled(const struct rg_select *s, const json_t *rec)
+{
+	time_t t;
+
+	if (rg_record_time(rec, "pulled", &t) != 0 &&
+	    rg_record_time(rec, RG_F_PUSHED, &t) != 0)
+		return 0;
+	return t < s->env.now - s->unpulled;
+}
+
 /* Time window and conditions, for a candidate --keep did not spare. */
 int
 rg_select_chosen(const struct rg_select *s, const json_t *rec)
@@ -299,6 +389,8 @@ rg_select_chosen(const struct rg_select *s, const json_t *rec)
 	size_t i;
 
 	if (s->expires && !expired(s, rec))
+		return 0;
+	if (s->unpulled >= 0 && !unpulled(s, rec))
 		return 0;
 	if (rg_window_set_any(&s->window) && (rg_record_time(rec,
 	    s->env.time_key, &t) != 0 || !rg_window_holds(&s->window, t)))
@@ -402,6 +494,7 @@ rg_select_keep(const struct rg_select *s, struct rg_held *run, size_t n)
 	for (i = 0; i < nc; i++) {
 		k = i > 0 && s->group_re != NULL &&
 		    strcmp(c[i]->group, c[i - 1]->group) != 0 ? 0 : k;
+		c[i]->rank = k + 1;
 		if (k++ < (size_t)s->keep_n)
 			c[i]->candidate = 0;	/* spared */
 	}
@@ -410,4 +503,74 @@ rg_select_keep(const struct rg_select *s, struct rg_held *run, size_t n)
 		c[i]->group = NULL;
 	}
 	free(c);
+}
+
+/* "; " and what follows, cut with "..." when it does not fit */
+static void
+append(char *buf, size_t size, const char *fmt, ...)
+{
+	size_t n = strlen(buf);
+	va_list ap;
+
+	if (n > 0 && n + 2 < size) {
+		memcpy(buf + n, "; ", 3);
+		n += 2;
+	}
+	va_start(ap, fmt);
+	if (n + 1 < size && (size_t)vsnprintf(buf + n, size - n, fmt, ap) >=
+	    size - n && size > 4)
+		memcpy(buf + size - 4, "...", 4);
+	va_end(ap);
+}
+
+/*
+ * Why a marked record was chosen, for -v: every criterion given held
+ * (they combine with AND), each said with what the record has for it.
+ * rank: its place among the candidates --keep ranked (0 without --keep).
+ */
+void
+rg_select_explain(const struct rg_select *s, const json_t *rec, size_t rank,
+    char *buf, size_t size)
+{
+	char t[RG_TIME_STRLEN + 1];
+	const char *v;
+	time_t when;
+
+	buf[0] = '\0';
+	if (s->untagged)
+		append(buf, size, "untagged");
+	if (s->nnames > 0)
+		append(buf, size, "named");
+	if (s->nrepo_re > 0)
+		append(buf, size, "--repo matched");
+	if (s->ntag_re > 0)
+		append(buf, size, "--tag matched");
+	if (s->nkeep_tag_re > 0)
+		append(buf, size, "no --keep-tag matched");
+	if (s->keep_n > 0)
+		append(buf, size, "newest but %zu%s by %s, beyond --keep %ld",
+		    rank > 0 ? rank - 1 : 0, s->group_re != NULL ?
+		    " of its --group" : "", orders[s->order], s->keep_n);
+	if (rg_window_set_any(&s->window) &&
+	    rg_record_time(rec, s->env.time_key, &when) == 0) {
+		rg_time_format(when, t);
+		append(buf, size, "%s %s inside the time window", s->env.time_key, t);
+	}
+	if (s->expires && (v = rg_str(json_object_get(rec, RG_F_LABELS),
+	    s->expires_label ? s->expires_label : RG_EXPIRES_LABEL)) != NULL)
+		append(buf, size, "expiry label %s=%s passed", s->expires_label ?
+		    s->expires_label : RG_EXPIRES_LABEL, v);
+	if (s->unpulled >= 0) {
+		if (rg_record_time(rec, "pulled", &when) == 0) {
+			rg_time_format(when, t);
+			append(buf, size, "last pulled %s, over --not-pulled-for "
+			    "ago", t);
+		} else if (rg_record_time(rec, RG_F_PUSHED, &when) == 0) {
+			rg_time_format(when, t);
+			append(buf, size, "never pulled, pushed %s, over "
+			    "--not-pulled-for ago", t);
+		}
+	}
+	if (s->nwheres > 0)
+		append(buf, size, "--where held");
 }

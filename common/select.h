@@ -7,6 +7,8 @@
 #ifndef RG_SELECT_H
 #define RG_SELECT_H
 
+#include <getopt.h>
+
 #include "records.h"
 
 #define RG_SEL_MAX	32	/* of each kind: patterns, conditions, names */
@@ -16,6 +18,32 @@ enum { RG_ORDER_CREATED, RG_ORDER_PUSHED, RG_ORDER_NAME, RG_ORDER_VERSION };
 struct rg_select_name {
 	char *repo, *tag;	/* tag NULL: every tag of repo */
 };
+
+/* protect.c: --protect, the images in use */
+#define RG_PROTECT_MAX		(1 << 30)	/* bytes of a list read */
+#define RG_PROTECT_DEPTH	64		/* JSON nesting walked */
+#define RG_PROTECT_REF_MAX	1024		/* a reference's length */
+
+struct rg_imageref {
+	char host[256], repo[RG_REPO_MAX + 1], tag[RG_TAG_MAX + 1];
+	char digest[RG_DIGEST_STRLEN + 1];
+};
+
+struct rg_protect {
+	struct rg_strset refs;		/* "repo:tag", "repo@digest" */
+	unsigned long nrefs;
+	char *hosts[RG_SEL_MAX];	/* --registry: this registry's names */
+	size_t nhosts;
+	char *paths[RG_SEL_MAX];	/* --protect, read by rg_select_load */
+	size_t npaths;
+};
+
+int	rg_ref_parse(const char *ref, struct rg_imageref *out);
+int	rg_protect_ref(struct rg_protect *p, const char *ref);
+int	rg_protect_load(struct rg_protect *p, const char *path,
+	    unsigned long *bad);
+int	rg_protect_has(const struct rg_protect *p, const json_t *rec);
+void	rg_protect_free(struct rg_protect *p);
 
 struct rg_select {
 	struct rg_regex *repo_re[RG_SEL_MAX], *tag_re[RG_SEL_MAX],
@@ -29,15 +57,17 @@ struct rg_select {
 	struct rg_regex *group_re;	/* --group: --keep counts per capture */
 	int expires;			/* --expires: by the label below */
 	char *expires_label;		/* --expires-label, or NULL: Quay's */
+	long long unpulled;		/* --not-pulled-for, seconds; -1 */
+	struct rg_protect protect;	/* --protect, --registry */
 	int untagged, order;
 	struct rg_window window;
 	struct rg_expr_env env;
 };
 
-struct option;
 extern const struct option rg_select_longopts[];
-#define RG_SELECT_NOT_IN_POLICY	"pohV"	/* short letters of those */
+#define RG_SELECT_NOT_IN_POLICY	"pohVv"	/* short letters of those */
 #define RG_EXPIRES_LABEL	"quay.expires-after"
+#define RG_MARKED_BY_MAX	1024	/* bytes of "marked_by", at most */
 
 void	rg_select_init(struct rg_select *s, time_t now);
 void	rg_select_free(struct rg_select *s);
@@ -45,6 +75,8 @@ int	rg_select_option(struct rg_select *s, int opt, const char *optname,
 	    const char *arg);
 int	rg_select_name(struct rg_select *s, const char *arg);
 int	rg_select_check(const struct rg_select *s);
+int	rg_select_load(struct rg_select *s, unsigned long *bad);
+int	rg_select_protected(const struct rg_select *s, const json_t *rec);
 const char *rg_select_type(const struct rg_select *s);
 int	rg_select_candidate(const struct rg_select *s, const json_t *rec);
 int	rg_select_chosen(const struct rg_select *s, const json_t *rec);
@@ -56,8 +88,11 @@ struct rg_held {
 	size_t len;
 	int marked, candidate;
 	char *group;		/* --group: its captures, while --keep ranks */
+	size_t rank;		/* --keep: 1 for the newest candidate (of its group) */
 };
 
 void	rg_select_keep(const struct rg_select *s, struct rg_held *run, size_t n);
+void	rg_select_explain(const struct rg_select *s, const json_t *rec,
+	    size_t rank, char *buf, size_t size);
 
 #endif

@@ -35,6 +35,13 @@ rg_strset_has(const struct rg_strset *set, const char *s)
 	return set->cap > 0 && set->v[slot(set, s)] != NULL;
 }
 
+/* The set's own copy of s, or NULL. */
+const char *
+rg_strset_get(const struct rg_strset *set, const char *s)
+{
+	return set->cap > 0 ? set->v[slot(set, s)] : NULL;
+}
+
 int
 rg_strset_add(struct rg_strset *set, const char *s)
 {

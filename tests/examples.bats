@@ -170,6 +170,12 @@ serve_copy() {
 	assert_line --regexp '^Storage: [0-9]+ bytes before, [0-9]+ after: [0-9]+ bytes freed \([1-9][0-9]* of them blob data\)\.$'
 	assert_equal "$(grep -c '^  pulled ' <<<"$output")" 9
 	refute_line --partial "kept"
+	# the last-pull policy, from the registry's log: the three pulled
+	# (1.1 and stable are one image), the rest never
+	assert_line --regexp '^  team/app:1\.1: 2 pull\(s\), the last [0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9]{2}:[0-9]{2}:[0-9]{2}Z$'
+	assert_line --regexp '^  multi:1: 1 pull\(s\), the last '
+	assert_line "  never pulled, marked: base:1"
+	refute_line "  never pulled, marked: multi:1"
 	work=$(sed -n 's|^Starting docker-registry on 127.0.0.1 with storage in \(.*\)/reg/data \.\.\.$|\1|p' <<<"$output")
 	[ -n "$work" ]
 	[ ! -e "$work" ]

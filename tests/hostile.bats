@@ -204,3 +204,46 @@ put_manifest() {
 	assert_equal "$(jq -r 'select(.type == "tag" and .repo == "wide") | .size' <<<"$output")" \
 		$((25000 * 25001 / 2 + 2 + $(stat -c %s "$m")))
 }
+
+@test "hostile: pull history that is anything: long lines skipped and said, garbage is no pull, lookalikes are checked" {
+	local rec='{"type":"tag","repo":"a","tag":"1","digest":"'$D'"}'
+	local ok='time="2026-12-01T00:00:00Z" level=info msg="response completed" http.request.method=GET http.request.uri=/v2/a/manifests/1 http.response.status=200'
+	{
+		head -c 3000000 /dev/zero | tr '\0' x; echo
+		echo "$ok"
+		head -c 100000 /dev/urandom | tr -d '\n'; echo
+		# names and references outside the grammar, a HEAD, a 404, a blob
+		echo "${ok/\/v2\/a\//\/v2\/A\/}"
+		echo "${ok/manifests\/1/manifests\/-bad}"
+		echo "${ok/manifests\/1/manifests\/sha256:abc}"
+		echo "${ok/method=GET/method=HEAD}"
+		echo "${ok/status=200/status=404}"
+		echo "${ok/manifests\/1/blobs\/$D}"
+		# an envelope nested deep, one cut short, an event of a blob
+		printf '{"events":%s1%s}\n' "$(printf '[%.0s' $(seq 5000))" "$(printf ']%.0s' $(seq 5000))"
+		echo '{"events":[{"action":"pull","timestamp":"2026-12-02T00:00:00Z","target":{"repository":"a","tag":"1"'
+		echo '{"events":[{"action":"pull","timestamp":"2026-12-02T00:00:00Z","request":{"method":"GET"},"target":{"repository":"a","digest":"'$D'","url":"http://r/v2/a/blobs/'$D'"}}]}'
+		echo '127.0.0.1 - - [31/Foo/2026:00:00:00 +0000] "GET /v2/a/manifests/1 HTTP/1.1" 200 2 "" "x"'
+	} > "$BATS_TEST_TMPDIR/log"
+	run --separate-stderr rg-pulls "$BATS_TEST_TMPDIR/log" <<<"$rec"
+	assert_success
+	assert_equal "$stderr" "rg-pulls: $BATS_TEST_TMPDIR/log: 1 lines longer than 1048576 bytes skipped"
+	assert_equal "$(jq -c '[.pulls, .pulled]' <<<"$output")" '[1,"2026-12-01T00:00:00Z"]'
+	# binary garbage alone: no pull, and said
+	head -c 200000 /dev/urandom > "$BATS_TEST_TMPDIR/bin"
+	run --separate-stderr rg-pulls "$BATS_TEST_TMPDIR/bin" <<<"$rec"
+	assert_success
+	assert_output "$rec"
+	[[ "$stderr" == *"no request log lines or notification events in"* ]]
+}
+
+@test "hostile: --protect JSON nested deeper than 64 levels is refused; a 2000-character reference protects nothing" {
+	printf '%s{}%s\n' "$(printf '{"a":%.0s' $(seq 100))" "$(printf '}%.0s' $(seq 100))" > "$BATS_TEST_TMPDIR/deep.json"
+	run --separate-stderr rg-select --protect "$BATS_TEST_TMPDIR/deep.json" < /dev/null
+	assert_failure 2
+	assert_equal "$stderr" "rg-select: $BATS_TEST_TMPDIR/deep.json: nested deeper than 64 levels"
+	printf '{"containers":[{"image":"%s"}]}\n' "$(printf 'a%.0s' $(seq 2000))" > "$BATS_TEST_TMPDIR/long.json"
+	run --separate-stderr rg-select --protect "$BATS_TEST_TMPDIR/long.json" < /dev/null
+	assert_failure 1
+	[[ "$stderr" == *": not an image reference, protects nothing" ]]
+}

@@ -9,10 +9,14 @@
 # (then it serves https); REG_DELETE=false turns the API's deletes off;
 # REG_CACHE is storage.cache.blobdescriptor (inmemory, redis) and
 # REG_REDIS the redis address; REG_S3, YAML for a storage.s3 section,
-# puts the storage on S3 instead of DIR/data (tests/rgw).  The PID is in DIR/registry.pid too, for
+# puts the storage on S3 instead of DIR/data (tests/rgw); REG_LOG is YAML
+# for its log section (default {level: error}), REG_NOTIFY for its
+# notifications section.  Its log is DIR/registry.log, appended to (a
+# copytruncate rotation works).  The PID is in DIR/registry.pid too, for
 # tests/registryctl, which stops and starts it again on the same port.
 registry_start() {
 	local dir=$1 port try i scheme=http code rc cache= redis= store
+	local log=${REG_LOG:-'{level: error}'}
 	store="filesystem: {rootdirectory: $dir/data}"
 	[ -z "${REG_S3:-}" ] || store="s3: $REG_S3"$'\n'"  redirect: {disable: true}"
 	[ -z "${REG_CACHE:-}" ] || cache="cache: {blobdescriptor: $REG_CACHE}"
@@ -23,7 +27,7 @@ registry_start() {
 		port=$((20000 + RANDOM % 12000))	# below the ephemeral range
 		cat > "$dir/config.yml" <<-EOF
 		version: 0.1
-		log: {level: error}
+		log: $log
 		storage:
 		  $store
 		  delete: {enabled: ${REG_DELETE:-true}}
@@ -32,10 +36,11 @@ registry_start() {
 		http: {addr: 127.0.0.1:$port${REG_TLS:+, tls: $REG_TLS}}
 		${REG_AUTH:+auth: $REG_AUTH}
 		$redis
+		${REG_NOTIFY:+notifications: $REG_NOTIFY}
 		EOF
 		# (it panics at start with AWS_CA_BUNDLE set: REGISTRY.md 6)
 		env -u AWS_CA_BUNDLE docker-registry serve "$dir/config.yml" \
-			>"$dir/registry.log" 2>&1 3>&- &
+			>>"$dir/registry.log" 2>&1 3>&- &
 		REG_PID=$!
 		echo "$REG_PID" > "$dir/registry.pid"
 		for i in $(seq 50); do

@@ -70,3 +70,28 @@ setup() {
 	assert_success
 	assert_equal "$(jq -r 'select(.type == "rm" and .object == "tag") | .tag' <<<"$output")" old
 }
+
+@test "-v says why each record was marked; marked_by and the reason reach rg-rm's audit records" {
+	run --separate-stderr bash -c "rg-select -v --expires < '$S' | rg-select -v --keep 1 --order created --where 'labels.team == \"db\" || !labels' | rg-refs | rg-rm -n --min-age 0s"
+	assert_success
+	assert_equal "$(grep '^rg-select:' <<<"$stderr")" "rg-select: tag app:old marked: expiry label quay.expires-after=2w passed
+rg-select: tag app:plain marked: newest but 1 by created, beyond --keep 1; --where held"
+	local out=$output
+	# each stage's mark says which stage and policy it was
+	run jq -r 'select(.type == "rm" and .object == "tag") | "\(.tag)\t\(.reason)\t\(.marked_by)"' <<<"$out"
+	assert_output "old	selected	rg-select -v --expires
+plain	selected	rg-select -v --keep 1 --order created --where 'labels.team == \"db\" || !labels'"
+	# what rg-refs adds has its reason, and no marked_by
+	run jq -r 'select(.type == "rm" and .object == "manifest") | "\(.reason) \(has("marked_by"))"' <<<"$out"
+	assert_output "untagged-by-tag-deletion false
+untagged-by-tag-deletion false"
+}
+
+@test "marked_by: a named policy says its name; an argument with a quote is quoted back" {
+	printf '[old-web]\nwhere = labels.team == "web"\n' > "$BATS_TEST_TMPDIR/policies"
+	run --separate-stderr env RG_CONFIG="$BATS_TEST_TMPDIR/policies" rg-select -o -p old-web < "$S"
+	assert_success
+	assert_equal "$(jq -r 'select(.delete) | .marked_by' <<<"$output")" "rg-select -o -p old-web"
+	run --separate-stderr rg-select -o -w "tag == 'old'" < "$S"
+	assert_equal "$(jq -r 'select(.delete) | .marked_by' <<<"$output")" "rg-select -o -w 'tag == '\\''old'\\'''"
+}

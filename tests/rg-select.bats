@@ -58,8 +58,10 @@ marked() {
 	rg-select --tag '^0\.1\.1$' < "$S" > "$BATS_TEST_TMPDIR/out"
 	assert_equal "$(wc -l < "$BATS_TEST_TMPDIR/out")" "$(wc -l < "$S")"
 	diff <(grep -v '"delete":true' "$BATS_TEST_TMPDIR/out") <(grep -v '"tag":"0.1.1"' "$S")
-	# the marked ones differ by the mark alone
-	diff <(grep '"delete":true' "$BATS_TEST_TMPDIR/out" | jq -c 'del(.delete)') \
+	# the marked ones differ by the mark alone, and which stage set it
+	assert_equal "$(grep '"delete":true' "$BATS_TEST_TMPDIR/out" | jq -r .marked_by | sort -u)" \
+		"rg-select --tag '^0\.1\.1\$'"
+	diff <(grep '"delete":true' "$BATS_TEST_TMPDIR/out" | jq -c 'del(.delete, .marked_by)') \
 		<(grep '"tag":"0.1.1"' "$S" | jq -c .)
 }
 
@@ -113,7 +115,8 @@ marked() {
 	# a bare 0 is a duration: zero, as 0s
 	run rg-select --older-than 0 < "$S"
 	assert_success
-	assert_equal "$output" "$(rg-select --older-than 0s < "$S")"
+	assert_equal "$(sed 's/"marked_by":"[^"]*"//' <<<"$output")" \
+		"$(rg-select --older-than 0s < "$S" | sed 's/"marked_by":"[^"]*"//')"
 	run rg-select -o --repo '^repo/sitor-a$' --older-than 3650d < "$S"
 	assert_equal "$(marked <<<"$output" | wc -l)" 8
 	run rg-select -o --repo '^repo/sitor-a$' --older-than 1d --time pushed < "$S"
@@ -262,10 +265,13 @@ marked() {
 	done
 	# a type spelled with escapes is still read, and the line kept as it came
 	run rg-select -o -t '^x$' <<<'{"type":"t\u0061g","repo":"r","tag":"x"}'
-	assert_output '{"type":"t\u0061g","repo":"r","tag":"x","delete":true}'
+	assert_output '{"type":"t\u0061g","repo":"r","tag":"x","delete":true,"marked_by":"rg-select -o -t '"'"'^x$'"'"'"}'
 	# a record that had "delete" gets it replaced, not twice
 	run rg-select -o -t '^x$' <<<'{"type":"tag","repo":"r","tag":"x","delete":false,"n":1}'
-	assert_output '{"type":"tag","repo":"r","tag":"x","delete":true,"n":1}'
+	assert_output '{"type":"tag","repo":"r","tag":"x","delete":true,"n":1,"marked_by":"rg-select -o -t '"'"'^x$'"'"'"}'
+	# and an earlier stage's marked_by too, when this stage marks it again
+	run rg-select -o -t '^x$' <<<'{"type":"tag","repo":"r","tag":"x","delete":false,"marked_by":"rg-select -k 1"}'
+	assert_output '{"type":"tag","repo":"r","tag":"x","delete":true,"marked_by":"rg-select -o -t '"'"'^x$'"'"'"}'
 }
 
 @test "--keep needs each repository's tags together" {
