@@ -135,10 +135,18 @@ read_history(char **paths, int n)
 		events += ft.kinds[RG_PL_EVENTS];
 		total += ft.pulls;
 		if (ft.kinds[RG_PL_APP] + ft.kinds[RG_PL_ACCESS] +
-		    ft.kinds[RG_PL_EVENTS] == 0)
-			warnx("%s: no request log lines or notification events "
-			    "in %lu lines (is the log level info?)", paths[i],
+		    ft.kinds[RG_PL_EVENTS] == 0 && ft.lines > 0) {
+			/* the wrong file, or a log not at level info: every
+			 * image would look unused */
+			warnx("%s: no request log line or notification event in "
+			    "%lu lines (is the log level info?)", paths[i],
 			    ft.lines);
+			return -1;
+		} else if (ft.lines == 0)
+			warnx("%s: empty: no pull in it", paths[i]);
+		else if (ft.pulls + ft.left_out == 0)
+			warnx("%s: request lines or events, but not one GET of a "
+			    "manifest in %lu lines", paths[i], ft.lines);
 		if (verbose) {
 			rg_time_format(ft.first, a);
 			rg_time_format(ft.last, b);

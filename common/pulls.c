@@ -30,9 +30,10 @@ copy(char *dst, size_t size, const char *src, size_t n)
 }
 
 /*
- * "/v2/<name>/manifests/<reference>[?query]": the repository and the tag
- * or digest, checked.  The name may hold a component "manifests": the
- * reference is after the last one.
+ * "[/prefix]/v2/<name>/manifests/<reference>[?query]": the repository and
+ * the tag or digest, checked (a registry with http.prefix serves below
+ * it).  The name may hold a component "manifests": the reference is after
+ * the last one.
  */
 static int
 uri_ref(const char *uri, struct rg_pull *p)
@@ -41,7 +42,7 @@ uri_ref(const char *uri, struct rg_pull *p)
 	const char *end = uri + strcspn(uri, "?#"), *m = NULL, *s;
 	struct rg_digest d;
 
-	if (strncmp(uri, "/v2/", 4) != 0)
+	if (*uri != '/' || (uri = strstr(uri, "/v2/")) == NULL || uri >= end)
 		return -1;
 	for (s = uri + 4; (s = strstr(s, mf)) != NULL && s < end; s++)
 		m = s;

@@ -229,12 +229,18 @@ put_manifest() {
 	assert_success
 	assert_equal "$stderr" "rg-pulls: $BATS_TEST_TMPDIR/log: 1 lines longer than 1048576 bytes skipped"
 	assert_equal "$(jq -c '[.pulls, .pulled]' <<<"$output")" '[1,"2026-12-01T00:00:00Z"]'
-	# binary garbage alone: no pull, and said
+	# binary garbage alone: no request, no event: the wrong file, fatal
 	head -c 200000 /dev/urandom > "$BATS_TEST_TMPDIR/bin"
 	run --separate-stderr rg-pulls "$BATS_TEST_TMPDIR/bin" <<<"$rec"
+	assert_failure 2
+	assert_output ""
+	[[ "$stderr" == "rg-pulls: $BATS_TEST_TMPDIR/bin: no request log line or notification event in "*" lines (is the log level info?)" ]]
+	# an empty file: said, read as it is
+	: > "$BATS_TEST_TMPDIR/empty"
+	run --separate-stderr rg-pulls "$BATS_TEST_TMPDIR/empty" <<<"$rec"
 	assert_success
 	assert_output "$rec"
-	[[ "$stderr" == *"no request log lines or notification events in"* ]]
+	assert_equal "$stderr" "rg-pulls: $BATS_TEST_TMPDIR/empty: empty: no pull in it"
 }
 
 @test "hostile: --protect JSON nested deeper than 64 levels is refused; a 2000-character reference protects nothing" {

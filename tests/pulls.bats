@@ -208,3 +208,17 @@ used"
 	assert_failure 2
 	assert_equal "$stderr" "rg-select: --not-pulled-for: 3x: not a duration such as 90d, 12h, 2w"
 }
+
+@test "rg-pulls: a registry served below http.prefix (its log's paths so rewritten); a log without pulls is said" {
+	zcat "$D/registry.log.1.gz" | cat - "$D/registry.log" |
+		sed 's#uri=/v2/#uri=/reg/v2/#; s#uri="/v2/#uri="/reg/v2/#; s#"GET /v2/#"GET /reg/v2/#' > "$BATS_TEST_TMPDIR/prefixed.log"
+	grep -q 'uri="/reg/v2/multi/manifests/sha256:' "$BATS_TEST_TMPDIR/prefixed.log"
+	run --separate-stderr rg-pulls "$BATS_TEST_TMPDIR/prefixed.log" < "$S"
+	assert_success
+	assert_equal "$(figures <<<"$output")" "$expected"
+	# the log of pushes alone: request lines, no pull, and said
+	zcat "$D/registry.log.1.gz" | grep -v 'GET' > "$BATS_TEST_TMPDIR/nopulls.log"
+	run --separate-stderr rg-pulls "$BATS_TEST_TMPDIR/nopulls.log" < "$S"
+	assert_success
+	assert_equal "$stderr" "rg-pulls: $BATS_TEST_TMPDIR/nopulls.log: request lines or events, but not one GET of a manifest in $(wc -l < "$BATS_TEST_TMPDIR/nopulls.log") lines"
+}
