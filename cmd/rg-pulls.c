@@ -28,6 +28,7 @@
 #define EXCLUDE_MAX	32
 
 static struct rg_pulls table;
+static struct rg_pull_time since;	/* the history's first request or event */
 static struct rg_regex *agents[EXCLUDE_MAX], *actors[EXCLUDE_MAX];
 static size_t nagents, nactors;
 static int verbose;
@@ -86,17 +87,22 @@ static int
 on_log_line(const char *line, size_t len, unsigned long lineno, void *arg)
 {
 	struct file_tally *ft = arg;
+	struct rg_pull_time when;
 
 	(void)lineno;
 	ft->lines++;
 	/* a line that names no manifest is no pull: parsed only to learn what
-	 * the file holds, once of each kind */
+	 * the file holds, and from when, once of each kind (a log is in
+	 * order of time) */
 	if (memmem(line, len, "manifest", 8) == NULL &&
 	    !(ft->kinds[RG_PL_APP] == 0 && memmem(line, len,
 	    "response completed", 18) != NULL) &&
-	    !(ft->kinds[RG_PL_ACCESS] == 0 && memmem(line, len, " HTTP/", 6)))
+	    !(ft->kinds[RG_PL_ACCESS] == 0 && memmem(line, len, " HTTP/", 6)) &&
+	    !(ft->kinds[RG_PL_EVENTS] == 0 && memmem(line, len, "\"action\"", 8)))
 		return 0;
-	ft->kinds[rg_pull_line(line, len, on_pull, ft)]++;
+	ft->kinds[rg_pull_line(line, len, on_pull, ft, &when)]++;
+	if (when.known && (!since.known || when.t < since.t))
+		since = when;
 	return 0;
 }
 
@@ -308,12 +314,33 @@ hold(json_t *rec, const char *line, size_t len, const char *where, void *arg)
 	return 0;
 }
 
+/* The scan record: from when the history tells of pulls ("pulls_since"). */
+static int
+scan_record(json_t *rec, const char *line, size_t len, const char *where,
+    void *arg)
+{
+	(void)line;
+	(void)len;
+	(void)where;
+	(void)arg;
+	json_object_del(rec, RG_F_PULLS_SINCE);
+	if (since.known)
+		rg_set_time(rec, RG_F_PULLS_SINCE, since.t);
+	return rg_emit(stdout, rec);
+}
+
 /* Records of no repository (blobs, most of a scan) pass unparsed. */
 static int
 on_line(char *line, size_t len, const struct rg_at *at, void *arg)
 {
 	struct rg_jscan j;
 
+	if (rg_jscan(line, len, &j) == 0 && !j.escaped &&
+	    rg_jscan_is(&j, RG_JS_TYPE, RG_T_SCAN)) {
+		if (close_run() != 0)
+			return -1;
+		return rg_parse_line(line, len, at->where, scan_record, arg);
+	}
 	if (rg_jscan(line, len, &j) == 0 && !j.escaped &&
 	    j.f[RG_JS_REPO].s == NULL) {
 		if (close_run() != 0)

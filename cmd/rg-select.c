@@ -25,7 +25,7 @@
 #include "select.h"
 
 static struct rg_select sel;
-static int only, verbose, status;
+static int only, verbose, status, saw_scan;
 
 static struct rg_held *run;		/* the current repository's candidates */
 static size_t nrun, caprun;
@@ -209,6 +209,18 @@ on_record(json_t *rec, const char *line, size_t len, const char *where,
 	struct rg_held *h;
 
 	(void)arg;
+	if (type != NULL && strcmp(type, RG_T_SCAN) == 0) {
+		rg_select_scan(&sel, rec);
+		saw_scan = 1;
+	}
+	if (type != NULL && strcmp(type, rg_select_type(&sel)) == 0 &&
+	    rg_select_needs_scan(&sel) && !sel.has_pulls_since) {
+		warnx("%s: --not-pulled-for: the stream has no pull history: "
+		    "%s", where, saw_scan ? "its scan record has no "
+		    "\"pulls_since\" (rg-pulls between rg-scan and rg-select "
+		    "adds it)" : "no scan record before its records");
+		return -1;
+	}
 	if (type == NULL || strcmp(type, rg_select_type(&sel)) != 0) {
 		if (close_run() == -1)
 			return -1;
@@ -262,6 +274,7 @@ on_line(char *line, size_t len, const struct rg_at *at, void *arg)
 	struct rg_jscan j;
 
 	if (rg_jscan(line, len, &j) == 0 && j.f[RG_JS_TYPE].s != NULL &&
+	    !(rg_select_needs_scan(&sel) && rg_jscan_is(&j, RG_JS_TYPE, RG_T_SCAN)) &&
 	    !(sel.protect.refs.n > 0 && (rg_jscan_is(&j, RG_JS_TYPE, RG_T_TAG) ||
 	    rg_jscan_is(&j, RG_JS_TYPE, RG_T_MANIFEST))) &&
 	    (!rg_jscan_is(&j, RG_JS_TYPE, rg_select_type(&sel)) ||

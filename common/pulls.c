@@ -313,13 +313,33 @@ access_line(const char *line, const char *end, struct req *q)
 	return 0;
 }
 
+/* the earliest time of an envelope's events, in *when */
+static void
+events_time(const json_t *events, struct rg_pull_time *when)
+{
+	const json_t *ev;
+	const char *ts;
+	time_t t;
+	size_t i;
+
+	json_array_foreach(events, i, ev)
+		if ((ts = rg_str(ev, "timestamp")) != NULL &&
+		    rg_time_parse(ts, &t) == 0 && (!when->known || t < when->t)) {
+			when->t = t;
+			when->known = 1;
+		}
+}
+
 /*
- * One line: what it is, and fn for each pull it records.  line is
- * NUL-terminated at len.
+ * One line: what it is, and fn for each pull it records; *when (when not
+ * NULL) the time of the request or the earliest event, when it can be
+ * read.  line is NUL-terminated at len.
  */
 int
-rg_pull_line(const char *line, size_t len, rg_pull_fn *fn, void *arg)
+rg_pull_line(const char *line, size_t len, rg_pull_fn *fn, void *arg,
+    struct rg_pull_time *when)
 {
+	struct rg_pull_time none;
 	const char *end = line + len, *s = line;
 	struct rg_pull p;
 	struct req q;
@@ -329,6 +349,9 @@ rg_pull_line(const char *line, size_t len, rg_pull_fn *fn, void *arg)
 
 	memset(&q, 0, sizeof(q));
 	memset(&p, 0, sizeof(p));
+	if (when == NULL)
+		when = &none;
+	when->known = 0;
 	while (end > s && (end[-1] == '\r' || end[-1] == ' '))
 		end--;
 	while (s < end && (*s == ' ' || *s == '\t'))
@@ -339,12 +362,18 @@ rg_pull_line(const char *line, size_t len, rg_pull_fn *fn, void *arg)
 			return RG_PL_OTHER;
 		if (json_is_array(json_object_get(o, "events"))) {
 			kind = p.kind = RG_PL_EVENTS;
+			events_time(json_object_get(o, "events"), when);
 			json_array_foreach(json_object_get(o, "events"), i, ev)
 				if (event(ev, &p))
 					fn(&p, arg);
 		} else if (json_object_get(o, "action") != NULL &&
 		    json_object_get(o, "target") != NULL) {
 			kind = p.kind = RG_PL_EVENTS;
+			if ((ev = json_array()) == NULL ||
+			    json_array_append(ev, o) != 0)
+				rg_nomem();
+			events_time(ev, when);
+			json_decref(ev);
 			if (event(o, &p))
 				fn(&p, arg);
 		} else if (strncmp(rg_strz(o, "msg"), "response completed",
@@ -366,6 +395,8 @@ rg_pull_line(const char *line, size_t len, rg_pull_fn *fn, void *arg)
 		kind = p.kind = RG_PL_ACCESS;
 	else
 		return RG_PL_OTHER;
+	if (rg_time_parse(q.time, &when->t) == 0)
+		when->known = 1;
 	if (counted(&q, &p))
 		fn(&p, arg);
 	return kind;

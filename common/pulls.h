@@ -27,7 +27,14 @@ struct rg_pull {
 
 typedef void rg_pull_fn(const struct rg_pull *p, void *arg);
 
-int	rg_pull_line(const char *line, size_t len, rg_pull_fn *fn, void *arg);
+/* when a line's request was, or its envelope's earliest event */
+struct rg_pull_time {
+	int known;
+	time_t t;
+};
+
+int	rg_pull_line(const char *line, size_t len, rg_pull_fn *fn, void *arg,
+	    struct rg_pull_time *when);
 
 /* a file, plain or gzip, a line at a time (NUL-terminated at len) */
 typedef int rg_pull_line_fn(const char *line, size_t len, unsigned long lineno,

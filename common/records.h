@@ -46,6 +46,7 @@
 #define RG_F_DELETE	"delete"
 #define RG_F_PROTECTED	"protected"
 #define RG_F_MARKED_BY	"marked_by"
+#define RG_F_PULLS_SINCE	"pulls_since"	/* scan: rg-pulls' history starts */
 #define RG_F_REASON	"reason"
 #define RG_F_KEPT	"kept"
 #define RG_F_ROOT	"root"

@@ -364,20 +364,52 @@ expired(const struct rg_select *s, const json_t *rec)
 	    rg_record_time(rec, RG_F_CREATED, &t) == 0 && t <= s->env.now - d;
 }
 
+/* The stream's scan record: what --not-pulled-for needs of it. */
+void
+rg_select_scan(struct rg_select *s, const json_t *rec)
+{
+	s->has_pulls_since = rg_record_time(rec, RG_F_PULLS_SINCE,
+	    &s->pulls_since) == 0;
+}
+
+/* Must the scan record be read (rg_select_scan)? */
+int
+rg_select_needs_scan(const struct rg_select *s)
+{
+	return s->unpulled >= 0;
+}
+
 /*
  * --not-pulled-for: was the image last pulled (rg-pulls' "pulled") before
- * the duration, or never pulled in the history read and pushed before it?
- * Without either time it is kept, as ECR's sinceImagePulled counts from
- * the push for an image never pulled.
+ * the duration, or, never pulled in the history read, pushed before it
+ * and before the history starts ("pulls_since")?  A history shorter than
+ * the duration cannot tell that an image was not pulled before it: such
+ * an image is taken as seen when the history starts, and kept.  Without a
+ * time it is kept.  ECR's sinceImagePulled counts from the push for an
+ * image never pulled.
  */
+/* "pulled", read: 0, or -1 when absent or not a time (rg_record_time
+ * would fall back to "pushed") */
+static int
+pulled(const json_t *rec, time_t *t)
+{
+	const char *v = rg_str(rec, "pulled");
+
+	return v != NULL && rg_time_parse(v, t) == 0 ? 0 : -1;
+}
+
 static int
 unpulled(const struct rg_select *s, const json_t *rec)
 {
 	time_t t;
 
-	if (rg_record_time(rec, "pulled", &t) != 0 &&
-	    rg_record_time(rec, RG_F_PUSHED, &t) != 0)
-		return 0;
+	if (pulled(rec, &t) != 0) {
+		if (rg_record_time(rec, RG_F_PUSHED, &t) != 0 ||
+		    !s->has_pulls_since)
+			return 0;
+		if (s->pulls_since > t)
+			t = s->pulls_since;
+	}
 	return t < s->env.now - s->unpulled;
 }
 
@@ -561,14 +593,14 @@ rg_select_explain(const struct rg_select *s, const json_t *rec, size_t rank,
 		append(buf, size, "expiry label %s=%s passed", s->expires_label ?
 		    s->expires_label : RG_EXPIRES_LABEL, v);
 	if (s->unpulled >= 0) {
-		if (rg_record_time(rec, "pulled", &when) == 0) {
+		if (pulled(rec, &when) == 0) {
 			rg_time_format(when, t);
 			append(buf, size, "last pulled %s, over --not-pulled-for "
 			    "ago", t);
 		} else if (rg_record_time(rec, RG_F_PUSHED, &when) == 0) {
 			rg_time_format(when, t);
-			append(buf, size, "never pulled, pushed %s, over "
-			    "--not-pulled-for ago", t);
+			append(buf, size, "pushed %s, not pulled since the pull "
+			    "history starts, over --not-pulled-for ago", t);
 		}
 	}
 	if (s->nwheres > 0)

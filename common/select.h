@@ -58,6 +58,8 @@ struct rg_select {
 	int expires;			/* --expires: by the label below */
 	char *expires_label;		/* --expires-label, or NULL: Quay's */
 	long long unpulled;		/* --not-pulled-for, seconds; -1 */
+	int has_pulls_since;		/* the scan record's "pulls_since": */
+	time_t pulls_since;		/* rg-pulls' history starts then */
 	struct rg_protect protect;	/* --protect, --registry */
 	int untagged, order;
 	struct rg_window window;
@@ -77,6 +79,8 @@ int	rg_select_name(struct rg_select *s, const char *arg);
 int	rg_select_check(const struct rg_select *s);
 int	rg_select_load(struct rg_select *s, unsigned long *bad);
 int	rg_select_protected(const struct rg_select *s, const json_t *rec);
+void	rg_select_scan(struct rg_select *s, const json_t *rec);
+int	rg_select_needs_scan(const struct rg_select *s);
 const char *rg_select_type(const struct rg_select *s);
 int	rg_select_candidate(const struct rg_select *s, const json_t *rec);
 int	rg_select_chosen(const struct rg_select *s, const json_t *rec);

@@ -227,7 +227,8 @@ put_manifest() {
 	} > "$BATS_TEST_TMPDIR/log"
 	run --separate-stderr rg-pulls "$BATS_TEST_TMPDIR/log" <<<"$rec"
 	assert_success
-	assert_equal "$stderr" "rg-pulls: $BATS_TEST_TMPDIR/log: 1 lines longer than 1048576 bytes skipped"
+	assert_equal "$stderr" "rg-pulls: $BATS_TEST_TMPDIR/log: 1 lines longer than 1048576 bytes skipped
+rg-pulls: both logs and notification events read: a pull in both is counted twice"
 	assert_equal "$(jq -c '[.pulls, .pulled]' <<<"$output")" '[1,"2026-12-01T00:00:00Z"]'
 	# binary garbage alone: no request, no event: the wrong file, fatal
 	head -c 200000 /dev/urandom > "$BATS_TEST_TMPDIR/bin"

@@ -118,7 +118,7 @@ multi:1 1 true'
 	last=$(grep -o 'time="[^"]*" level=info msg="response completed".*method=GET .*uri=/v2/app/manifests/used' "$D/registry.log" | tail -1 | cut -d'"' -f2 | cut -c1-19)
 	assert_equal "$(jq -r 'select(.type == "tag" and .tag == "used") | .pulled' <<<"$out")" "${last}Z"
 	# every other record as it came
-	assert_equal "$(jq -c 'del(.pulled, .pulls)' <<<"$out")" "$(jq -c . "$S")"
+	assert_equal "$(jq -c 'del(.pulled, .pulls, .pulls_since)' <<<"$out")" "$(jq -c . "$S")"
 }
 
 @test "rg-pulls: the scanner's pulls left out by user agent" {
@@ -191,19 +191,32 @@ app:used 1 true'
 	assert_equal "$(figures <<<"$output")" "$expected"
 }
 
-@test "rg-select --not-pulled-for: by the last pull, or by the push for an image never pulled" {
+@test "rg-select --not-pulled-for: by the last pull, or for an image never pulled by its push and the history's start" {
+	# the scan record says from when the history tells: its first request
+	run --separate-stderr bash -c "rg-pulls '$D/registry.log.1.gz' '$D/registry.log' < '$S' | jq -r 'select(.type == \"scan\") | .pulls_since'"
+	assert_output "$(zcat "$D/registry.log.1.gz" | head -1 | cut -d'"' -f2 | cut -c1-19)Z"
 	run --separate-stderr bash -c "rg-pulls -A '^Trivy/' '$EV' < '$S' | rg-select -o --not-pulled-for 1h"
 	assert_success
 	# all pulled or pushed a moment ago
 	assert_equal "$(jq -r 'select(.delete == true) | .tag' <<<"$output")" ""
-	# the same records, as if used was last pulled in 2020 and scanned
-	# (its scanner's pulls left out) pushed then
+	# as if used was last pulled in 2020 and scanned (its scanner's pulls
+	# left out) pushed then: used goes; scanned too only when the history
+	# goes back that far: a shorter one cannot tell it was not pulled
+	local edit='if .tag == "used" then .pulled = "2020-01-01T00:00:00Z" elif .tag == "scanned" then .pushed = "2020-01-01T00:00:00Z" else . end'
+	run --separate-stderr bash -c "rg-pulls -A '^Trivy/' '$EV' < '$S' | jq -c '$edit' | rg-select -o -P 30d"
+	assert_success
+	assert_equal "$(jq -r 'select(.delete == true) | .tag' <<<"$output")" used
 	run --separate-stderr bash -c "rg-pulls -A '^Trivy/' '$EV' < '$S' |
-		jq -c 'if .tag == \"used\" then .pulled = \"2020-01-01T00:00:00Z\" elif .tag == \"scanned\" then .pushed = \"2020-01-01T00:00:00Z\" else . end' |
-		rg-select -o -P 30d"
+		jq -c '$edit | if .type == \"scan\" then .pulls_since = \"2019-01-01T00:00:00Z\" else . end' |
+		rg-select -o -v -P 30d"
 	assert_success
 	assert_equal "$(jq -r 'select(.delete == true) | .tag' <<<"$output" | sort)" "scanned
 used"
+	[[ "$stderr" == *"tag app:scanned marked: pushed 2020-01-01T00:00:00Z, not pulled since the pull history starts, over --not-pulled-for ago"* ]]
+	# no pull history in the stream: refused before any mark
+	run --separate-stderr rg-select -P 30d < "$S"
+	assert_failure 2
+	[[ "$stderr" == *": --not-pulled-for: the stream has no pull history: its scan record has no \"pulls_since\" (rg-pulls between rg-scan and rg-select adds it)" ]]
 	run --separate-stderr rg-select -P 3x < "$S"
 	assert_failure 2
 	assert_equal "$stderr" "rg-select: --not-pulled-for: 3x: not a duration such as 90d, 12h, 2w"

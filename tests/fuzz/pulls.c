@@ -31,13 +31,15 @@ on_pull(const struct rg_pull *p, void *arg)
 static int
 on_line(const char *line, size_t len, unsigned long lineno, void *arg)
 {
+	struct rg_pull_time when;
 	int kind;
 
 	(void)lineno;
 	(void)arg;
 	check(len <= RG_PULL_LINE_MAX && line[len] == '\0');
-	kind = rg_pull_line(line, len, on_pull, NULL);
+	kind = rg_pull_line(line, len, on_pull, NULL, &when);
 	check(kind >= RG_PL_OTHER && kind <= RG_PL_EVENTS);
+	check(kind != RG_PL_OTHER || !when.known);
 	return 0;
 }
 
