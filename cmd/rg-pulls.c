@@ -107,8 +107,9 @@ on_log_line(const char *line, size_t len, unsigned long lineno, void *arg)
 }
 
 /*
- * Read every file before the stream: a file that cannot be read is fatal,
- * as images it would have shown in use could be taken for unused.
+ * Read every file before the stream: a file that cannot be read, or that
+ * holds no request and no event, is fatal, as images it would have shown
+ * in use could be taken for unused.
  */
 static int
 read_history(char **paths, int n)
@@ -165,9 +166,11 @@ read_history(char **paths, int n)
 	if (logs > 0 && events > 0)
 		warnx("both logs and notification events read: a pull in both is "
 		    "counted twice");
-	if (verbose)
-		warnx("%lu manifest pulls of %zu manifests and tags", total,
-		    table.n);
+	if (verbose) {
+		rg_time_format(since.t, a);
+		warnx("%lu manifest pulls of %zu manifests and tags; the history "
+		    "from %s", total, table.n, since.known ? a : "(no time)");
+	}
 	return 0;
 }
 
