@@ -193,8 +193,9 @@ app:used 1 true'
 
 @test "rg-select --not-pulled-for: by the last pull, or for an image never pulled by its push and the history's start" {
 	# the scan record says from when the history tells: its first request
+	# (not the registry's first line, which says it starts)
 	run --separate-stderr bash -c "rg-pulls '$D/registry.log.1.gz' '$D/registry.log' < '$S' | jq -r 'select(.type == \"scan\") | .pulls_since'"
-	assert_output "$(zcat "$D/registry.log.1.gz" | head -1 | cut -d'"' -f2 | cut -c1-19)Z"
+	assert_output "$(zcat "$D/registry.log.1.gz" | grep -m1 'msg="response completed' | cut -d'"' -f2 | cut -c1-19)Z"
 	run --separate-stderr bash -c "rg-pulls -A '^Trivy/' '$EV' < '$S' | rg-select -o --not-pulled-for 1h"
 	assert_success
 	# all pulled or pushed a moment ago
