@@ -42,6 +42,8 @@ static struct rg_redis redis;
 static struct rg_rmstore rmo;		/* the storage remover's policy */
 static const char hold_inmemory[] = "the registry's in-memory cache could go on "
     "claiming it: --stop and --start delete it while the registry is stopped";
+static const char hold_nodrain[] = "--stop would cut the registry's pushes: "
+    "its config.yml has no http.draintimeout";
 
 /* the audit record of one object */
 static void
@@ -146,6 +148,20 @@ load_config(void)
 		    sw.root, rg_cache_name(conf.cache));
 	if (!opts.prune && !rg_rmplan_has(&plan, RG_OBJ_LAYER, RG_OBJ_BLOB))
 		return;		/* the cache matters for links and blobs */
+	if (opts.stop != NULL && !conf.drains) {
+		/*
+		 * Without it, SIGTERM ends the registry at once: a push cut
+		 * while the registry writes a manifest (in place) leaves it
+		 * truncated, and later pushes of it do not write it again.
+		 */
+		warnx("%s: no http.draintimeout: stopping the registry would cut "
+		    "the pushes it serves, a manifest half written among them; "
+		    "layer links and blobs are kept until it is set (http: "
+		    "{draintimeout: 60s}) (rg-rm(1))", conf.path);
+		rmo.hold_cached = hold_nodrain;
+		opts.stop = start_cmd = NULL;	/* no window */
+		return;
+	}
 	if (conf.cache == RG_CACHE_INMEMORY && opts.stop == NULL)
 		rmo.hold_cached = hold_inmemory;
 	if (conf.cache == RG_CACHE_REDIS) {

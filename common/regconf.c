@@ -82,6 +82,16 @@ s3_value(struct rg_regconf *c, const char *k, const char *v)
 		c->s3.secure = yaml_bool(v);
 }
 
+/* Is a Go duration ("60s", "1m30s") more than zero?  (0, "0s", "" are not) */
+static int
+go_duration_set(const char *v)
+{
+	for (; *v != '\0'; v++)
+		if (*v >= '1' && *v <= '9')
+			return 1;
+	return 0;
+}
+
 /*
  * The registry's environment overrides (REGISTRY_STORAGE_S3_BUCKET, ...),
  * where rg runs with them: the driver named by REGISTRY_STORAGE, then
@@ -96,6 +106,8 @@ overrides(struct rg_regconf *c)
 	const char *v;
 	size_t i, k;
 
+	if ((v = getenv("REGISTRY_HTTP_DRAINTIMEOUT")) != NULL)
+		c->drains = go_duration_set(v);
 	if ((v = getenv("REGISTRY_STORAGE")) != NULL && *v != '\0' &&
 	    strcmp(v, c->driver ? c->driver : "") != 0) {
 		free(c->driver);
@@ -140,6 +152,9 @@ value(struct rg_regconf *c, const struct frame *st, int depth, const char *v,
 	    c->driver == NULL)
 		c->driver = dupstr(k1);
 	if (v == NULL || depth != 3) {
+		if (v != NULL && depth == 2 && strcmp(k0, "http") == 0 &&
+		    strcmp(k1, "draintimeout") == 0)
+			c->drains = go_duration_set(v);
 		if (v != NULL && depth == 2 && strcmp(k0, "redis") == 0) {
 			if (strcmp(k1, "addr") == 0)
 				free(c->redis_addr), c->redis_addr = dupstr(v);

@@ -25,6 +25,8 @@ struct rg_regconf {
 	char *cache_name;	/* as written, for messages */
 	char *redis_addr, *redis_password;	/* redis.addr, redis.password */
 	int redis_db;		/* redis.db */
+	int drains;		/* http.draintimeout is set, not 0: SIGTERM lets
+				 * the requests it serves finish */
 };
 
 /* 0, or -1 with a message in err ("line N: what", or a system error);

@@ -104,6 +104,7 @@ counts() {	# object result ... of the rm records
 		--start "$(ctl start)" < "$BATS_TEST_TMPDIR/plan"
 	assert_success
 	assert_equal "$(counts "$output")" "blob deleted 6,layer deleted 4,manifest deleted 2,tag deleted 2"
+	[[ "$stderr" != *draintimeout* ]]	# (registry.bash sets it)
 	[ -z "$(find "$REG_DATA/docker/registry/v2/blobs" -name data)" ]
 	curl -fsS "http://$REG/v2/" >/dev/null	# started again
 	push "$L:b" app:2
@@ -121,6 +122,26 @@ counts() {	# object result ... of the rm records
 	assert_equal "$(jq -r 'select(.object == "blob" or .object == "layer") | .why' <<<"$output" | sort -u)" \
 		"the registry could not be stopped (--stop)"
 	[[ "$stderr" == "rg-rm: --stop: false: exit 1"* ]]
+	# a registry without http.draintimeout: SIGTERM would end it at once,
+	# a push cut while it writes a manifest (truncated for good): it is not
+	# stopped, layer links and blobs are kept, and rg-rm says why
+	sed 's/, draintimeout: [^,}]*//' "$REG_CONFIG" > "$BATS_TEST_TMPDIR/nodrain.yml"
+	! grep -q draintimeout "$BATS_TEST_TMPDIR/nodrain.yml"
+	push "$L:a" app:4
+	sleep 1
+	plan app:4 > "$BATS_TEST_TMPDIR/plan"
+	local pid
+	pid=$(cat "$R/registry.pid")
+	run --separate-stderr rg-rm -c "$BATS_TEST_TMPDIR/nodrain.yml" --min-age 0s \
+		--stop "$(ctl stop)" --start "$(ctl start)" < "$BATS_TEST_TMPDIR/plan"
+	assert_success
+	assert_equal "$(jq -r 'select(.type == "rm") | "\(.object) \(.result)"' <<<"$output" | sort -u | tr '\n' ,)" \
+		"blob kept,layer kept,manifest deleted,tag deleted,"
+	assert_equal "$(jq -r 'select(.object == "blob" or .object == "layer") | .why' <<<"$output" | sort -u)" \
+		"--stop would cut the registry's pushes: its config.yml has no http.draintimeout"
+	assert_equal "$(head -1 <<<"$stderr")" "rg-rm: $BATS_TEST_TMPDIR/nodrain.yml: no http.draintimeout: stopping the registry would cut the pushes it serves, a manifest half written among them; layer links and blobs are kept until it is set (http: {draintimeout: 60s}) (rg-rm(1))"
+	assert_equal "$(cat "$R/registry.pid")" "$pid"	# never stopped
+	pulls app:2
 }
 
 @test "what the in-memory cache does to a deletion it is not told of: the next push of the same layers is broken" {

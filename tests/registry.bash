@@ -11,7 +11,9 @@
 # REG_REDIS the redis address; REG_S3, YAML for a storage.s3 section,
 # puts the storage on S3 instead of DIR/data (tests/rgw); REG_LOG is YAML
 # for its log section (default {level: error}), REG_NOTIFY for its
-# notifications section.  Its log is DIR/registry.log, appended to (a
+# notifications section; REG_DRAIN its http.draintimeout (default 10s: a
+# stop lets the requests it serves finish, as rg-rm(1) asks; 0s: none).
+# Its log is DIR/registry.log, appended to (a
 # copytruncate rotation works).  The PID is in DIR/registry.pid too, for
 # tests/registryctl, which stops and starts it again on the same port.
 registry_start() {
@@ -33,7 +35,7 @@ registry_start() {
 		  delete: {enabled: ${REG_DELETE:-true}}
 		  maintenance: {uploadpurging: {enabled: false}}
 		  $cache
-		http: {addr: 127.0.0.1:$port${REG_TLS:+, tls: $REG_TLS}}
+		http: {addr: 127.0.0.1:$port, draintimeout: ${REG_DRAIN:-10s}${REG_TLS:+, tls: $REG_TLS}}
 		${REG_AUTH:+auth: $REG_AUTH}
 		$redis
 		${REG_NOTIFY:+notifications: $REG_NOTIFY}
