@@ -337,19 +337,16 @@ static int
 on_line(char *line, size_t len, const struct rg_at *at, void *arg)
 {
 	struct rg_jscan j;
+	int scan, norepo;
 
-	if (rg_jscan(line, len, &j) == 0 && !j.escaped &&
-	    rg_jscan_is(&j, RG_JS_TYPE, RG_T_SCAN)) {
-		if (close_run() != 0)
-			return -1;
+	scan = rg_jscan(line, len, &j) == 0 && !j.escaped;
+	norepo = scan && j.f[RG_JS_REPO].s == NULL;
+	if (norepo && close_run() != 0)
+		return -1;
+	if (scan && rg_jscan_is(&j, RG_JS_TYPE, RG_T_SCAN))
 		return rg_parse_line(line, len, at->where, scan_record, arg);
-	}
-	if (rg_jscan(line, len, &j) == 0 && !j.escaped &&
-	    j.f[RG_JS_REPO].s == NULL) {
-		if (close_run() != 0)
-			return -1;
+	if (norepo)
 		return rg_write_line(line, len);
-	}
 	return rg_parse_line(line, len, at->where, hold, arg);
 }
 

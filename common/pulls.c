@@ -313,21 +313,18 @@ access_line(const char *line, const char *end, struct req *q)
 	return 0;
 }
 
-/* the earliest time of an envelope's events, in *when */
+/* an event's time, into *when when it is earlier */
 static void
-events_time(const json_t *events, struct rg_pull_time *when)
+event_time(const json_t *ev, struct rg_pull_time *when)
 {
-	const json_t *ev;
-	const char *ts;
+	const char *ts = rg_str(ev, "timestamp");
 	time_t t;
-	size_t i;
 
-	json_array_foreach(events, i, ev)
-		if ((ts = rg_str(ev, "timestamp")) != NULL &&
-		    rg_time_parse(ts, &t) == 0 && (!when->known || t < when->t)) {
-			when->t = t;
-			when->known = 1;
-		}
+	if (ts != NULL && rg_time_parse(ts, &t) == 0 &&
+	    (!when->known || t < when->t)) {
+		when->t = t;
+		when->known = 1;
+	}
 }
 
 /*
@@ -362,18 +359,15 @@ rg_pull_line(const char *line, size_t len, rg_pull_fn *fn, void *arg,
 			return RG_PL_OTHER;
 		if (json_is_array(json_object_get(o, "events"))) {
 			kind = p.kind = RG_PL_EVENTS;
-			events_time(json_object_get(o, "events"), when);
-			json_array_foreach(json_object_get(o, "events"), i, ev)
+			json_array_foreach(json_object_get(o, "events"), i, ev) {
+				event_time(ev, when);
 				if (event(ev, &p))
 					fn(&p, arg);
+			}
 		} else if (json_object_get(o, "action") != NULL &&
 		    json_object_get(o, "target") != NULL) {
 			kind = p.kind = RG_PL_EVENTS;
-			if ((ev = json_array()) == NULL ||
-			    json_array_append(ev, o) != 0)
-				rg_nomem();
-			events_time(ev, when);
-			json_decref(ev);
+			event_time(o, when);
 			if (event(o, &p))
 				fn(&p, arg);
 		} else if (strncmp(rg_strz(o, "msg"), "response completed",
