@@ -275,13 +275,14 @@ quoted(const char *p, const char *end, char *dst, size_t size)
 static int
 access_line(const char *line, const char *end, struct req *q)
 {
-	const char *lb = memchr(line, '[', (size_t)(end - line)), *rb, *p, *u;
+	const char *rb = memmem(line, (size_t)(end - line), "] \"", 3), *lb, *p, *u;
 	char request[RG_PULL_FIELD_MAX + 64], *sp, *sp2;
 	time_t t;
 
-	if (lb == NULL || (rb = memchr(lb, ']', (size_t)(end - lb))) == NULL ||
-	    clf_time(lb + 1, (size_t)(rb - lb - 1), &t) != 0 ||
-	    end - rb < 3 || rb[1] != ' ')
+	/* the time is the bracket before the request (journald's prefix has
+	 * brackets of its own: "docker-registry[1234]:") */
+	if (rb == NULL || (lb = memrchr(line, '[', (size_t)(rb - line))) == NULL ||
+	    clf_time(lb + 1, (size_t)(rb - lb - 1), &t) != 0)
 		return -1;
 	if ((p = quoted(rb + 2, end, request, sizeof(request))) == NULL ||
 	    (sp = strchr(request, ' ')) == NULL ||

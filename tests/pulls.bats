@@ -236,3 +236,16 @@ used"
 	assert_success
 	assert_equal "$stderr" "rg-pulls: $BATS_TEST_TMPDIR/nopulls.log: request lines or events, but not one GET of a manifest in $(wc -l < "$BATS_TEST_TMPDIR/nopulls.log") lines"
 }
+
+@test "rg-pulls: the app log and the access log as the journal has them (journalctl's prefix before each line)" {
+	zcat "$D/registry.log.1.gz" | cat - "$D/registry.log" |
+		sed 's/^/Dec 03 17:59:06 host docker-registry[1234]: /' > "$BATS_TEST_TMPDIR/journal.log"
+	run --separate-stderr rg-pulls "$BATS_TEST_TMPDIR/journal.log" < "$S"
+	assert_success
+	assert_equal "$(figures <<<"$output")" "$expected"
+	sed 's/^/Dec 03 17:59:06 host docker-registry[1234]: /' "$BATS_FILE_TMPDIR/access.log" \
+		> "$BATS_TEST_TMPDIR/journal-access.log"
+	run --separate-stderr rg-pulls "$BATS_TEST_TMPDIR/journal-access.log" < "$S"
+	assert_success
+	assert_equal "$(figures <<<"$output")" "$expected"
+}
