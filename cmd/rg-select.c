@@ -37,7 +37,7 @@ static const struct option *const longopts = rg_select_longopts;
 static void
 usage(FILE *f, int code)
 {
-	fprintf(f, "usage: rg-select [-eouv] [-a date] [-b date] [-G regex] "
+	fprintf(f, "usage: rg-select [-eoRuv] [-a date] [-b date] [-G regex] "
 	    "[-H host] [-I file]\n"
 	    "                 [-K regex] [-k n] [-L label] [-O duration] "
 	    "[-P duration]\n"
@@ -294,7 +294,7 @@ main(int argc, char *argv[])
 	int c, r;
 
 	rg_select_init(&sel, time(NULL));
-	while ((c = getopt_long(argc, argv, "a:b:eG:H:hI:K:k:L:O:oP:p:r:S:T:t:uVvw:",
+	while ((c = getopt_long(argc, argv, "a:b:eG:H:hI:K:k:L:O:oP:p:Rr:S:T:t:uVvw:",
 	    longopts, NULL)) != -1) {
 		switch (c) {
 		case 'h':

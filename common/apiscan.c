@@ -111,10 +111,12 @@ config(struct worker *w, const char *repo, struct rg_image *m)
 
 /*
  * The manifest ref (a tag or a digest) of repo, into the repository's
- * images; NULL when it could not be had (reported).
+ * images; NULL when it could not be had (reported, but with absent_ok a
+ * 404: there is none).
  */
 static struct rg_image *
-manifest(struct worker *w, const char *repo, const char *ref, struct rg_images *imgs)
+manifest(struct worker *w, const char *repo, const char *ref,
+    struct rg_images *imgs, int absent_ok)
 {
 	char path[RG_REPO_MAX + RG_TAG_MAX + RG_DIGEST_STRLEN + 32], perr[128];
 	struct rg_digest got, said;
@@ -125,7 +127,8 @@ manifest(struct worker *w, const char *repo, const char *ref, struct rg_images *
 	if (req_path(w->s, path, sizeof(path), "/v2/%s/manifests/%s", repo, ref) != 0)
 		return NULL;
 	if ((code = get(w, path, ACCEPT, &r)) != 200) {
-		fail(w->s, "manifest", path, code, &r);
+		if (code != 404 || !absent_ok)
+			fail(w->s, "manifest", path, code, &r);
 		return NULL;
 	}
 	rg_digest_of(w->body.p, w->body.len, &got);
@@ -165,7 +168,8 @@ static void
 by_digest(struct worker *w, const char *repo, struct rg_images *imgs)
 {
 	char ds[RG_DIGEST_STRLEN + 1], path[RG_REPO_MAX + RG_DIGEST_STRLEN + 32];
-	struct rg_digest *todo = NULL, *kids = NULL, d;
+	struct rg_digest *todo = NULL, *kids = NULL, d, subj;
+	int has_subject;
 	size_t ntodo = 0, nkids, i, k;
 	struct rg_http_resp r;
 	struct rg_image *m;
@@ -184,6 +188,8 @@ by_digest(struct worker *w, const char *repo, struct rg_images *imgs)
 		if ((m = rg_images_find(imgs, &todo[k])) == NULL)
 			continue;
 		nkids = m->ok ? m->m.children.n : 0;
+		has_subject = m->ok && m->m.subject != NULL &&
+		    rg_digest_parse(m->m.subject, strlen(m->m.subject), &subj) == 0;
 		if ((kids = realloc(kids, (nkids + 1) * sizeof(*kids))) == NULL)
 			rg_nomem();
 		for (i = 0; i < nkids; i++)
@@ -192,8 +198,16 @@ by_digest(struct worker *w, const char *repo, struct rg_images *imgs)
 			if (rg_images_find(imgs, &kids[i]) != NULL)
 				continue;
 			rg_digest_format(&kids[i], ds);
-			if (manifest(w, repo, ds, imgs) != NULL)
+			if (manifest(w, repo, ds, imgs, 0) != NULL)
 				PUSH(kids[i]);
+		}
+		/* the subject of a referrer, untagged or not: the scan says
+		 * whether it is there (rg-refs deletes a referrer whose
+		 * subject is gone) */
+		if (has_subject && rg_images_find(imgs, &subj) == NULL) {
+			rg_digest_format(&subj, ds);
+			if (manifest(w, repo, ds, imgs, 1) != NULL)
+				PUSH(subj);
 		}
 		if (w->s->no_referrers)
 			continue;
@@ -213,7 +227,7 @@ by_digest(struct worker *w, const char *repo, struct rg_images *imgs)
 
 			if (s != NULL && rg_digest_parse(s, strlen(s), &d) == 0 &&
 			    rg_images_find(imgs, &d) == NULL &&
-			    manifest(w, repo, s, imgs) != NULL)
+			    manifest(w, repo, s, imgs, 0) != NULL)
 				PUSH(d);
 		}
 		json_decref(idx);
@@ -239,7 +253,8 @@ repository(struct worker *w, const char *repo)
 	struct rg_images imgs = { 0 };
 	struct rg_http_resp r;
 	char **tags = NULL;
-	struct rg_digest *of = NULL;	/* what each tag points at */
+	struct rg_digest *of = NULL, d;	/* what each tag points at */
+	char ds[RG_DIGEST_STRLEN + 1];
 	struct rg_image *m;
 	size_t ntags = 0, i, bad, pages;
 	long code;
@@ -259,9 +274,16 @@ repository(struct worker *w, const char *repo)
 	if (ntags > 0 && (of = calloc(ntags, sizeof(*of))) == NULL)
 		rg_nomem();
 	for (i = 0; i < ntags; i++)
-		if ((m = manifest(w, repo, tags[i], &imgs)) != NULL) {
+		if ((m = manifest(w, repo, tags[i], &imgs, 0)) != NULL) {
 			json_array_append_new(m->tags, json_string(tags[i]));
 			of[i] = m->digest;
+		}
+	/* what referrer tags (sha256-<hex>.sig) name, tagged or not */
+	for (i = 0; i < ntags; i++)
+		if (rg_referrer_tag(tags[i], &d) && rg_images_find(&imgs, &d) ==
+		    NULL) {
+			rg_digest_format(&d, ds);
+			(void)manifest(w, repo, ds, &imgs, 1);
 		}
 	by_digest(w, repo, &imgs);
 	rg_images_created(&imgs);

@@ -86,10 +86,14 @@ int	rg_repo_valid(const char *name);
 int	rg_component_valid(const char *comp, size_t len);
 int	rg_tag_valid(const char *tag);
 int	rg_name_parse(const char *arg, char **repo, char **tag);
+int	rg_referrer_tag(const char *tag, struct rg_digest *subject);
 
 /* time.c: RFC 3339 times, always written in UTC with whole seconds; option
  * arguments (dates, durations, counts) */
 #define RG_TIME_STRLEN	20	/* 2006-01-02T15:04:05Z */
+/* a creation time before Docker's first release (2013-03-20T00:00:00Z) is
+ * no time: reproducible builds write 1970, 1980 or 0001 */
+#define RG_CREATED_MIN	((time_t)1363737600)
 
 int	rg_time_parse(const char *s, time_t *t);
 void	rg_time_format(time_t t, char out[RG_TIME_STRLEN + 1]);

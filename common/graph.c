@@ -15,7 +15,7 @@
 enum { B_PRESENT = 1, B_REF = 2, B_LIVE = 4, B_FOREIGN = 8 };
 enum { M_SEEN = 1, M_MARKED = 2, M_HAD_TAGS = 4, M_BROKEN = 8, M_ALIVE = 16,
     M_VIA_CHILD = 32, M_VIA_SUBJECT = 64, M_REFERRER = 128, M_LIVE_TAG = 256,
-    M_PROTECTED = 512 };
+    M_PROTECTED = 512, M_LIVE_RTAG = 1024, M_ORPHAN = 2048 };
 
 struct blob {
 	struct rg_digest d;
@@ -31,7 +31,8 @@ struct mkey {
 struct man {
 	struct mkey k;
 	uint32_t refs, nblobs, nkids;	/* blob indices in refpool: blobs, then children */
-	uint32_t subject, fb_subject;	/* blob index, or NO_REF */
+	uint32_t subject, fb_subject;	/* blob index, or NO_REF: its "subject",
+					 * what its referrer tags name */
 	uint32_t flags;
 	uint32_t next_referrer, first_referrer;	/* man index + 1 lists */
 };
@@ -48,6 +49,7 @@ struct link {
 struct repo {
 	struct rg_digest name;		/* sha256 of the name: a fixed-size key */
 	uint32_t alive_mans, live_links, first_link;	/* link index + 1 */
+	uint32_t images;		/* manifests that refer to nothing */
 };
 
 static struct rg_dtab blobs, mans, links, repos;
@@ -174,20 +176,13 @@ add_refs(struct rg_jlist list)
 	return (uint32_t)n;
 }
 
-/* sha256-<hex>, sha256-<hex>.sig, .att, .sbom: the tag scheme of referrers */
+/* sha256-<hex>, sha256-<hex>.sig, .att, ...: the tag scheme of referrers */
 static uint32_t
 fallback_subject(const char *tag)
 {
-	char digest[RG_DIGEST_STRLEN + 1];
-	size_t n = strlen(tag);
+	struct rg_digest d;
 
-	if (n < 7 + RG_HEX_LEN || strncmp(tag, "sha256-", 7) != 0 ||
-	    (n != 7 + RG_HEX_LEN && strcmp(tag + 7 + RG_HEX_LEN, ".sig") != 0 &&
-	    strcmp(tag + 7 + RG_HEX_LEN, ".att") != 0 &&
-	    strcmp(tag + 7 + RG_HEX_LEN, ".sbom") != 0))
-		return NO_REF;
-	rg_path(digest, sizeof(digest), "sha256:%.*s", RG_HEX_LEN, tag + 7);	/* fits */
-	return blob_id(digest);
+	return rg_referrer_tag(tag, &d) ? blob_id_raw(&d) : NO_REF;
 }
 
 
@@ -268,7 +263,7 @@ rg_graph_add_fields(const struct rg_rec *f, const char *where, struct rg_ticket 
 		if ((s = fallback_subject(f->tag)) != NO_REF)
 			MAN(i)->fb_subject = s;
 		if (!f->marked || f->protect)
-			MAN(i)->flags |= M_LIVE_TAG;
+			MAN(i)->flags |= s != NO_REF ? M_LIVE_RTAG : M_LIVE_TAG;
 	} else if (strcmp(f->type, RG_T_MANIFEST) == 0) {
 		i = man_find(r, b, 1);
 		m = MAN(i);
@@ -392,27 +387,61 @@ enqueue(long i, uint32_t via)
 	queue[nqueue++] = (uint32_t)i;
 }
 
+/* The manifest s of m's repository, when the stream has it: its index;
+ * -1 when it has not, -2 when it is m itself. */
 static long
-subject_of(const struct man *m)
+present(const struct man *m, uint32_t s)
 {
-	uint32_t s = m->subject != NO_REF ? m->subject : m->fb_subject;
+	long si = man_find(m->k.repo, s, 0);
+
+	if (si == -1 || !(MAN(si)->flags & M_SEEN))
+		return -1;
+	return memcmp(&MAN(si)->k, &m->k, sizeof(m->k)) == 0 ? -2 : si;
+}
+
+/*
+ * The manifest m refers to: its "subject", else what its referrer tags
+ * name (sha256-<hex>...) while one of them stays.  A referrer marked
+ * itself refers to nothing (it goes), unless what it refers to is
+ * protected.  -1 when there is none; *missing when m names one the stream
+ * does not have.
+ */
+static long
+subject_of(const struct man *m, int *missing)
+{
 	long si;
 
-	if (s == NO_REF || (si = man_find(m->k.repo, s, 0)) == -1 ||
-	    !(MAN(si)->flags & M_SEEN) || memcmp(&MAN(si)->k, &m->k, sizeof(m->k)) == 0)
-		return -1;
-	return si;
+	*missing = 0;
+	if (m->subject != NO_REF) {
+		si = present(m, m->subject);
+		if (si >= 0 && (!(m->flags & M_MARKED) ||
+		    (MAN(si)->flags & M_PROTECTED)))
+			return si;
+		*missing = si == -1;
+	}
+	if (m->fb_subject != NO_REF) {
+		si = present(m, m->fb_subject);
+		if (si >= 0 && ((m->flags & M_LIVE_RTAG) ||
+		    (MAN(si)->flags & M_PROTECTED)))
+			return *missing = 0, si;
+		*missing |= si == -1 && (m->flags & M_LIVE_RTAG);
+	}
+	return -1;
 }
 
 /*
  * A manifest survives when it is not marked and either never had tags or
  * keeps one; the children of a survivor survive, and so do the referrers
  * of a survivor (manifests with a subject, or tagged sha256-<hex>...);
- * a referrer survives only so.
+ * a referrer survives only so.  A referrer whose subject the stream does
+ * not have goes (an orphan), where the stream is known whole and its
+ * repository holds images: a repository of referrers alone is taken for
+ * a signature store of another (cosign's COSIGN_REPOSITORY) and kept.
  */
 static void
 reach(void)
 {
+	int missing, whole = !incomplete && !(saw_scan && !saw_end);
 	struct man *m;
 	long si, ci;
 	size_t i, j;
@@ -421,16 +450,29 @@ reach(void)
 		rg_nomem();
 	for (i = 0; i < mans.n; i++) {
 		m = MAN(i);
-		if (!(m->flags & M_SEEN) || (si = subject_of(m)) == -1)
+		if ((m->flags & M_SEEN) && m->subject == NO_REF &&
+		    m->fb_subject == NO_REF)
+			REPO(m->k.repo)->images++;
+	}
+	for (i = 0; i < mans.n; i++) {
+		m = MAN(i);
+		if (!(m->flags & M_SEEN))
 			continue;
+		if ((si = subject_of(m, &missing)) == -1) {
+			if (missing && whole && !(m->flags & M_PROTECTED) &&
+			    REPO(m->k.repo)->images > 0)
+				m->flags |= M_ORPHAN;
+			continue;
+		}
 		m->flags |= M_REFERRER;
 		m->next_referrer = MAN(si)->first_referrer;
 		MAN(si)->first_referrer = (uint32_t)i + 1;
 	}
 	for (i = 0; i < mans.n; i++) {
 		m = MAN(i);
-		if (((m->flags & (M_SEEN | M_REFERRER | M_MARKED)) == M_SEEN &&
-		    (!(m->flags & M_HAD_TAGS) || (m->flags & M_LIVE_TAG))) ||
+		if (((m->flags & (M_SEEN | M_REFERRER | M_MARKED | M_ORPHAN)) ==
+		    M_SEEN && (!(m->flags & M_HAD_TAGS) ||
+		    (m->flags & (M_LIVE_TAG | M_LIVE_RTAG)))) ||
 		    (m->flags & (M_SEEN | M_PROTECTED)) == (M_SEEN | M_PROTECTED))
 			enqueue((long)i, 0);
 	}
@@ -544,7 +586,8 @@ judge_manifest(long i, const char **why)
 		return 0;
 	}
 	*why = m->flags & M_MARKED ? "selected" : m->flags & M_REFERRER ?
-	    "referrer-of-deleted" : "untagged-by-tag-deletion";
+	    "referrer-of-deleted" : m->flags & M_ORPHAN ? "subject-missing" :
+	    "untagged-by-tag-deletion";
 	return 1;
 }
 
@@ -593,12 +636,18 @@ rg_graph_judge(const struct rg_rec *f, const json_t *rec, const char **why,
 			return -1;
 		if (f->protect)
 			return (*why = "protected"), 0;
-		s = fallback_subject(f->tag);
+		if ((s = fallback_subject(f->tag)) != NO_REF && (i = man_find(r, s,
+		    0)) != -1 && (MAN(i)->flags & (M_SEEN | M_PROTECTED)) ==
+		    (M_SEEN | M_PROTECTED))
+			return (*why = "referrer-of-protected"), 0;
+		if (f->marked)
+			return (*why = "selected"), 1;
 		if (s != NO_REF && seen(r, s))
 			return alive(r, s) ? (*why = "referrer-of-surviving", 0) :
 			    (*why = "referrer-of-deleted", 1);
-		if (f->marked)
-			return (*why = "selected"), 1;
+		if (s != NO_REF && seen(r, b) && (MAN(man_find(r, b, 0))->flags &
+		    (M_ORPHAN | M_ALIVE)) == M_ORPHAN)
+			return (*why = "subject-missing"), 1;
 		if (!seen(r, b))
 			return -1;	/* it points at no manifest: broken, left alone */
 		return alive(r, b) ? -1 : (*why = "manifest-deleted", 1);

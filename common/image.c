@@ -33,7 +33,10 @@ rg_images_add(struct rg_images *s, const struct rg_digest *d)
 /*
  * The manifest of m parsed: a schema 1 manifest carries its created and
  * platform itself, an image has them in its config.  1 when the config
- * must be read for them (then rg_image_config).
+ * must be read for them (then rg_image_config).  An artifact's config is
+ * not read, even in an image config's clothes (cosign's, created in year
+ * 1): what it holds is the artifact's own business, and never fails the
+ * scan.
  */
 int
 rg_image_parsed(struct rg_image *m)
@@ -47,6 +50,7 @@ rg_image_parsed(struct rg_image *m)
 		return 0;
 	}
 	return m->m.has_config && m->m.config_type != NULL &&
+	    m->m.artifact_type == NULL &&
 	    (strcmp(m->m.config_type, RG_MT_DOCKER_CONFIG) == 0 ||
 	    strcmp(m->m.config_type, RG_MT_OCI_CONFIG) == 0);
 }
@@ -234,6 +238,7 @@ rg_tag_write(struct rg_buf *b, struct rg_images *s, const char *repo,
 	}
 	if (m != NULL && m->ok) {
 		r |= rg_buf_jstr(b, "media_type", m->m.media_type);
+		r |= rg_buf_jstr(b, "artifact_type", m->m.artifact_type);
 		if (m->has_created) {
 			rg_time_format(m->created, ts);
 			r |= rg_buf_jstr(b, RG_F_CREATED, ts);

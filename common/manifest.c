@@ -124,6 +124,35 @@ add_descriptors(struct rg_refs *r, struct rg_refs *foreign, json_t *list)
 }
 
 static int
+prefixed(const char *s, const char *prefix)
+{
+	return strncmp(s, prefix, strlen(prefix)) == 0;
+}
+
+/*
+ * What an image manifest without artifactType holds, when it is not an
+ * image: its config's media type when that is not an image config nor
+ * empty (Helm's), else its first layer's when that is not an image layer
+ * (cosign's signatures, attestations and SBOMs, buildx's attestations, in
+ * an image config); NULL for an image.
+ */
+static const char *
+artifact_type(const struct rg_manifest *m)
+{
+	const char *t = m->config_type;
+
+	if (t != NULL && strcmp(t, RG_MT_DOCKER_CONFIG) != 0 &&
+	    strcmp(t, RG_MT_OCI_CONFIG) != 0 && strcmp(t, RG_MT_EMPTY) != 0)
+		return t;
+	if (!m->has_config)
+		return NULL;
+	t = rg_str(json_array_get(json_object_get(m->root, "layers"), 0),
+	    "mediaType");
+	return t == NULL || prefixed(t, "application/vnd.oci.image.layer.") ||
+	    prefixed(t, "application/vnd.docker.image.rootfs.") ? NULL : t;
+}
+
+static int
 parse_schema1(struct rg_manifest *m, char *err, size_t errsize)
 {
 	json_t *layers = json_object_get(m->root, "fsLayers"), *l, *hist, *v1;
@@ -189,6 +218,8 @@ rg_manifest_parse(const char *buf, size_t len, struct rg_manifest *m,
 	    add_descriptors(&m->blobs, &m->foreign,	/* OCI artifact manifest draft */
 	    json_object_get(m->root, "blobs")) != 0)
 		return fail(err, errsize, "layers: not a list of sha256 descriptors");
+	if (m->artifact_type == NULL)
+		m->artifact_type = artifact_type(m);
 	if (add_descriptors(&m->children, NULL,
 	    json_object_get(m->root, "manifests")) != 0)
 		return fail(err, errsize, "manifests: not a list of sha256 descriptors");

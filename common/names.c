@@ -101,3 +101,21 @@ rg_name_parse(const char *arg, char **repo, char **tag)
 	}
 	return 0;
 }
+
+/*
+ * A referrer tag: "sha256-" and 64 lowercase hex digits, alone (the OCI 1.1
+ * referrers tag schema's index) or followed by "." and a suffix (cosign's
+ * .sig, .att, .sbom, or any other).  1 and *subject, the digest of the
+ * manifest it refers to in the same repository, when tag is one; else 0.
+ */
+int
+rg_referrer_tag(const char *tag, struct rg_digest *subject)
+{
+	size_t n = strlen(tag);
+
+	if (n < 7 + RG_HEX_LEN || strncmp(tag, "sha256-", 7) != 0 ||
+	    (n > 7 + RG_HEX_LEN && (tag[7 + RG_HEX_LEN] != '.' ||
+	    n == 8 + RG_HEX_LEN)))
+		return 0;
+	return rg_hex_parse(tag + 7, RG_HEX_LEN, subject) == 0;
+}

@@ -218,7 +218,8 @@ struct rg_refs {
 struct rg_manifest {
 	json_t *root;			/* the parsed manifest; owns the strings below */
 	const char *media_type;
-	const char *artifact_type;	/* OCI 1.1, or NULL */
+	const char *artifact_type;	/* OCI 1.1's, or what it holds when it
+					 * is no image (manifest.c); or NULL */
 	const char *config_type;	/* config descriptor's mediaType, or NULL */
 	int has_config;
 	struct rg_digest config;
@@ -240,6 +241,7 @@ struct rg_manifest {
 #define RG_MT_OCI_INDEX		"application/vnd.oci.image.index.v1+json"
 #define RG_MT_DOCKER_CONFIG	"application/vnd.docker.container.image.v1+json"
 #define RG_MT_OCI_CONFIG	"application/vnd.oci.image.config.v1+json"
+#define RG_MT_EMPTY		"application/vnd.oci.empty.v1+json"
 
 int	rg_manifest_parse(const char *buf, size_t len, struct rg_manifest *m,
 	    char *err, size_t errsize);

@@ -37,6 +37,7 @@ const struct option rg_select_longopts[] = {
 	{ "time", required_argument, NULL, 'T' },
 	{ "order", required_argument, NULL, 'S' },
 	{ "untagged", no_argument, NULL, 'u' },
+	{ "referrers", no_argument, NULL, 'R' },
 	{ "where", required_argument, NULL, 'w' },
 	{ "policy", required_argument, NULL, 'p' },
 	{ "only", no_argument, NULL, 'o' },
@@ -144,6 +145,9 @@ rg_select_option(struct rg_select *s, int opt, const char *optname,
 	case 'u':
 		s->untagged = 1;
 		return 0;
+	case 'R':
+		s->referrers = 1;
+		return 0;
 	case 'w':
 		return room(s->nwheres, optname) && (s->wheres[s->nwheres++] =
 		    rg_expr_parse(optname, arg)) != NULL ? 0 : -1;
@@ -219,6 +223,7 @@ selects(const struct rg_select *s)
 int
 rg_select_check(const struct rg_select *s)
 {
+	struct rg_digest d;
 	size_t i;
 
 	if (s->group_re != NULL && s->keep_n <= 0) {
@@ -248,6 +253,14 @@ rg_select_check(const struct rg_select *s)
 		warnx("--untagged selects manifests: --group groups tags");
 		return -1;
 	}
+	for (i = 0; !s->referrers && i < s->nnames; i++)
+		if (s->names[i].tag != NULL &&
+		    rg_referrer_tag(s->names[i].tag, &d)) {
+			warnx("%s:%s: a referrer tag (a signature, attestation "
+			    "or SBOM) goes with its image: --referrers selects "
+			    "those", s->names[i].repo, s->names[i].tag);
+			return -1;
+		}
 	for (i = 0; s->untagged && i < s->nnames; i++)
 		if (s->names[i].tag != NULL) {
 			warnx("--untagged selects manifests: name a repository, "
@@ -317,6 +330,20 @@ named(const struct rg_select *s, const char *repo, const char *tag)
 	return 0;
 }
 
+/*
+ * Is rec a referrer: a tag named sha256-<hex>[.suffix], or a manifest with
+ * a subject?  It goes with its image, and is a candidate with --referrers
+ * only.
+ */
+static int
+referrer(const json_t *rec, const char *tag)
+{
+	struct rg_digest d;
+
+	return tag != NULL ? rg_referrer_tag(tag, &d) :
+	    json_object_get(rec, RG_F_SUBJECT) != NULL;
+}
+
 /* Do the name criteria make rec, of rg_select_type and with a repo, one? */
 int
 rg_select_candidate(const struct rg_select *s, const json_t *rec)
@@ -325,7 +352,7 @@ rg_select_candidate(const struct rg_select *s, const json_t *rec)
 	const json_t *tags = json_object_get(rec, RG_F_TAGS);
 	size_t i;
 
-	if (!selects(s))
+	if (!selects(s) || referrer(rec, s->untagged ? NULL : tag) != s->referrers)
 		return 0;
 	if (s->untagged) {
 		if (!json_is_array(tags) || json_array_size(tags) != 0)
@@ -442,7 +469,11 @@ label(const struct rg_select *s, const json_t *rec)
 	return str ? str : "";
 }
 
-/* Newer first by the time key (a record without it is the oldest). */
+/*
+ * Newer first by the time key.  A record without a time (through the API,
+ * where no push time stands in for an artifact's or a reproducible
+ * build's creation) ranks as the newest: --keep spares it first.
+ */
 static int
 by_time(const json_t *a, const json_t *b, const char *key)
 {
@@ -450,7 +481,7 @@ by_time(const json_t *a, const json_t *b, const char *key)
 	int ha = rg_record_time(a, key, &ta) == 0;
 	int hb = rg_record_time(b, key, &tb) == 0;
 
-	return ha != hb ? hb - ha : (tb > ta) - (tb < ta);
+	return ha != hb ? ha - hb : (tb > ta) - (tb < ta);
 }
 
 static int
@@ -566,11 +597,13 @@ rg_select_explain(const struct rg_select *s, const json_t *rec, size_t rank,
 {
 	char t[RG_TIME_STRLEN + 1];
 	const char *v;
-	time_t when;
+	time_t when, pushed;
 
 	buf[0] = '\0';
 	if (s->untagged)
 		append(buf, size, "untagged");
+	if (s->referrers)
+		append(buf, size, "a referrer (--referrers)");
 	if (s->nnames > 0)
 		append(buf, size, "named");
 	if (s->nrepo_re > 0)
@@ -586,7 +619,14 @@ rg_select_explain(const struct rg_select *s, const json_t *rec, size_t rank,
 	if (rg_window_set_any(&s->window) &&
 	    rg_record_time(rec, s->env.time_key, &when) == 0) {
 		rg_time_format(when, t);
-		append(buf, size, "%s %s inside the time window", s->env.time_key, t);
+		if (strcmp(s->env.time_key, RG_F_CREATED) == 0 &&
+		    rg_record_time(rec, RG_F_PUSHED, &pushed) == 0 &&
+		    pushed == when)	/* (the push time stood in) */
+			append(buf, size, "created unknown or before 2013-03-20, "
+			    "pushed %s inside the time window", t);
+		else
+			append(buf, size, "%s %s inside the time window",
+			    s->env.time_key, t);
 	}
 	if (s->expires && (v = rg_str(json_object_get(rec, RG_F_LABELS),
 	    s->expires_label ? s->expires_label : RG_EXPIRES_LABEL)) != NULL)

@@ -62,6 +62,7 @@ struct rg_select {
 	time_t pulls_since;		/* rg-pulls' history starts then */
 	struct rg_protect protect;	/* --protect, --registry */
 	int untagged, order;
+	int referrers;			/* --referrers: candidates are those */
 	struct rg_window window;
 	struct rg_expr_env env;
 };

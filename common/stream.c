@@ -242,14 +242,17 @@ rg_set_time(json_t *rec, const char *key, time_t t)
 
 /*
  * The time of a record for selection: its field key (created or pushed),
- * else its push time.  -1 when it has neither.
+ * else its push time.  -1 when it has neither.  The one rule for creation
+ * times: one before RG_CREATED_MIN (a reproducible build's 1970) is none,
+ * and the push time stands in; the record keeps the value as stored.
  */
 int
 rg_record_time(const json_t *rec, const char *key, time_t *t)
 {
 	const char *s = rg_str(rec, key);
 
-	if (s != NULL && rg_time_parse(s, t) == 0)
+	if (s != NULL && rg_time_parse(s, t) == 0 &&
+	    (*t >= RG_CREATED_MIN || strcmp(key, RG_F_CREATED) != 0))
 		return 0;
 	s = rg_str(rec, RG_F_PUSHED);
 	return s != NULL && rg_time_parse(s, t) == 0 ? 0 : -1;

@@ -11,7 +11,8 @@
 # REG_REDIS the redis address; REG_S3, YAML for a storage.s3 section,
 # puts the storage on S3 instead of DIR/data (tests/rgw); REG_LOG is YAML
 # for its log section (default {level: error}), REG_NOTIFY for its
-# notifications section; REG_DRAIN its http.draintimeout (default 10s: a
+# notifications section, REG_VALIDATION for its validation section
+# (foreign layers' URLs); REG_DRAIN its http.draintimeout (default 10s: a
 # stop lets the requests it serves finish, as rg-rm(1) asks; 0s: none).
 # Its log is DIR/registry.log, appended to (a
 # copytruncate rotation works).  The PID is in DIR/registry.pid too, for
@@ -39,6 +40,7 @@ registry_start() {
 		${REG_AUTH:+auth: $REG_AUTH}
 		$redis
 		${REG_NOTIFY:+notifications: $REG_NOTIFY}
+		${REG_VALIDATION:+validation: $REG_VALIDATION}
 		EOF
 		# (it panics at start with AWS_CA_BUNDLE set: REGISTRY.md 6)
 		env -u AWS_CA_BUNDLE docker-registry serve "$dir/config.yml" \

@@ -73,7 +73,8 @@ deleted() {
 	# rg keeps them, says so, and frees only blobs the collector frees too
 	run jq -r 'select(.type == "manifest" and .kept == "child-of-surviving-index") | .digest' "$BATS_TEST_TMPDIR/rg"
 	assert_equal "$(sort <<<"$output")" "$kids"
-	grep -qx 'rg-refs: kept 5 marked records that surviving images need (see "kept"; -v names them)' "$BATS_TEST_TMPDIR/rg.err"
+	# (4: the children; the untagged SBOM, a referrer, is no --untagged candidate)
+	grep -qx 'rg-refs: kept 4 marked records that surviving images need (see "kept"; -v names them)' "$BATS_TEST_TMPDIR/rg.err"
 	comm -23 <(deleted blob < "$BATS_TEST_TMPDIR/rg" | cut -d' ' -f2) \
 		<(sed -n 's/^blob eligible for deletion: //p' "$BATS_TEST_TMPDIR/gc" | sort) > "$BATS_TEST_TMPDIR/extra"
 	[ ! -s "$BATS_TEST_TMPDIR/extra" ]
@@ -105,10 +106,14 @@ deleted() {
 @test "referrers live with their subject, and go with it" {
 	sbom=$(cat "$BATS_FILE_TMPDIR/sbom")
 	sig=$(cat "$BATS_FILE_TMPDIR/artifact")
-	# marked as untagged, the SBOM of a surviving image stays
+	# untagged, the SBOM of a surviving image is no --untagged candidate, and stays
 	run bash -c "rg-select --untagged --repo '^team/app\$' < '$S' | rg-refs 2>/dev/null"
-	assert_equal "$(jq -r --arg d "$sbom" 'select(.digest == $d and .type == "manifest") | [.delete, .kept] | @tsv' <<<"$output")" \
-		"$(printf 'false\treferrer-of-surviving')"
+	assert_equal "$(jq -r --arg d "$sbom" 'select(.digest == $d and .type == "manifest") | [.delete // false, .kept // "-"] | @tsv' <<<"$output")" \
+		"$(printf 'false\t-')"
+	# selected all the same (rg-select --referrers), it goes alone: its subject stays
+	run bash -c "rg-select --untagged --referrers --repo '^team/app\$' < '$S' | rg-refs 2>/dev/null"
+	assert_equal "$(deleted manifest <<<"$output")" "team/app $sbom"
+	assert_equal "$(jq -r --arg d "$sbom" 'select(.digest == $d and .type == "manifest") | .reason' <<<"$output")" selected
 	# when the subject's only tag goes, the subject and both its referrers go, with the signature's tag
 	run bash -c "rg-select team/app:1.0 < '$S' | rg-refs 2>/dev/null"
 	assert_equal "$(deleted manifest <<<"$output")" "$(printf 'team/app %s\n' "$(pushed team/app:1.0)" "$sbom" "$sig" | LC_ALL=C sort)"
@@ -120,10 +125,19 @@ deleted() {
 @test "tag-scheme referrers (sha256-<hex>.sig) live and die with the manifest <hex>" {
 	subject=$(pushed team/app:1.1)
 	sigtag=sha256-${subject#sha256:}.sig
-	# marked, but its subject survives: kept
-	run bash -c "rg-select 'team/app:$sigtag' < '$S' | rg-refs 2>/dev/null"
-	assert_equal "$(jq -r --arg t "$sigtag" 'select(.tag == $t) | [.delete, .kept] | @tsv' <<<"$output")" \
-		"$(printf 'false\treferrer-of-surviving')"
+	# named, it is no candidate: it goes with its image
+	run rg-select "team/app:$sigtag" < "$S"
+	assert_failure 2
+	assert_line --index 0 "rg-select: team/app:$sigtag: a referrer tag (a signature, attestation or SBOM) goes with its image: --referrers selects those"
+	# no tag criterion marks it: --tag . marks every other tag
+	run bash -c "rg-select --tag . < '$S' | jq -r 'select(.type == \"tag\") | \"\(.tag) \(.delete // false)\"'"
+	assert_line "$sigtag false"
+	assert_line "1.1 true"
+	# selected with --referrers, it goes, and its manifest; its subject stays
+	run bash -c "rg-select --referrers 'team/app:$sigtag' < '$S' | rg-refs 2>/dev/null"
+	assert_equal "$(deleted tag <<<"$output")" "team/app $sigtag"
+	assert_equal "$(deleted manifest <<<"$output")" "team/app $(jq -r --arg t "$sigtag" 'select(.tag == $t) | .digest' "$S")"
+	assert_equal "$(jq -r --arg t "$sigtag" 'select(.tag == $t) | .reason' <<<"$output")" selected
 	# both tags of its subject go: the signature tag and its manifest go too
 	run bash -c "rg-select team/app:1.1 team/app:stable < '$S' | rg-refs 2>/dev/null"
 	assert_equal "$(deleted tag <<<"$output")" "$(printf 'team/app 1.1\nteam/app %s\nteam/app stable' "$sigtag")"
