@@ -162,13 +162,17 @@ serve_copy() {
 @test "make demo's script: a throwaway registry, a report, the cleanup as a dry run then for real, every tag pulled after" {
 	run "$BATS_TEST_DIRNAME/demo" "$RG_BIN"
 	assert_success
-	assert_line --regexp '^  8 repositories, 11 tags, 16 manifests, [0-9]+ blobs holding'
+	assert_line --regexp '^  8 repositories, 13 tags, 18 manifests, [0-9]+ blobs holding'
 	assert_line --regexp '^over +1 +3 +2  2021-04-01T00:00:00Z$'
 	[[ "$(sed -n '/^marks:$/{n;p;}' <<<"$output")" =~ ^\ \ team/app:1\.0\ \ created\ 2021-02-01T00:00:00Z\ \ [0-9]+\ bytes$ ]]
-	assert_line --regexp '^  rg-rm: would delete: 2 tags, 4 manifests, [0-9]+ layer links, [0-9]+ blobs, 0 uploads \([0-9]+ bytes\), 0 repositories \(dry run: nothing changed\)$'
-	assert_line --regexp '^  rg-rm: deleted: 2 tags, 4 manifests, [0-9]+ layer links, [0-9]+ blobs, 0 uploads \([0-9]+ bytes\), 0 repositories$'
+	assert_line --regexp '^  rg-rm: would delete: 3 tags, 5 manifests, [0-9]+ layer links, [0-9]+ blobs, 0 uploads \([0-9]+ bytes\), 0 repositories \(dry run: nothing changed\)$'
+	assert_line --regexp '^  rg-rm: deleted: 3 tags, 5 manifests, [0-9]+ layer links, [0-9]+ blobs, 0 uploads \([0-9]+ bytes\), 0 repositories$'
 	assert_line --regexp '^Storage: [0-9]+ bytes before, [0-9]+ after: [0-9]+ bytes freed \([1-9][0-9]* of them blob data\)\.$'
-	assert_equal "$(grep -c '^  pulled ' <<<"$output")" 9
+	assert_equal "$(grep -c '^  pulled ' <<<"$output")" 10
+	# the signatures: 1.0's went with it, 1.1's stays and verifies
+	assert_line "  team/app:1.1 stays signed: its signature verifies"
+	assert_line --regexp '^  team/app:1\.0 went, and its signature with it \(sha256-[0-9a-f]{64}\.sig: HTTP 404\)$'
+	assert_line --regexp '^  pulled team/app:sha256-[0-9a-f]{64}\.sig$'
 	refute_line --partial "kept"
 	# the last-pull policy, from the registry's log: the three pulled
 	# (1.1 and stable are one image), the rest never
