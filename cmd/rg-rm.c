@@ -98,7 +98,8 @@ run_api(void)
 	if (rg_http_global_init() != 0 ||
 	    rg_api_credentials(plan.root, &http_opts) != 0 ||
 	    rg_apirm_open(&ar, plan.root, &http_opts, dry_run) != 0)
-		errx(RG_EXIT_FATAL, "%s: cannot talk to the registry", plan.root);
+		errx(RG_EXIT_FATAL, "%s: cannot talk to the registry",
+		    rg_url_userinfo(plan.root) ? "the stream's root" : plan.root);
 	for (i = 0; i < plan.n; i++)
 		if (plan.v[i].valid && plan.v[i].kind != RG_OBJ_TAG &&
 		    plan.v[i].kind != RG_OBJ_MANIFEST) {

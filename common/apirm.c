@@ -64,6 +64,10 @@ rg_apirm_open(struct rg_apirm *a, const char *url, const struct rg_http_opts *o,
 	a->dry_run = dry_run;
 	a->tag_delete = -1;
 	a->url = url;
+	if (rg_url_userinfo(url)) {
+		warnx("the stream's root: %s", RG_URL_USERINFO);
+		return -1;
+	}
 	if (rg_http_global_init() != 0)
 		return -1;
 	return rg_http_init(&a->h, url, o);

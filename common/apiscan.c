@@ -350,7 +350,7 @@ catalog(struct scan *s, struct worker *w)
 	struct rg_http_resp r;
 	const char *next, *name;
 	json_t *j, *v;
-	size_t i;
+	size_t i, pages = 0;
 	long code;
 
 	if (req_path(s, path, sizeof(path), "/v2/_catalog?n=%d", s->o->page) != 0)
@@ -376,6 +376,10 @@ catalog(struct scan *s, struct worker *w)
 		json_decref(j);
 		if ((next = rg_http_next(r.link)) == NULL)
 			break;
+		if (rg_http_next_ok(path, next, ++pages, s->nrepos, &r) != 0) {
+			fail(s, "catalog", path, -1, &r);
+			return -1;
+		}
 		if (req_path(s, path, sizeof(path), "%s", next) != 0)
 			return -1;
 	}
@@ -397,6 +401,10 @@ rg_api_scan(struct rg_api_opts *o, const char *repo_pattern)
 	struct rg_buf rec = { 0 };
 	int st;
 
+	if (rg_url_userinfo(o->url)) {
+		warnx("%s", RG_URL_USERINFO);
+		return RG_EXIT_FATAL;
+	}
 	if (rg_http_global_init() != 0 || rg_api_credentials(o->url, &o->http) != 0)
 		return RG_EXIT_FATAL;
 	if (rg_buf_record(&rec, rg_scan_record("api", o->url, repo_pattern)) == -1)
@@ -437,7 +445,7 @@ scan(const struct rg_api_opts *o)
 		jobs = 0;
 	}
 	for (i = 1; i < jobs; i++)
-		if ((e = pthread_create(&t[i], NULL, work, &w[i])) != 0) {
+		if ((e = rg_thread_start(&t[i], work, &w[i])) != 0) {
 			warnx("a thread for job %d: %s; the %d started do the work",
 			    i + 1, strerror(e), i);
 			jobs = i;	/* the workers share one list of repositories */

@@ -9,6 +9,7 @@
 #ifndef RG_BASE_H
 #define RG_BASE_H
 
+#include <pthread.h>
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -48,6 +49,7 @@ struct rg_pool;
 typedef void rg_pool_fn(void *arg, int worker);
 struct rg_pool *rg_pool_new(int n);
 int	rg_pool_size(const struct rg_pool *p);
+int	rg_thread_start(pthread_t *t, void *(*fn)(void *), void *arg);
 void	rg_pool_run(struct rg_pool *p, rg_pool_fn *fn, void *arg);
 void	rg_pool_free(struct rg_pool *p);
 

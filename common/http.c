@@ -57,6 +57,9 @@ static struct {
 
 #define TRIES		5
 #define BODY_MAX	(64L * 1024 * 1024)	/* a manifest or a token, not a layer */
+#define TRANSFER_MAX	600L	/* seconds, a whole request at most */
+#define SPEED_MIN	64L	/* bytes a second, averaged over SPEED_TIME: a */
+#define SPEED_TIME	60L	/* server trickling an answer is given up on */
 
 struct token {
 	char *scope, *value;
@@ -161,22 +164,28 @@ param(const char *ch, const char *key, char *out, size_t size)
 	return -1;
 }
 
+/*
+ * What every request sets: bounded in time, http and https only, TLS as
+ * asked; the client certificate only when the request goes to the
+ * registry itself (registry: 1), never to a token realm.
+ */
 static void
-set_common(struct rg_http *h, CURL *c)
+set_common(struct rg_http *h, CURL *c, int registry)
 {
 	const struct rg_http_opts *o = h->opts;
 
 	curl_easy_setopt(c, CURLOPT_NOSIGNAL, 1L);
 	curl_easy_setopt(c, CURLOPT_CONNECTTIMEOUT, 30L);
-	curl_easy_setopt(c, CURLOPT_LOW_SPEED_LIMIT, 1L);
-	curl_easy_setopt(c, CURLOPT_LOW_SPEED_TIME, 60L);
+	curl_easy_setopt(c, CURLOPT_TIMEOUT, TRANSFER_MAX);
+	curl_easy_setopt(c, CURLOPT_LOW_SPEED_LIMIT, SPEED_MIN);
+	curl_easy_setopt(c, CURLOPT_LOW_SPEED_TIME, SPEED_TIME);
 	curl_easy_setopt(c, CURLOPT_USERAGENT, "rg/" RG_VERSION);
 	curl_easy_setopt(c, CURLOPT_PROTOCOLS_STR, "http,https");
 	if (o->cacert != NULL)
 		curl_easy_setopt(c, CURLOPT_CAINFO, o->cacert);
-	if (o->cert != NULL)
+	if (o->cert != NULL && registry)
 		curl_easy_setopt(c, CURLOPT_SSLCERT, o->cert);
-	if (o->key != NULL)
+	if (o->key != NULL && registry)
 		curl_easy_setopt(c, CURLOPT_SSLKEY, o->key);
 	if (o->insecure) {
 		curl_easy_setopt(c, CURLOPT_SSL_VERIFYPEER, 0L);
@@ -244,6 +253,9 @@ token(struct rg_http *h, const char *challenge)
 
 	if (param(challenge, "realm", realm, sizeof(realm)) != 0)
 		return NULL;
+	if (strncmp(h->base, "https://", 8) == 0 &&
+	    strncmp(realm, "https://", 8) != 0)
+		return NULL;	/* credentials in the clear, to the registry's asking */
 	if (param(challenge, "service", service, sizeof(service)) != 0)
 		service[0] = '\0';
 	if (param(challenge, "scope", scope, sizeof(scope)) != 0)
@@ -265,7 +277,7 @@ token(struct rg_http *h, const char *challenge)
 	if (n != 0)
 		return NULL;	/* no token: the request fails as unauthorized */
 	curl_easy_reset(h->curl);
-	set_common(h, h->curl);
+	set_common(h, h->curl, 0);
 	memset(&r, 0, sizeof(r));
 	curl_easy_setopt(h->curl, CURLOPT_URL, url);
 	curl_easy_setopt(h->curl, CURLOPT_WRITEFUNCTION, on_body);
@@ -384,16 +396,18 @@ rg_http_req(struct rg_http *h, const char *method, const char *path,
 	long code = -1;
 	int try, auth = 0;
 
-	if (strncmp(path, "http", 4) == 0 && !(strncmp(path, h->base,
+	if (!(path[0] == '/' && path[1] != '/') && !(strncmp(path, h->base,
 	    strlen(h->base)) == 0 && path[strlen(h->base)] == '/')) {
-		/* never credentials to another host */
+		/* an absolute path, or a URL of the same scheme, host and port:
+		 * never credentials to another host (as "@evil/" or
+		 * ".attacker.com/" glued to the base would make) */
 		memset(r, 0, sizeof(*r));
 		rg_msg(r->error, sizeof(r->error), "the registry sent us to "
 		    "another server: %.160s", path);
 		return -1;
 	}
-	if (rg_path(url, sizeof(url), "%s%s", strncmp(path, "http", 4) != 0 ?
-	    h->base : "", path) != 0) {
+	if (rg_path(url, sizeof(url), "%s%s", path[0] == '/' ? h->base : "",
+	    path) != 0) {
 		memset(r, 0, sizeof(*r));
 		rg_msg(r->error, sizeof(r->error), "the URL is too long: %.160s...",
 		    path);
@@ -406,7 +420,7 @@ rg_http_req(struct rg_http *h, const char *method, const char *path,
 		body->len = 0;
 		memset(r, 0, sizeof(*r));
 		curl_easy_reset(h->curl);
-		set_common(h, h->curl);
+		set_common(h, h->curl, 1);
 		headers = NULL;
 		if (accept != NULL && rg_path(hdr, sizeof(hdr), "Accept: %s",
 		    accept) == 0)	/* (ours: they fit) */
@@ -459,12 +473,17 @@ rg_http_req(struct rg_http *h, const char *method, const char *path,
 			if (cc == CURLE_PEER_FAILED_VERIFICATION ||
 			    cc == CURLE_SSL_CACERT_BADFILE || cc == CURLE_SSL_CERTPROBLEM ||
 			    cc == CURLE_UNSUPPORTED_PROTOCOL || cc == CURLE_URL_MALFORMAT ||
-			    cc == CURLE_WRITE_ERROR)
-				return -1;	/* trying again will not help */
+			    cc == CURLE_WRITE_ERROR || cc == CURLE_OPERATION_TIMEDOUT)
+				return -1;	/* trying again will not help (a
+						 * server that took a minute to
+						 * say nothing would take five) */
 		} else {
 			curl_easy_getinfo(h->curl, CURLINFO_RESPONSE_CODE, &code);
 			times(h, r);
-			if (code == 401 && !auth && strncasecmp(r->challenge, "Bearer ", 7) == 0) {
+			/* (a request signed with SigV4 answers to no
+			 * challenge: its keys go nowhere but in its signature) */
+			if (code == 401 && !auth && h->opts->sigv4 == NULL &&
+			    strncasecmp(r->challenge, "Bearer ", 7) == 0) {
 				/* a token for another scope, or none yet */
 				auth = 1;
 				if ((tok = token(h, r->challenge)) == NULL) {
@@ -475,7 +494,8 @@ rg_http_req(struct rg_http *h, const char *method, const char *path,
 				try--;
 				continue;
 			}
-			if (code == 401 && !auth && !h->basic && h->opts->user != NULL) {
+			if (code == 401 && !auth && !h->basic && h->opts->user != NULL &&
+			    h->opts->sigv4 == NULL) {
 				auth = h->basic = 1;	/* and from now on, at once */
 				try--;
 				continue;
@@ -510,7 +530,10 @@ rg_http_error_code(const struct rg_buf *body, char *out, size_t size)
 	return out;
 }
 
-/* The path of a Link: <...>; rel="next" header, or NULL. */
+/*
+ * The target of a Link: <...>; rel="next" header, or NULL: a path, or a
+ * URL that rg_http_req takes only when it is the registry's own.
+ */
 const char *
 rg_http_next(char *link)
 {
@@ -519,9 +542,41 @@ rg_http_next(char *link)
 	if (a == NULL || (b = strchr(a, '>')) == NULL || strstr(b, "next") == NULL)
 		return NULL;
 	*b = '\0';
-	if (strncmp(a + 1, "http", 4) == 0)	/* absolute: keep the path */
-		return (a = strstr(a + 1, "/v2/")) != NULL ? a : NULL;
 	return a + 1;
+}
+
+/*
+ * Does url carry a user name or password ("http://alice:s3cret@host")?
+ * Such a URL is refused before it is used or printed anywhere: the scan
+ * record, messages and the audit log would show the password.
+ */
+int
+rg_url_userinfo(const char *url)
+{
+	const char *a = strstr(url, "://");
+
+	a = a != NULL ? a + 3 : url;
+	return memchr(a, '@', strcspn(a, "/?#")) != NULL;
+}
+
+/*
+ * May a listing go on from the page at path to next, after pages pages
+ * and n entries?  0, or -1 with r->error saying why not: a registry that
+ * names the same page again, or never stops, would be followed for ever.
+ */
+int
+rg_http_next_ok(const char *path, const char *next, size_t pages, size_t n,
+    struct rg_http_resp *r)
+{
+	r->error[0] = '\0';
+	if (strcmp(path, next) == 0)
+		rg_msg(r->error, sizeof(r->error), "the next page is the same "
+		    "page: %.160s", next);
+	else if (pages >= RG_HTTP_PAGES_MAX || n >= RG_HTTP_ENTRIES_MAX)
+		rg_msg(r->error, sizeof(r->error), "more than %d pages or %d "
+		    "entries: the registry does not stop", RG_HTTP_PAGES_MAX,
+		    RG_HTTP_ENTRIES_MAX);
+	return r->error[0] != '\0' ? -1 : 0;
 }
 
 /*
@@ -566,9 +621,11 @@ rg_api_tags(struct rg_http *h, const char *repo, int page, char ***tags,
 		json_decref(j);
 		if ((next = rg_http_next(r->link)) == NULL)
 			break;
-		if (rg_path(path, sizeof(path), "%s", next) != 0) {
-			rg_msg(r->error, sizeof(r->error), "the next page's path is "
-			    "too long");
+		if (rg_http_next_ok(path, next, *pages, *ntags, r) != 0 ||
+		    rg_path(path, sizeof(path), "%s", next) != 0) {
+			if (r->error[0] == '\0')
+				rg_msg(r->error, sizeof(r->error), "the next page's "
+				    "path is too long");
 			rg_msg(failed, size, "%s", path);
 			return -1;
 		}

@@ -35,6 +35,11 @@ struct rg_http_resp {
 };
 
 int	rg_http_global_init(void);
+int	rg_url_userinfo(const char *url);
+#define RG_URL_USERINFO	"a user name or password in the URL: give credentials " \
+	"with -u, RG_USER and RG_PASSWORD, or " \
+	"~/.docker/config.json; the keys of S3 in the environment"
+
 int	rg_http_init(struct rg_http *h, const char *base,
 	    const struct rg_http_opts *o);
 long	rg_http_get(struct rg_http *h, const char *path, const char *accept,
@@ -43,6 +48,10 @@ long	rg_http_req(struct rg_http *h, const char *method, const char *path,
 	    const char *accept, const char *content_type, const void *data,
 	    size_t len, struct rg_buf *body, struct rg_http_resp *r);
 const char *rg_http_next(char *link);
+#define RG_HTTP_PAGES_MAX	100000	/* of one listing (catalog, tags) */
+#define RG_HTTP_ENTRIES_MAX	10000000	/* names in one listing */
+int	rg_http_next_ok(const char *path, const char *next, size_t pages,
+	    size_t n, struct rg_http_resp *r);
 const char *rg_http_error_code(const struct rg_buf *body, char *out, size_t size);
 void	rg_http_free(struct rg_http *h);
 

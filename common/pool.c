@@ -5,9 +5,29 @@
  * keep what is theirs (a store's connection) from one part to the next.
  */
 #include <pthread.h>
+#include <signal.h>
 #include <stdlib.h>
 
 #include "base.h"
+
+/*
+ * A thread that takes no asynchronous signal: INT, TERM and HUP go to
+ * the main thread alone, which can hold them off (rg-rm between --stop
+ * and --start) without a worker taking one and ending the process.
+ * pthread_create's error number, or 0.
+ */
+int
+rg_thread_start(pthread_t *t, void *(*fn)(void *), void *arg)
+{
+	sigset_t all, old;
+	int e;
+
+	sigfillset(&all);
+	pthread_sigmask(SIG_BLOCK, &all, &old);
+	e = pthread_create(t, NULL, fn, arg);
+	pthread_sigmask(SIG_SETMASK, &old, NULL);
+	return e;
+}
 
 struct rg_pool {
 	pthread_mutex_t lock;
@@ -69,7 +89,7 @@ rg_pool_new(int n)
 			rg_nomem();
 		w->p = p;
 		w->i = i;
-		if (pthread_create(&p->t[i], NULL, worker, w) != 0) {
+		if (rg_thread_start(&p->t[i], worker, w) != 0) {
 			free(w);
 			p->n = i;
 			rg_pool_free(p);

@@ -271,6 +271,11 @@ rg_s3_open(struct rg_s3 *s, const struct rg_s3_conf *c)
 		    "for ~/.aws/credentials");
 		return -1;
 	}
+	if (c->endpoint != NULL && rg_url_userinfo(c->endpoint)) {
+		rg_msg(s->error, sizeof(s->error), "the endpoint: %s",
+		    RG_URL_USERINFO);
+		return -1;
+	}
 	if (rg_path(s->sigv4, sizeof(s->sigv4), "aws:amz:%s:s3", c->region) != 0 ||
 	    (c->endpoint != NULL ? rg_path(base, sizeof(base), "%s/%s",
 	    c->endpoint, c->bucket) : rg_path(base, sizeof(base),
@@ -368,12 +373,13 @@ rg_s3_list(struct rg_s3 *s, const char *prefix, int delimited,
 {
 	char key[RG_S3_KEY_MAX + 1], ekey[3 * RG_S3_KEY_MAX + 1];
 	char token[2048], etok[3 * 2048 + 1], path[4 * RG_S3_KEY_MAX + 6200];
+	char last[2048];
 	struct rg_http_resp r;
 	struct strip st = { 0, fn, arg };
-	long code;
+	long code, pages = 0;
 	int more = 1, rr;
 
-	token[0] = '\0';
+	token[0] = last[0] = '\0';
 	if (full_key(s, prefix, key, sizeof(key)) != 0 ||
 	    enc(key, 0, ekey, sizeof(ekey)) != 0) {
 		if (errno != EINVAL) {
@@ -407,6 +413,16 @@ rg_s3_list(struct rg_s3 *s, const char *prefix, int delimited,
 		}
 		if (rr != 0)
 			return rr;
+		/* a listing that does not move on would go on for ever */
+		if (more && (strcmp(token, last) == 0 || ++pages >= RG_S3_PAGES_MAX)) {
+			rg_msg(s->error, sizeof(s->error), "%s: listing: %s", prefix,
+			    pages >= RG_S3_PAGES_MAX ? "more than "
+			    RG_S3_PAGES_MAX_S " pages" : "the next page is the "
+			    "same page (its continuation token again)");
+			errno = EIO;
+			return -1;
+		}
+		memcpy(last, token, sizeof(last));
 	}
 	return 0;
 }

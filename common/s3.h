@@ -11,6 +11,8 @@
 
 #define RG_S3_KEY_MAX	1024	/* S3's own limit on a key */
 #define RG_S3_JOBS	16	/* requests at once, by default */
+#define RG_S3_PAGES_MAX	1000000	/* of one listing: a billion keys */
+#define RG_S3_PAGES_MAX_S "1000000"
 
 /* s3xml.c: one entry of a listing page */
 struct rg_s3_entry {

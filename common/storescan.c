@@ -463,7 +463,7 @@ start(pthread_t *t, size_t n, void *(*fn)(void *))
 	size_t i;
 
 	for (i = 0; i < n; i++)
-		if (pthread_create(&t[i], NULL, fn, NULL) != 0)
+		if (rg_thread_start(&t[i], fn, NULL) != 0)
 			break;
 	return i;
 }

@@ -388,6 +388,24 @@ sweep() {
 	registry_stop
 }
 
+@test "S3: SIGTERM between --stop and --start waits: the registry is started again first, then rg-rm ends" {
+	local L=$BATS_FILE_TMPDIR/layout
+	registry_start "$BATS_TEST_TMPDIR/reg"
+	mkimage "$L" sig amd64 2023-05-01T00:00:00Z signal-content
+	push "$L:sig" signal/app:1
+	registry_stop
+	sleep 1		# (what was pushed in the scan's second is kept)
+	sweep signal/app:1 > "$BATS_TEST_TMPDIR/plan"
+	[ "$(jq -s '[.[] | select(.delete == true and .type == "blob")] | length' "$BATS_TEST_TMPDIR/plan")" -ge 1 ]
+	# the --stop command signals rg-rm itself (its parent) as it stops the registry
+	run --separate-stderr rg-rm -e "$RGW_ENDPOINT" --min-age 0s \
+		--stop 'kill -TERM $PPID' --start "touch '$BATS_TEST_TMPDIR/started'" \
+		< "$BATS_TEST_TMPDIR/plan"
+	assert_failure 143	# the signal, taken once the window closed
+	[ -f "$BATS_TEST_TMPDIR/started" ]
+	[ "$(jq -s '[.[] | select(.result == "deleted" and .object == "blob")] | length' <<<"$output")" -ge 1 ]
+}
+
 @test "S3: a key with .. below an object is never asked for: the object stays, no other key is touched" {
 	local L=$BATS_FILE_TMPDIR/layout v2=rg/prefix/docker/registry/v2 hex
 	registry_start "$BATS_TEST_TMPDIR/reg"
