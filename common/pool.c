@@ -11,10 +11,11 @@
 #include "base.h"
 
 /*
- * A thread that takes no asynchronous signal: INT, TERM and HUP go to
- * the main thread alone, which can hold them off (rg-rm between --stop
- * and --start) without a worker taking one and ending the process.
- * pthread_create's error number, or 0.
+ * A thread that takes none of the signals that end a run: INT, TERM, HUP
+ * and QUIT go to the main thread alone, which can hold them off (rg-rm
+ * between --stop and --start) without a worker taking one and ending the
+ * process.  (SIGPIPE stays: a write to a reader that went ends the
+ * writer, any thread, as in one.)  pthread_create's error number, or 0.
  */
 int
 rg_thread_start(pthread_t *t, void *(*fn)(void *), void *arg)
@@ -22,7 +23,11 @@ rg_thread_start(pthread_t *t, void *(*fn)(void *), void *arg)
 	sigset_t all, old;
 	int e;
 
-	sigfillset(&all);
+	sigemptyset(&all);
+	sigaddset(&all, SIGINT);
+	sigaddset(&all, SIGTERM);
+	sigaddset(&all, SIGHUP);
+	sigaddset(&all, SIGQUIT);
 	pthread_sigmask(SIG_BLOCK, &all, &old);
 	e = pthread_create(t, NULL, fn, arg);
 	pthread_sigmask(SIG_SETMASK, &old, NULL);
