@@ -128,8 +128,10 @@ stress: deps all
 		done; \
 		tests/stress/live $(BUILD)/bin $(STRESS_SECONDS) $$mode 0s 2 || exit 1; \
 	done
+	TWO=1 tests/stress/live $(BUILD)/bin $(STRESS_SECONDS) none 0s
 	STORE=s3 tests/stress/live $(BUILD)/bin $(STRESS_SECONDS) none 0s
 	STORE=s3 tests/stress/live $(BUILD)/bin $(STRESS_SECONDS) none 0s 2
+	STORE=s3 TWO=1 tests/stress/live $(BUILD)/bin $(STRESS_SECONDS) none 0s
 
 demo: deps all
 	tests/demo $(BUILD)/bin

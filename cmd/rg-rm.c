@@ -29,7 +29,7 @@ static struct rg_store *store;		/* chosen once: the stream's storage */
 static struct rg_apirm ar;		/* a scan of a URL: through the API */
 static struct rg_http_opts http_opts;
 static struct rg_remote remote;		/* S3: --endpoint, --config */
-static int dry_run, verbose, status, approved;
+static int dry_run, verbose, status, approved, recover;
 static long long max_age = 3600, min_age = 3600;
 static time_t now;
 static unsigned long done[RG_NOBJ], kept[RG_NOBJ];
@@ -121,7 +121,9 @@ usage(FILE *f, int code)
 	    "             [--stop command --start command]\n"
 	    "       rg-rm [-knv] [-u user[:password]] [--cacert file] [--cert file] "
 	    "[--key file]\n"
-	    "             [--max-age duration]\n");
+	    "             [--max-age duration] [--password-file file] [--plain-http]\n"
+	    "       rg-rm --recover [-c config.yml] [-e endpoint] [--cacert file] "
+	    "-r root\n");
 	exit(code);
 }
 
@@ -187,7 +189,7 @@ open_storage(void)
 	    sizeof(e))) == NULL)
 		errx(RG_EXIT_FATAL, "%s", *e ? e : "the storage cannot be opened");
 	if (rg_sweep_open(&sw, store, dry_run) != 0) {
-		if (sw.why != NULL && errno == EWOULDBLOCK)
+		if (sw.why != NULL && (errno == EWOULDBLOCK || errno == EBUSY))
 			errx(RG_EXIT_FATAL, "%s/.rg-trash: %s", sw.root, sw.why);
 		if (sw.why != NULL)
 			err(RG_EXIT_FATAL, "%s/.rg-trash: %s", sw.root, sw.why);
@@ -209,6 +211,27 @@ open_storage(void)
 	}
 	load_config();
 	rg_sweep_jobs(&sw, opts.jobs ? opts.jobs : store->rm_threads);
+}
+
+/*
+ * --recover: the lock or the lease taken, what a killed run left pending
+ * put back, nothing else; no stream.  A frequent timer makes the window
+ * in which a push racing a killed run on S3 misses what it set aside a
+ * matter of minutes, not of the next nightly run.
+ */
+static int
+run_recover(void)
+{
+	if (opts.root == NULL)
+		errx(RG_EXIT_FATAL, "--recover: give the storage, --root");
+	if (dry_run || opts.prune || opts.stop != NULL || opts.min_age ||
+	    http_opts.user != NULL || opts.jobs != 0)
+		errx(RG_EXIT_FATAL, "--recover: puts back what a killed run left; "
+		    "it takes --root, --config, --endpoint and --cacert only");
+	open_storage();
+	rg_sweep_close(&sw);
+	rg_store_close(store);
+	return RG_EXIT_OK;
 }
 
 /* Marks other than tags need rg-refs' pass and a fresh scan. */
@@ -325,6 +348,9 @@ main(int argc, char *argv[])
 		{ "max-age", required_argument, NULL, 'M' },
 		{ "min-age", required_argument, NULL, 'm' },
 		{ "prune", no_argument, NULL, 'p' },
+		{ "recover", no_argument, NULL, 'R' },
+		{ "password-file", required_argument, NULL, 'W' },
+		{ "plain-http", no_argument, NULL, 'H' },
 		{ "verbose", no_argument, NULL, 'v' },
 		{ "user", required_argument, NULL, 'u' },
 		{ "insecure", no_argument, NULL, 'k' },
@@ -344,9 +370,12 @@ main(int argc, char *argv[])
 	int c;
 
 	now = time(NULL);
+	rg_secret_guard();
 	while ((c = getopt_long(argc, argv, "c:e:hj:knr:u:vV", longopts, NULL)) != -1) {
-		if (strchr("uEK", c) != NULL && opts.http == NULL)
-			opts.http = c == 'u' ? "--user" : c == 'E' ? "--cert" : "--key";
+		if (strchr("uEKWH", c) != NULL && opts.http == NULL)
+			opts.http = c == 'u' ? "--user" : c == 'E' ? "--cert" :
+			    c == 'W' ? "--password-file" : c == 'H' ?
+			    "--plain-http" : "--key";
 		if (strchr("kC", c) != NULL && opts.tls == NULL)
 			opts.tls = c == 'k' ? "--insecure" : "--cacert";
 		switch (c) {
@@ -386,11 +415,22 @@ main(int argc, char *argv[])
 		case 'p':
 			opts.prune = 1;
 			break;
+		case 'R':
+			recover = 1;
+			break;
 		case 'v':
 			verbose = 1;
 			break;
 		case 'u':
-			http_opts.user = optarg;
+			http_opts.user = rg_secret_arg(optarg);	/* (wiped in argv) */
+			break;
+		case 'H':
+			http_opts.plain_http = 1;
+			break;
+		case 'W':
+			free((char *)http_opts.password);
+			if ((http_opts.password = rg_secret_read(optarg)) == NULL)
+				return RG_EXIT_FATAL;
 			break;
 		case 'k':
 			http_opts.insecure = 1;
@@ -421,6 +461,8 @@ main(int argc, char *argv[])
 		    "stopped is started again");
 	if (rg_rmplan_init(&plan) != 0)
 		err(RG_EXIT_FATAL, NULL);
+	if (recover)
+		return run_recover();
 
 	/* the audit log: each record out as soon as its object is gone */
 	if (!dry_run)

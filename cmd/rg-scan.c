@@ -35,8 +35,9 @@ usage(FILE *f, int status)
 	    "       rg-scan [-r regex] -c config.yml\n"
 	    "       rg-scan [-k] [-e endpoint] [-j jobs] [-r regex] [--cacert file]\n"
 	    "               s3://bucket[/rootdir]\n"
-	    "       rg-scan [-k] [-j jobs] [-r regex] [-u user] [--cacert file]\n"
-	    "               [--cert file --key file] [--page-size n] url\n");
+	    "       rg-scan [-k] [-j jobs] [-r regex] [-u user[:password]] [--cacert file]\n"
+	    "               [--cert file --key file] [--page-size n]\n"
+	    "               [--password-file file | --password-stdin] [--plain-http] url\n");
 	exit(status);
 }
 
@@ -83,6 +84,9 @@ main(int argc, char *argv[])
 		{ "cert", required_argument, NULL, 'E' },
 		{ "key", required_argument, NULL, 'K' },
 		{ "page-size", required_argument, NULL, 'P' },
+		{ "password-file", required_argument, NULL, 'W' },
+		{ "password-stdin", no_argument, NULL, 'I' },
+		{ "plain-http", no_argument, NULL, 'H' },
 		{ "config", required_argument, NULL, 'c' },
 		{ "endpoint", required_argument, NULL, 'e' },
 		{ "help", no_argument, NULL, 'h' },
@@ -99,14 +103,20 @@ main(int argc, char *argv[])
 	int c, st;
 	long n;
 
+	rg_secret_guard();
 	while ((c = getopt_long(argc, argv, "c:e:j:kr:u:hV", longopts, NULL)) != -1) {
-		if (strchr("uEKP", c) != NULL && url_only == NULL)
+		if (strchr("uEKPWIH", c) != NULL && url_only == NULL)
 			url_only = c == 'u' ? "--user" : c == 'E' ? "--cert" :
-			    c == 'K' ? "--key" : "--page-size";
-		if (strchr("jkuCEKP", c) != NULL && api_only == NULL)
+			    c == 'K' ? "--key" : c == 'W' ? "--password-file" :
+			    c == 'I' ? "--password-stdin" : c == 'H' ?
+			    "--plain-http" : "--page-size";
+		if (strchr("jkuCEKPWIH", c) != NULL && api_only == NULL)
 			api_only = c == 'j' ? "--jobs" : c == 'k' ? "--insecure" :
 			    c == 'u' ? "--user" : c == 'C' ? "--cacert" :
-			    c == 'E' ? "--cert" : c == 'K' ? "--key" : "--page-size";
+			    c == 'E' ? "--cert" : c == 'K' ? "--key" :
+			    c == 'W' ? "--password-file" : c == 'I' ?
+			    "--password-stdin" : c == 'H' ? "--plain-http" :
+			    "--page-size";
 		switch (c) {
 		case 'c':
 			config = optarg;
@@ -124,7 +134,17 @@ main(int argc, char *argv[])
 				jobs = (int)n;
 			break;
 		case 'u':
-			api.http.user = optarg;
+			api.http.user = rg_secret_arg(optarg);	/* (wiped in argv) */
+			break;
+		case 'H':
+			api.http.plain_http = 1;
+			break;
+		case 'W':
+		case 'I':
+			free((char *)api.http.password);
+			if ((api.http.password = rg_secret_read(c == 'I' ? "-" :
+			    optarg)) == NULL)
+				return RG_EXIT_FATAL;
 			break;
 		case 'k':
 			api.http.insecure = 1;
@@ -157,6 +177,10 @@ main(int argc, char *argv[])
 	argv += optind;
 	if (argc > 1)
 		usage(stderr, RG_EXIT_FATAL);
+	if (api.http.password != NULL && api.http.user == NULL &&
+	    getenv("RG_USER") == NULL)
+		errx(RG_EXIT_FATAL, "%s: whose password: give the user with -u or "
+		    "RG_USER", url_only);
 	if (argc == 1 && (strncmp(argv[0], "http://", 7) == 0 ||
 	    strncmp(argv[0], "https://", 8) == 0)) {
 		if (config != NULL)

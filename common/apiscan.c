@@ -48,7 +48,8 @@ fail(struct scan *s, const char *what, const char *path, long code,
 	if (code < 0)
 		warnx("%s%s: %s: %s", s->o->url, path, what, r->error);
 	else
-		warnx("%s%s: %s: HTTP %ld", s->o->url, path, what, code);
+		warnx("%s%s: %s: HTTP %ld%s%s", s->o->url, path, what, code,
+		    r->error[0] ? ": " : "", r->error);
 	s->status = RG_EXIT_PARTIAL;
 	pthread_mutex_unlock(&s->lock);
 }

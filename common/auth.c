@@ -69,6 +69,10 @@ helper(const char *name, const char *server, struct rg_http_opts *o)
 		warnx("credential helper %.64s...: name too long", name);
 		return -1;
 	}
+	if (strchr(name, '/') != NULL || *name == '\0') {	/* a path, not a PATH name */
+		warnx("credential helper \"%.64s\": not a helper's name", name);
+		return -1;
+	}
 	if (pipe(in) == -1 || pipe(outp) == -1)
 		return -1;
 	posix_spawn_file_actions_init(&fa);
@@ -76,7 +80,7 @@ helper(const char *name, const char *server, struct rg_http_opts *o)
 	posix_spawn_file_actions_adddup2(&fa, outp[1], 1);
 	posix_spawn_file_actions_addclose(&fa, in[1]);
 	posix_spawn_file_actions_addclose(&fa, outp[0]);
-	st = posix_spawnp(&pid, prog, &fa, NULL, argv, environ);
+	st = posix_spawnp(&pid, prog, &fa, NULL, argv, rg_env_safe());
 	posix_spawn_file_actions_destroy(&fa);
 	close(in[0]);
 	close(outp[1]);
@@ -94,8 +98,9 @@ helper(const char *name, const char *server, struct rg_http_opts *o)
 	close(outp[0]);
 	waitpid(pid, &st, 0);
 	out[n] = '\0';
-	if (!WIFEXITED(st) || WEXITSTATUS(st) != 0 ||
-	    (j = json_loads(out, 0, NULL)) == NULL) {
+	j = WIFEXITED(st) && WEXITSTATUS(st) == 0 ? json_loads(out, 0, NULL) : NULL;
+	explicit_bzero(out, sizeof(out));
+	if (j == NULL) {
 		warnx("%s: no credentials for %s", prog, server);
 		return -1;
 	}
@@ -129,7 +134,9 @@ auths(json_t *cfg, const char *host, const char *url, struct rg_http_opts *o)
 		while (n > 0 && dec[n - 1] == '\0')	/* the padding */
 			n--;
 		dec[n] = '\0';
-		return split((char *)dec, o);
+		n = split((char *)dec, o);
+		explicit_bzero(dec, sizeof(dec));
+		return n;
 	}
 	return 1;
 }
@@ -183,7 +190,8 @@ rg_api_credentials(const char *url, struct rg_http_opts *o)
 	}
 	if (getenv("RG_USER") != NULL) {
 		o->user = getenv("RG_USER");
-		o->password = getenv("RG_PASSWORD");
+		if (o->password == NULL)
+			o->password = getenv("RG_PASSWORD");
 		return 0;
 	}
 	if ((dir = getenv("DOCKER_CONFIG")) != NULL)
@@ -199,12 +207,13 @@ rg_api_credentials(const char *url, struct rg_http_opts *o)
 	r = 1;
 	if (rg_read_file(AT_FDCWD, path, 1 << 20, &buf, &len) == -1)
 		return 0;	/* none: anonymous */
-	if ((cfg = json_loadb(buf, len, 0, NULL)) == NULL) {
+	cfg = json_loadb(buf, len, 0, NULL);
+	explicit_bzero(buf, len);	/* its auths: base64, not hidden */
+	free(buf);
+	if (cfg == NULL) {
 		warnx("%s: not JSON: credentials not read from it", path);
-		free(buf);
 		return 0;
 	}
-	free(buf);
 	if ((name = rg_str(json_object_get(cfg, "credHelpers"), host)) != NULL ||
 	    (name = rg_str(cfg, "credsStore")) != NULL)
 		r = helper(name, host, o);

@@ -44,6 +44,14 @@ int	rg_read_file(int dirfd, const char *path, size_t max, char **buf,
 /* nomem.c: the one exit in common/, for a failed allocation */
 void	rg_nomem(void) __attribute__((noreturn));
 
+/* secret.c: what a process holding credentials owes them */
+#define RG_SECRET_MAX	4096	/* bytes of a password read */
+#define RG_SECRET_MAX_S	"4096"
+void	rg_secret_guard(void);
+char	*rg_secret_arg(char *arg);
+char	**rg_env_safe(void);
+char	*rg_secret_read(const char *path);
+
 /* pool.c: threads for a run's parallel parts, each part all of them */
 struct rg_pool;
 typedef void rg_pool_fn(void *arg, int worker);

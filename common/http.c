@@ -103,13 +103,16 @@ on_header(char *p, size_t size, size_t n, void *arg)
 
 	if (len >= 5 && strncmp(p, "HTTP/", 5) == 0)	/* a new response */
 		r->digest[0] = r->link[0] = r->challenge[0] = r->retry_after[0] =
-		    r->content_type[0] = r->location[0] = '\0';
+		    r->content_type[0] = r->location[0] = r->etag[0] =
+		    r->date[0] = '\0';
 	header_value(p, len, "Docker-Content-Digest", r->digest, sizeof(r->digest));
 	header_value(p, len, "Link", r->link, sizeof(r->link));
 	header_value(p, len, "WWW-Authenticate", r->challenge, sizeof(r->challenge));
 	header_value(p, len, "Retry-After", r->retry_after, sizeof(r->retry_after));
 	header_value(p, len, "Content-Type", r->content_type, sizeof(r->content_type));
 	header_value(p, len, "Location", r->location, sizeof(r->location));
+	header_value(p, len, "ETag", r->etag, sizeof(r->etag));
+	header_value(p, len, "Date", r->date, sizeof(r->date));
 	return len;
 }
 
@@ -235,9 +238,37 @@ scope_canonical(char *scope)
 	}
 }
 
-/* A token for the challenge's scope: cached, or asked of its realm. */
+/*
+ * May a password go to url?  Over https; over http only to this machine
+ * (localhost, 127.0.0.0/8, ::1, as Docker's insecure registries), or
+ * when the user said so (--plain-http), as curl and skopeo ask.
+ */
+static int
+cleartext_ok(const struct rg_http *h, const char *url)
+{
+	const char *host;
+	size_t n;
+
+	if (strncmp(url, "https://", 8) == 0 || h->opts->plain_http)
+		return 1;
+	if (strncmp(url, "http://", 7) != 0)
+		return 0;
+	host = url + 7;
+	n = strcspn(host, "/?#");
+	return (n >= 9 && strncmp(host, "localhost", 9) == 0 &&
+	    (n == 9 || host[9] == ':')) || strncmp(host, "127.", 4) == 0 ||
+	    strncmp(host, "[::1]", 5) == 0;
+}
+
+#define CLEARTEXT	"a password is not sent over plain http to another " \
+	"host: https, or --plain-http to say so"
+
+/*
+ * A token for the challenge's scope: cached, or asked of its realm.  NULL
+ * when none can be had (why says so when it is a refusal of ours).
+ */
 static const char *
-token(struct rg_http *h, const char *challenge)
+token(struct rg_http *h, const char *challenge, char *why, size_t whysize)
 {
 	char realm[1024], service[256], scope[512], url[2048];
 	struct rg_http_resp r;
@@ -282,6 +313,10 @@ token(struct rg_http *h, const char *challenge)
 	curl_easy_setopt(h->curl, CURLOPT_URL, url);
 	curl_easy_setopt(h->curl, CURLOPT_WRITEFUNCTION, on_body);
 	curl_easy_setopt(h->curl, CURLOPT_WRITEDATA, &body);
+	if (h->opts->user != NULL && !cleartext_ok(h, url)) {
+		rg_msg(why, whysize, "the token realm %.200s: %s", realm, CLEARTEXT);
+		return NULL;
+	}
 	if (h->opts->user != NULL) {
 		curl_easy_setopt(h->curl, CURLOPT_USERNAME, h->opts->user);
 		curl_easy_setopt(h->curl, CURLOPT_PASSWORD,
@@ -366,6 +401,28 @@ times(struct rg_http *h, struct rg_http_resp *r)
 		r->length = (long long)n;
 }
 
+/* h->extra, a header a line, appended to *headers: 0, or -1 */
+static int
+extra_headers(const char *extra, struct curl_slist **headers)
+{
+	struct curl_slist *n;
+	char *line;
+	size_t len;
+
+	for (; *extra != '\0'; extra += len + (extra[len] == '\n')) {
+		if ((len = strcspn(extra, "\n")) == 0)
+			continue;
+		if ((line = strndup(extra, len)) == NULL)
+			return -1;
+		n = curl_slist_append(*headers, line);	/* (it copies) */
+		free(line);
+		if (n == NULL)
+			return -1;
+		*headers = n;
+	}
+	return 0;
+}
+
 /* seconds to wait before try n (from 1), or what Retry-After asks */
 static unsigned
 backoff(int n, const char *retry_after)
@@ -389,7 +446,7 @@ rg_http_req(struct rg_http *h, const char *method, const char *path,
     const char *accept, const char *content_type, const void *data, size_t len,
     struct rg_buf *body, struct rg_http_resp *r)
 {
-	char url[4096], hdr[1200], *bearer;
+	char url[4096], hdr[1200], why[300], *bearer;
 	const char *tok = NULL;
 	struct curl_slist *headers;
 	CURLcode cc;
@@ -425,8 +482,11 @@ rg_http_req(struct rg_http *h, const char *method, const char *path,
 		if (accept != NULL && rg_path(hdr, sizeof(hdr), "Accept: %s",
 		    accept) == 0)	/* (ours: they fit) */
 			headers = curl_slist_append(headers, hdr);
-		if (h->extra != NULL)
-			headers = curl_slist_append(headers, h->extra);
+		if (h->extra != NULL && extra_headers(h->extra, &headers) != 0) {
+			curl_slist_free_all(headers);
+			rg_msg(r->error, sizeof(r->error), "out of memory");
+			return -1;
+		}
 		if (tok != NULL) {	/* a JWT can be long: x5c holds a certificate */
 			if ((bearer = malloc(strlen(tok) + 32)) == NULL) {
 				curl_slist_free_all(headers);
@@ -436,7 +496,8 @@ rg_http_req(struct rg_http *h, const char *method, const char *path,
 			sprintf(bearer, "Authorization: Bearer %s", tok);
 			headers = curl_slist_append(headers, bearer);
 			free(bearer);
-		} else if ((auth || h->basic) && h->opts->user != NULL) {
+		} else if ((auth || h->basic) && h->opts->user != NULL &&
+		    cleartext_ok(h, url)) {
 			curl_easy_setopt(h->curl, CURLOPT_USERNAME, h->opts->user);
 			curl_easy_setopt(h->curl, CURLOPT_PASSWORD,
 			    h->opts->password ? h->opts->password : "");
@@ -486,13 +547,21 @@ rg_http_req(struct rg_http *h, const char *method, const char *path,
 			    strncasecmp(r->challenge, "Bearer ", 7) == 0) {
 				/* a token for another scope, or none yet */
 				auth = 1;
-				if ((tok = token(h, r->challenge)) == NULL) {
-					rg_msg(r->error, sizeof(r->error),
-					    "no token from the registry's auth server");
+				why[0] = '\0';
+				if ((tok = token(h, r->challenge, why,
+				    sizeof(why))) == NULL) {
+					rg_msg(r->error, sizeof(r->error), "%s", *why ?
+					    why : "no token from the registry's auth "
+					    "server");
 					return 401;
 				}
 				try--;
 				continue;
+			}
+			if (code == 401 && !auth && !h->basic && h->opts->user != NULL &&
+			    h->opts->sigv4 == NULL && !cleartext_ok(h, url)) {
+				rg_msg(r->error, sizeof(r->error), "%s", CLEARTEXT);
+				return 401;
 			}
 			if (code == 401 && !auth && !h->basic && h->opts->user != NULL &&
 			    h->opts->sigv4 == NULL) {

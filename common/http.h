@@ -12,6 +12,7 @@ struct rg_http_opts {
 	const char *user, *password;	/* Basic, and for the token realm */
 	const char *cacert, *cert, *key;
 	int insecure;
+	int plain_http;		/* a password may go over http (--plain-http) */
 	/* S3: "aws:amz:REGION:s3" to sign with AWS SigV4 (user, password:
 	 * the access and secret keys), and a session token, or NULL */
 	const char *sigv4, *session_token;
@@ -24,12 +25,13 @@ struct rg_http {
 	struct token *tokens;		/* Bearer tokens by scope */
 	size_t ntokens, last;		/* last: the one used last, plus one */
 	int basic;			/* the registry asked for Basic */
-	const char *extra;		/* one more header, for the next request */
+	const char *extra;		/* more headers, one a line, for the next request */
 };
 
 struct rg_http_resp {
 	char digest[128], link[1024], challenge[1024], retry_after[32];
 	char content_type[256], location[2048], error[256];
+	char etag[128], date[64];	/* S3's ETag; the server's Date */
 	long long filetime;		/* Last-Modified, -1 when not sent */
 	long long length;		/* Content-Length, -1 when not sent */
 };

@@ -73,13 +73,18 @@ s3_value(struct rg_regconf *c, const char *k, const char *v)
 	    strcmp(k, "region") == 0 ? &c->s3.region :
 	    strcmp(k, "regionendpoint") == 0 ? &c->s3.regionendpoint :
 	    strcmp(k, "accesskey") == 0 ? &c->s3.accesskey :
-	    strcmp(k, "secretkey") == 0 ? &c->s3.secretkey : NULL;
+	    strcmp(k, "secretkey") == 0 ? &c->s3.secretkey :
+	    strcmp(k, "keyid") == 0 ? &c->s3.keyid :
+	    strcmp(k, "objectacl") == 0 ? &c->s3.objectacl :
+	    strcmp(k, "storageclass") == 0 ? &c->s3.storageclass : NULL;
 
 	if (to != NULL) {
 		free(*to);
 		*to = dupstr(v);
 	} else if (strcmp(k, "secure") == 0)
 		c->s3.secure = yaml_bool(v);
+	else if (strcmp(k, "encrypt") == 0)
+		c->s3.encrypt = yaml_bool(v);
 }
 
 /* Is a Go duration ("60s", "1m30s") more than zero?  (0, "0s", "" are not) */
@@ -101,7 +106,8 @@ static void
 overrides(struct rg_regconf *c)
 {
 	static const char *s3keys[] = { "bucket", "region", "regionendpoint",
-	    "accesskey", "secretkey", "secure", "rootdirectory" };
+	    "accesskey", "secretkey", "secure", "rootdirectory", "encrypt",
+	    "keyid", "objectacl", "storageclass" };
 	char name[96], up[32];
 	const char *v;
 	size_t i, k;
@@ -334,6 +340,44 @@ rg_regconf_of(const char *given, struct rg_store *st, struct rg_regconf *c,
 }
 
 /*
+ * The headers the registry's s3 driver sends with each write (ACL,
+ * StorageClass unless NONE, ServerSideEncryption and SSEKMSKeyId), into
+ * c->s3.writes: an object rg writes or puts back is stored as the
+ * registry would store it.  -1 (err) when they do not fit or hold a line
+ * break.
+ */
+static int
+write_headers(struct rg_regconf *c, char *err, size_t errsize)
+{
+	const char *acl = c->s3.objectacl ? c->s3.objectacl : "private";
+	const char *class = c->s3.storageclass ? c->s3.storageclass : "STANDARD";
+	const char *key = c->s3.keyid;
+	char *w = c->s3.writes;
+	size_t size = sizeof(c->s3.writes);
+	int bad = 0;
+
+	bad |= strpbrk(acl, "\r\n") != NULL || strpbrk(class, "\r\n") != NULL ||
+	    (key != NULL && strpbrk(key, "\r\n") != NULL);
+	bad |= rg_path(w, size, "x-amz-acl: %s", acl);
+	if (strcasecmp(class, "NONE") != 0)
+		bad |= rg_path(w + strlen(w), size - strlen(w),
+		    "\nx-amz-storage-class: %s", class);
+	if (c->s3.encrypt && key != NULL)
+		bad |= rg_path(w + strlen(w), size - strlen(w),
+		    "\nx-amz-server-side-encryption: aws:kms"
+		    "\nx-amz-server-side-encryption-aws-kms-key-id: %s", key);
+	else if (c->s3.encrypt)
+		bad |= rg_path(w + strlen(w), size - strlen(w),
+		    "\nx-amz-server-side-encryption: AES256");
+	if (bad) {
+		rg_msg(err, errsize, "storage.s3: objectacl, storageclass or keyid "
+		    "too long, or on several lines");
+		return -1;
+	}
+	return 0;
+}
+
+/*
  * The bucket of an s3 configuration as s3://bucket[/rootdir] and how to
  * reach it, into r: its regionendpoint (a scheme from secure when it has
  * none) unless r has one, region and keys.  NULL with err set when it
@@ -370,6 +414,9 @@ rg_regconf_s3(struct rg_regconf *c, struct rg_remote *r, char *err,
 	r->region = c->s3.region;
 	r->access_key = c->s3.accesskey;
 	r->secret_key = c->s3.secretkey;
+	if (write_headers(c, err, errsize) != 0)
+		return NULL;
+	r->writes = c->s3.writes;
 	err[0] = '\0';
 	return url;
 }
@@ -397,7 +444,7 @@ rg_regconf_store(const char *config, const char *root, struct rg_remote *r,
 	}
 	st = rg_store_open(root, r);	/* (it keeps copies of what it uses) */
 	rg_regconf_free(&c);
-	r->region = r->access_key = r->secret_key = NULL;
+	r->region = r->access_key = r->secret_key = r->writes = NULL;
 	return st;
 }
 
@@ -415,6 +462,9 @@ rg_regconf_free(struct rg_regconf *c)
 	free(c->s3.regionendpoint);
 	free(c->s3.accesskey);
 	free(c->s3.secretkey);
+	free(c->s3.keyid);
+	free(c->s3.objectacl);
+	free(c->s3.storageclass);
 	memset(c, 0, sizeof(*c));
 }
 

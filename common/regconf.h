@@ -17,8 +17,11 @@ struct rg_regconf {
 	char *rootdirectory;	/* storage.filesystem.rootdirectory, or s3's */
 	struct {		/* storage.s3 (secrets: never printed) */
 		char *bucket, *region, *regionendpoint, *accesskey, *secretkey;
+		char *keyid, *objectacl, *storageclass;
 		int secure;	/* default true, as the registry */
+		int encrypt;	/* default false */
 		char url[1100], endpoint[1100];	/* rg_regconf_s3's */
+		char writes[1024];	/* the headers of its writes, rg_regconf_s3's */
 	} s3;
 	int delete_enabled;	/* storage.delete.enabled */
 	enum rg_cache cache;	/* storage.cache.blobdescriptor (or layerinfo) */

@@ -254,6 +254,7 @@ rg_s3_conf_free(struct rg_s3_conf *c)
 	free(c->access_key);
 	free(c->secret_key);
 	free(c->session_token);
+	free(c->writes);
 	memset(c, 0, sizeof(*c));
 }
 
@@ -718,9 +719,85 @@ rg_s3_put(struct rg_s3 *s, const char *path, const void *buf, size_t len)
 
 	if (object_path(s, path, url) != 0)
 		return -1;
+	s->h.extra = s->conf->writes;
 	code = rg_http_req(&s->h, "PUT", url, NULL, "application/octet-stream",
 	    buf, len, &s->body, &r);
+	s->h.extra = NULL;
 	return code == 200 ? 0 : failed(s, path, code, &r);
+}
+
+/*
+ * Write buf as the object at a registry path on a condition, cond a
+ * header ("If-None-Match: *": only when there is none; "If-Match: ETAG":
+ * only when it is that one): 0 written (*etag, its new ETag), 1 the
+ * condition did not hold (412; 409, a conditional write racing another),
+ * -1 (errno, s->error).
+ */
+int
+rg_s3_put_if(struct rg_s3 *s, const char *path, const void *buf, size_t len,
+    const char *cond, char *etag, size_t etagsize)
+{
+	char url[OBJECT_PATH], hdr[1500];
+	struct rg_http_resp r;
+	long code;
+
+	if (object_path(s, path, url) != 0)
+		return -1;
+	if (rg_path(hdr, sizeof(hdr), "%s%s%s", cond, s->conf->writes ? "\n" :
+	    "", s->conf->writes ? s->conf->writes : "") != 0) {
+		errno = ENAMETOOLONG;
+		return -1;
+	}
+	s->h.extra = hdr;
+	code = rg_http_req(&s->h, "PUT", url, NULL, "application/json", buf, len,
+	    &s->body, &r);
+	s->h.extra = NULL;
+	if (code == 412 || code == 409)
+		return 1;
+	if (code != 200)
+		return failed(s, path, code, &r);
+	rg_path(etag, etagsize, "%s", r.etag);
+	return 0;
+}
+
+/*
+ * The object at a registry path, max bytes at most, with what S3 says of
+ * it: *m its ETag, its Last-Modified and the server's Date (0 when not
+ * said), so that an age can be told on the server's clock alone.  0, or
+ * -1 (errno; ENOENT: there is none).
+ */
+int
+rg_s3_get_meta(struct rg_s3 *s, const char *path, size_t max, char **buf,
+    size_t *len, struct rg_s3_meta *m)
+{
+	char url[OBJECT_PATH];
+	struct rg_http_resp r;
+	struct tm tm;
+	long code;
+
+	if (object_path(s, path, url) != 0)
+		return -1;
+	code = rg_http_get(&s->h, url, NULL, &s->body, &r);
+	if (code != 200)
+		return failed(s, path, code, &r);
+	if (s->body.len > max) {
+		rg_msg(s->error, sizeof(s->error), "%s: larger than %zu bytes",
+		    path, max);
+		errno = EFBIG;
+		return -1;
+	}
+	if ((*buf = malloc(s->body.len + 1)) == NULL)
+		rg_nomem();
+	memcpy(*buf, s->body.p, s->body.len);
+	(*buf)[s->body.len] = '\0';
+	*len = s->body.len;
+	memset(m, 0, sizeof(*m));
+	rg_path(m->etag, sizeof(m->etag), "%s", r.etag);
+	m->mtime = r.filetime > 0 ? (time_t)r.filetime : 0;
+	memset(&tm, 0, sizeof(tm));
+	if (strptime(r.date, "%a, %d %b %Y %H:%M:%S GMT", &tm) != NULL)
+		m->date = timegm(&tm);
+	return 0;
 }
 
 /*
@@ -731,14 +808,15 @@ rg_s3_put(struct rg_s3 *s, const char *path, const void *buf, size_t len)
 int
 rg_s3_copy(struct rg_s3 *s, const char *from, const char *to)
 {
-	char src[OBJECT_PATH], url[OBJECT_PATH], hdr[OBJECT_PATH + 200];
+	char src[OBJECT_PATH], url[OBJECT_PATH], hdr[OBJECT_PATH + 1300];
 	struct rg_http_resp r;
 	long code;
 
 	if (object_path(s, from, src) != 0 || object_path(s, to, url) != 0)
 		return -1;
-	if (rg_path(hdr, sizeof(hdr), "x-amz-copy-source: /%s%s",
-	    s->conf->bucket, src) != 0) {
+	if (rg_path(hdr, sizeof(hdr), "x-amz-copy-source: /%s%s%s%s",
+	    s->conf->bucket, src, s->conf->writes ? "\n" : "",
+	    s->conf->writes ? s->conf->writes : "") != 0) {
 		errno = ENAMETOOLONG;
 		return -1;
 	}

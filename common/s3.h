@@ -43,6 +43,7 @@ struct rg_s3_conf {
 	char *access_key, *secret_key, *session_token;
 	const char *cacert;
 	int insecure;
+	char *writes;		/* headers of every write ("a: b\nc: d"), or NULL */
 };
 
 struct rg_s3 {
@@ -68,7 +69,39 @@ int	rg_s3_delete(struct rg_s3 *s, char *const *paths, size_t n);
 int	rg_s3_abort(struct rg_s3 *s, const char *path, const char *id);
 int	rg_s3_copy(struct rg_s3 *s, const char *from, const char *to);
 int	rg_s3_put(struct rg_s3 *s, const char *path, const void *buf, size_t len);
+int	rg_s3_put_if(struct rg_s3 *s, const char *path, const void *buf,
+	    size_t len, const char *cond, char *etag, size_t etagsize);
+
+struct rg_s3_meta {
+	char etag[128];
+	time_t mtime;		/* Last-Modified */
+	time_t date;		/* the server's Date of the answer; 0 unknown */
+};
+
+int	rg_s3_get_meta(struct rg_s3 *s, const char *path, size_t max, char **buf,
+	    size_t *len, struct rg_s3_meta *m);
 int	rg_s3_plain(const char *path);
+
+/* s3lease.c: one rg-rm at a time on a bucket */
+#define RG_S3_LEASE_TTL	600	/* seconds a lease lasts unless renewed */
+
+struct rg_s3_lease {
+	struct rg_s3 s;			/* its own connection */
+	char body[1024], etag[128];
+	size_t len;
+	long ttl;
+	pthread_t thread;		/* renews it */
+	pthread_mutex_t lock;		/* etag, lost, stop */
+	pthread_cond_t wake;
+	int held, running, lost, stop;
+	int bare;			/* If-Match takes the ETag unquoted */
+};
+
+int	rg_s3_lease_take(struct rg_s3_lease *l, const struct rg_s3_conf *c,
+	    const char *run, long ttl, int *took_over, char *why, size_t size);
+int	rg_s3_lease_lost(struct rg_s3_lease *l);
+void	rg_s3_lease_release(struct rg_s3_lease *l);
+int	rg_run_id(char out[33]);
 
 /* store_s3.c: the S3 driver of store.h */
 struct rg_store;

@@ -281,6 +281,7 @@ struct rg_remote {
 	int insecure;
 	/* S3, from the registry's config.yml: over the environment's */
 	const char *region, *access_key, *secret_key;
+	const char *writes;	/* headers of a write, as the registry's */
 };
 
 struct rg_store *rg_store_open(const char *where, const struct rg_remote *r);

@@ -80,7 +80,7 @@ fs_each(struct rg_store *st, const char *dir, const char *suffix,
 		if (rg_path(path, sizeof(path), "%s%s%s", l.v[i].name,
 		    *suffix ? "/" : "", suffix) != 0)
 			fn(arg, l.v[i].name, NULL, ENAMETOOLONG);
-		else if (fstatat(fd, path, &s, AT_SYMLINK_NOFOLLOW) == -1)
+		else if (rg_beneath_stat(fd, path, &s) == -1)	/* (no link on the way) */
 			fn(arg, l.v[i].name, NULL, errno);
 		else {
 			stat_of(&s, &sst);
@@ -115,7 +115,7 @@ fs_links(struct rg_store *st, const char *dir, rg_linked_fn *fn, void *arg)
 		memset(&sst, 0, sizeof(sst));
 		if (rg_path(path, sizeof(path), "%s/link", l.v[i].name) != 0) {
 			r = RG_LINK_IOERR;
-		} else if ((lfd = rg_link_open(fd, path, 0)) == -1)
+		} else if ((lfd = rg_link_open(fd, path, 1)) == -1)	/* beneath */
 			r = errno == ENOENT ? RG_LINK_MISSING : RG_LINK_IOERR;
 		else {
 			r = rg_link_fd(lfd, &d, &s);

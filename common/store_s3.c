@@ -32,7 +32,7 @@ struct keys {
 
 /* a batch of links set aside without copies: the journal naming them */
 struct journal {
-	unsigned long seq;	/* its name's, .rg-trash/pending/<pid>-<seq>.links */
+	unsigned long seq;	/* its name's, .rg-trash/pending/<run>-<seq>.links */
 	int failed;		/* its deletion failed: left for the next run */
 	struct journal *next;
 };
@@ -50,7 +50,11 @@ struct s3pend {
 
 struct s3store {
 	struct rg_s3_conf conf;
-	struct s3pend **pend;	/* set aside as "<pid>-<seq>": [seq - 1], or NULL */
+	struct s3pend **pend;	/* set aside as "<run>-<seq>": [seq - 1], or NULL */
+	struct rg_s3_lease lease;	/* rg-rm's, from rm_open to rm_close */
+	char run[33];		/* this run's id, random: hosts and containers
+				 * (all pid 1) never share one */
+	char lease_why[512];
 	unsigned long seq;	/* the last name's */
 	struct journal *journals;	/* written, not yet deleted */
 	int removing;		/* rm_open was called: stats to the millisecond */
@@ -839,9 +843,9 @@ pending_key(const char *name, const char *key, char *out, size_t size)
 
 /* the key of the journal seq */
 static int
-journal_key(unsigned long seq, char *out, size_t size)
+journal_key(const struct s3store *d, unsigned long seq, char *out, size_t size)
 {
-	return rg_path(out, size, PENDING "/%ld-%lu.links", (long)getpid(), seq);
+	return rg_path(out, size, PENDING "/%s-%lu.links", d->run, seq);
 }
 
 /*
@@ -905,6 +909,18 @@ put_link(struct rg_s3 *s, const char *path)
 	rg_digest_hex(&d, hex);
 	rg_path(v, sizeof(v), "sha256:%s", hex);
 	return rg_s3_put(s, key, v, RG_LINK_LEN);
+}
+
+/* Has another run taken the lease?  Then nothing more is set aside or deleted. */
+static int
+lease_lost(struct rg_store *st, struct rg_s3 *s)
+{
+	if (!rg_s3_lease_lost(&S3(st)->lease))
+		return 0;
+	rg_msg(s->error, sizeof(s->error), ".rg-trash/lease: another run took "
+	    "the lease, or it lapsed: nothing more is deleted");
+	errno = EBUSY;
+	return 1;
 }
 
 /* a new number for a name of this run's; its slot in d->pend, NULL */
@@ -1140,7 +1156,7 @@ flush_slot(struct rg_store *st, struct slot *t)
 		if ((j = calloc(1, sizeof(*j))) == NULL)
 			rg_nomem();
 		j->seq = new_seq(d);
-		if (journal_key(j->seq, key, sizeof(key)) != 0 ||
+		if (journal_key(S3(st), j->seq, key, sizeof(key)) != 0 ||
 		    rg_s3_put(t->s3, key, jb.p, jb.len) != 0) {
 			free(j);	/* (nothing deleted) */
 			j = NULL;
@@ -1197,7 +1213,8 @@ s3_pend(struct rg_store *st, const char *path, char name[RG_TRASH_NAME])
 	unsigned long seq;
 	struct keys k;
 
-	if ((t = slot(st)) == NULL || keys_to_pend(st, t->s3, path, &k) == -1)
+	if ((t = slot(st)) == NULL || lease_lost(st, t->s3) ||
+	    keys_to_pend(st, t->s3, path, &k) == -1)
 		return -1;
 	if (k.n == 0)
 		return 1;
@@ -1206,7 +1223,7 @@ s3_pend(struct rg_store *st, const char *path, char name[RG_TRASH_NAME])
 	p->k = k;
 	p->link = link_only(path, &k);
 	seq = new_seq(d);
-	rg_path(p->name, RG_TRASH_NAME, "%ld-%lu", (long)getpid(), seq);
+	rg_path(p->name, RG_TRASH_NAME, "%s-%lu", d->run, seq);
 	if (!p->link && copy_keys(st, t->s3, p->name, &p->k) != 0) {
 		pend_free(p);
 		return -1;	/* (its slot stays NULL) */
@@ -1228,7 +1245,7 @@ s3_flush(struct rg_store *st)
 	struct slot *t = slot(st);
 	int r;
 
-	if (t == NULL)
+	if (t == NULL || lease_lost(st, t->s3))
 		return -1;
 	r = flush_slot(st, t);
 	dir_forget(t);
@@ -1392,7 +1409,7 @@ s3_batch_done(struct rg_store *st, const unsigned long *seqs, size_t n)
 				break;
 			}
 		pthread_mutex_unlock(&d->lock);
-		if (j != NULL && !j->failed && journal_key(seqs[i], key,
+		if (j != NULL && !j->failed && journal_key(S3(st), seqs[i], key,
 		    sizeof(key)) == 0)
 			key_add(&del, key, NULL);
 		free(j);
@@ -1479,17 +1496,39 @@ static int
 s3_rm_open(struct rg_store *st, unsigned long *recovered, const char **why)
 {
 	char last[RG_TRASH_NAME] = "";
+	struct s3store *d = S3(st);
 	const char *name, *slash;
 	struct rg_s3 *s;
 	struct keys k;
 	size_t i, n;
-	int failed = 0;
+	int failed = 0, took_over = 0;
 
 	*recovered = 0;
 	st->atime_works = 0;
 	S3(st)->removing = 1;
 	if ((s = conn(st)) == NULL)
 		return -1;
+	/* one run at a time: a lease, before what a dead run left is put back */
+	if (rg_run_id(d->run) != 0) {
+		*why = "no random run id to be had";
+		return -1;
+	}
+	switch (rg_s3_lease_take(&d->lease, &d->conf, d->run, RG_S3_LEASE_TTL,
+	    &took_over, d->lease_why, sizeof(d->lease_why))) {
+	case 0:
+		break;
+	case 1:
+		errno = EBUSY;
+		*why = d->lease_why;
+		return -1;
+	default:
+		errno = EIO;
+		*why = d->lease_why;
+		return -1;
+	}
+	if (took_over)
+		warnx("%s/%s: the lease of a run that ended without letting it "
+		    "go was taken over", st->root, ".rg-trash/lease");
 	if (keys_below(st, s, PENDING, &k) != 0) {
 		*why = s->error;
 		return -1;
@@ -1624,6 +1663,7 @@ s3_rm_close(struct rg_store *st)
 	}
 	for (i = 0; i < d->nconn; i++)
 		d->conn[i].nbatch = 0;	/* (each flushed before the settle) */
+	rg_s3_lease_release(&d->lease);
 }
 
 static void
@@ -1704,6 +1744,8 @@ rg_store_s3(const char *url, const struct rg_remote *r)
 		rg_nomem();
 	c.cacert = r->cacert;
 	c.insecure = r->insecure;
+	if (r->writes != NULL && (c.writes = strdup(r->writes)) == NULL)
+		rg_nomem();
 	if (r->region != NULL) {
 		free(c.region);
 		if ((c.region = strdup(r->region)) == NULL)

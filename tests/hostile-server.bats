@@ -134,3 +134,92 @@ hs() {
 	[[ "$stderr" != *s3cret* ]]
 	[ ! -s "$H/reg.log" ]
 }
+
+@test "a password: wiped from the command line; read from a file or standard input instead" {
+	hs REG "$H/reg.log" stall
+	rg-scan -u alice:s3cret-pw "http://127.0.0.1:$REG" > /dev/null 2>&1 &
+	local pid=$! i
+	for i in $(seq 50); do
+		[ -s "$H/reg.log" ] && break
+		sleep 0.1
+	done
+	tr '\0' ' ' < "/proc/$pid/cmdline" > "$H/cmdline"
+	kill "$pid"
+	grep -q 'alice:x' "$H/cmdline"
+	! grep -q s3cret "$H/cmdline"
+	# --password-stdin and --password-file, with -u or RG_USER
+	hs BASIC "$H/basic.log" basic
+	run --separate-stderr bash -c "printf 'pw from stdin\n' | rg-scan -u alice --password-stdin http://127.0.0.1:$BASIC"
+	assert_success
+	grep -q "auth=Basic $(printf 'alice:pw from stdin' | base64)" "$H/basic.log"
+	printf 'pw from a file\n' > "$H/pw"
+	run --separate-stderr env RG_USER=bob RG_PASSWORD=other rg-scan --password-file "$H/pw" "http://127.0.0.1:$BASIC"
+	assert_success
+	grep -q "auth=Basic $(printf 'bob:pw from a file' | base64)" "$H/basic.log"
+	run --separate-stderr rg-scan --password-file "$H/pw" "http://127.0.0.1:$BASIC"
+	assert_failure 2
+	assert_equal "$stderr" "rg-scan: --password-file: whose password: give the user with -u or RG_USER"
+	: > "$H/empty"
+	run --separate-stderr rg-scan -u alice --password-file "$H/empty" "http://127.0.0.1:$BASIC"
+	assert_failure 2
+	assert_equal "$stderr" "rg-scan: $H/empty: no password in it"
+}
+
+@test "commands rg starts get no secret: --stop and --start, credential helpers; a helper name with a / is refused" {
+	local D=$BATS_TEST_TMPDIR/mix
+	mkdir -p "$D"
+	mix_storage "$D"
+	sleep 1
+	rg-scan "$D/data" | rg-select --untagged | rg-refs 2>/dev/null > "$H/plan"
+	run --separate-stderr env AWS_SECRET_ACCESS_KEY=the-aws-secret RG_PASSWORD=the-rg-password \
+		AWS_SESSION_TOKEN=the-token rg-rm --min-age 0s --stop "env > '$H/stop.env'" \
+		--start "env > '$H/start.env'" < "$H/plan"
+	assert_success
+	grep -q '^PATH=' "$H/stop.env"
+	grep -q '^PATH=' "$H/start.env"
+	! grep -q -e the-aws-secret -e the-rg-password -e the-token "$H/stop.env" "$H/start.env"
+	# a credential helper: the server on its stdin, no secret in its environment
+	mkdir -p "$H/bin" "$H/docker"
+	printf '#!/bin/sh\nenv > "%s/helper.env"\ncat > /dev/null\necho "{\\"Username\\":\\"u\\",\\"Secret\\":\\"s\\"}"\n' "$H" > "$H/bin/docker-credential-rgtest"
+	chmod +x "$H/bin/docker-credential-rgtest"
+	hs BASIC "$H/basic.log" basic
+	echo '{"credsStore": "rgtest"}' > "$H/docker/config.json"
+	run --separate-stderr env PATH="$H/bin:$PATH" DOCKER_CONFIG="$H/docker" \
+		AWS_SECRET_ACCESS_KEY=the-aws-secret rg-scan "http://127.0.0.1:$BASIC"
+	assert_success
+	grep -q '^PATH=' "$H/helper.env"
+	! grep -q the-aws-secret "$H/helper.env"
+	grep -q "auth=Basic $(printf 'u:s' | base64)" "$H/basic.log"
+	echo '{"credsStore": "../../../tmp/evil"}' > "$H/docker/config.json"
+	run --separate-stderr env DOCKER_CONFIG="$H/docker" rg-scan "http://127.0.0.1:$BASIC"
+	[[ "$stderr" == *'credential helper "../../../tmp/evil": not a helper'"'"'s name'* ]]
+}
+
+@test "a password goes over plain http only to this machine's loopback names, or with --plain-http" {
+	hs BASIC "$H/basic.log" basic
+	# 2130706433 is 127.0.0.1 written as a number: not a name of this
+	# machine to rg, so it stands for a host across the network
+	run --separate-stderr rg-scan -u alice:pw "http://2130706433:$BASIC"
+	assert_failure 2
+	[[ "$stderr" == *"a password is not sent over plain http to another host: https, or --plain-http to say so"* ]]
+	! grep -q 'auth=Basic' "$H/basic.log"
+	run --separate-stderr env RG_USER=alice RG_PASSWORD=pw rg-scan "http://2130706433:$BASIC"
+	assert_failure 2
+	! grep -q 'auth=Basic' "$H/basic.log"
+	run --separate-stderr rg-scan --plain-http -u alice:pw "http://2130706433:$BASIC"
+	assert_success
+	grep -q "auth=Basic $(printf 'alice:pw' | base64)" "$H/basic.log"
+	: > "$H/basic.log"
+	run --separate-stderr rg-scan -u alice:pw "http://127.0.0.1:$BASIC"
+	assert_success
+	grep -q 'auth=Basic' "$H/basic.log"
+	# a stream naming such a registry: rg-rm asks the same
+	: > "$H/basic.log"
+	printf '%s\n' "{\"type\":\"scan\",\"source\":\"api\",\"root\":\"http://2130706433:$BASIC\",\"time\":\"$(date -u +%Y-%m-%dT%H:%M:%SZ)\",\"format\":1}" \
+		'{"type":"repo","repo":"a"}' \
+		'{"type":"tag","repo":"a","tag":"x","digest":"sha256:e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855","delete":true}' \
+		'{"type":"scan-end","complete":true}' > "$H/stream"
+	run --separate-stderr env RG_USER=alice RG_PASSWORD=pw rg-rm < "$H/stream"
+	assert_failure
+	! grep -q 'auth=Basic' "$H/basic.log"
+}

@@ -218,8 +218,9 @@ copy_storage() {
        rg-scan [-r regex] -c config.yml
        rg-scan [-k] [-e endpoint] [-j jobs] [-r regex] [--cacert file]
                s3://bucket[/rootdir]
-       rg-scan [-k] [-j jobs] [-r regex] [-u user] [--cacert file]
-               [--cert file --key file] [--page-size n] url"
+       rg-scan [-k] [-j jobs] [-r regex] [-u user[:password]] [--cacert file]
+               [--cert file --key file] [--page-size n]
+               [--password-file file | --password-stdin] [--plain-http] url"
 	run --separate-stderr rg-scan --bogus
 	assert_equal "$status" 2
 	assert_equal "$output" ""
@@ -418,6 +419,28 @@ copy_storage() {
 	refute_line alias
 	run jq -r 'select(.type == "layer" and .repo == "other/base") | .digest' <<<"$scan"
 	assert_output ""
+}
+
+@test "a symbolic link in the middle of a link's path is not followed: a link outside the root is not read" {
+	copy_storage
+	local dir hex
+	dir=$(find "$CV2/repositories/team/app/_layers/sha256" -mindepth 1 -maxdepth 1 -type d | head -1)
+	hex=${dir##*/}
+	mkdir -p "$BATS_TEST_TMPDIR/outside/$hex"
+	mv "$dir/link" "$BATS_TEST_TMPDIR/outside/$hex/link"
+	rmdir "$dir"
+	ln -s "$BATS_TEST_TMPDIR/outside/$hex" "$dir"
+	# and a tag's current/ directory so, beside it
+	dir=$CV2/repositories/team/app/_manifests/tags/1.0/current
+	mv "$dir" "$BATS_TEST_TMPDIR/outside/current"
+	ln -s "$BATS_TEST_TMPDIR/outside/current" "$dir"
+	run --separate-stderr rg-scan "$COPY"
+	assert_failure 1
+	[[ "$stderr" == *"$CV2/repositories/team/app/_layers/sha256/$hex"* ]]
+	[[ "$stderr" == *"_manifests/tags/1.0"* ]]
+	# neither is in the records as if it were the storage's
+	[ -z "$(jq -r --arg d "sha256:$hex" 'select(.type == "layer" and .repo == "team/app" and .digest == $d) | .digest' <<<"$output")" ]
+	[ -z "$(jq -r 'select(.type == "tag" and .repo == "team/app" and .tag == "1.0") | .tag' <<<"$output")" ]
 }
 
 @test "what the registry's API deletes leave (a <hex>/ without link) is skipped" {

@@ -512,10 +512,120 @@ sweep() {
 	pull_all > /dev/null
 }
 
+# s3obj METHOD KEY [BODY]: a request exactly as named, apart from rg's client
+s3obj() {
+	curl -fsS --path-as-is -X "$1" --aws-sigv4 "aws:amz:us-east-1:s3" \
+		--user "$AWS_ACCESS_KEY_ID:$AWS_SECRET_ACCESS_KEY" \
+		-H 'x-amz-content-sha256: UNSIGNED-PAYLOAD' ${3+--data-binary "$3"} \
+		"$RGW_ENDPOINT/rg-test/$2"
+}
+
+@test "S3: what rg-rm writes back is written as the registry writes (objectacl, storageclass from config.yml)" {
+	local L=$BATS_FILE_TMPDIR/layout v2=rg/prefix/docker/registry/v2 lay hex
+	registry_start "$BATS_TEST_TMPDIR/reg"
+	mkimage "$L" acl amd64 2023-07-01T00:00:00Z acl-content
+	push "$L:acl" acl/app:1
+	registry_stop
+	lay=$("$BATS_TEST_DIRNAME/s3tool" keys rg-test "$v2/repositories/acl/app/_layers/" |
+		awk '$1 ~ /\/link$/ { print $1; exit }')
+	[ -n "$lay" ]
+	! s3obj GET "$lay?acl=" | grep -q AllUsers	# the registry's: private
+	# a killed run's journal names the link, gone: --recover writes it back
+	s3obj DELETE "$lay" >/dev/null
+	local dir=${lay%/link}
+	s3obj PUT "$v2/.rg-trash/pending/0123-1.links" "${dir#$v2/}"$'\n' >/dev/null
+	sed -e 's/secure: false/secure: false, objectacl: public-read, storageclass: STANDARD/' \
+		"$BATS_FILE_TMPDIR/gc.yml" > "$BATS_TEST_TMPDIR/acl.yml"
+	grep -q 'objectacl: public-read' "$BATS_TEST_TMPDIR/acl.yml"
+	run --separate-stderr rg-rm --recover -c "$BATS_TEST_TMPDIR/acl.yml" -r "$U"
+	assert_success
+	hex=${lay%/link}; hex=${hex##*/}
+	[ "$(s3obj GET "$lay")" = "sha256:$hex" ]
+	s3obj GET "$lay?acl=" | grep -q "http://acs.amazonaws.com/groups/global/AllUsers"
+}
+
+@test "S3: two rg-rm at once: one holds the lease, the other refuses, saying who and since when; pushes meanwhile stay whole" {
+	local L=$BATS_FILE_TMPDIR/layout v2=rg/prefix/docker/registry/v2 i
+	registry_start "$BATS_TEST_TMPDIR/reg"
+	for i in 1 2 3; do
+		mkimage "$L" "tw$i" amd64 2023-06-0${i}T00:00:00Z "two-runs-$i"
+		push "$L:tw$i" "two/app$i:1"
+	done
+	push "$L:plain" two/app1:1	# tw1 untagged: garbage
+	registry_stop
+	sleep 1
+	sweep two/app2:1 > "$BATS_TEST_TMPDIR/plan"
+	# the first run holds the lease 4 s in its window (--stop), deleting
+	rg-rm -e "$RGW_ENDPOINT" --min-age 0s --stop 'sleep 4' --start true \
+		< "$BATS_TEST_TMPDIR/plan" > "$BATS_TEST_TMPDIR/first" 2> "$BATS_TEST_TMPDIR/first.err" &
+	local first=$!
+	for i in $(seq 100); do
+		s3obj GET "$v2/.rg-trash/lease" > "$BATS_TEST_TMPDIR/lease" 2>/dev/null && break
+		sleep 0.05
+	done
+	[ -s "$BATS_TEST_TMPDIR/lease" ]
+	# a second run, the same plan: refused, nothing deleted, the holder named
+	run --separate-stderr rg-rm -e "$RGW_ENDPOINT" --min-age 0s < "$BATS_TEST_TMPDIR/plan"
+	assert_failure 2
+	[[ "$stderr" == *"another rg-rm holds the lease (.rg-trash/lease): run $(jq -r .run "$BATS_TEST_TMPDIR/lease") on $(hostname), pid $first, since "*", renewed "*" s ago; it lapses in "*" s unless renewed; nothing deleted"* ]]
+	[ -z "$(jq -r 'select(.result == "deleted") | .object' <<<"$output")" ]
+	# a push while the first run works
+	registry_start "$BATS_TEST_TMPDIR/reg"
+	push "$L:tw1" two/app3:2
+	wait "$first"	# (exit 0: every object deleted or kept, none failed)
+	[ "$(jq -s '[.[] | select(.result == "deleted")] | length' "$BATS_TEST_TMPDIR/first")" -ge 2 ]
+	! grep -q NoSuchKey "$BATS_TEST_TMPDIR/first.err"
+	# the lease went with it; what stays pulls whole
+	[ -z "$("$BATS_TEST_DIRNAME/s3tool" keys rg-test "$v2/.rg-trash/")" ]
+	pulls two/app1:1 two/app3:1 two/app3:2
+	registry_stop
+	# and the second run, again, finds its objects gone
+	run --separate-stderr rg-rm -e "$RGW_ENDPOINT" --min-age 0s < "$BATS_TEST_TMPDIR/plan"
+	assert_success
+	[ -z "$(jq -r 'select(.result == "deleted") | .object' <<<"$output")" ]
+}
+
+@test "S3: a lease from another host lapses after its ttl; one of a process of this host that is gone is taken over at once" {
+	local v2=rg/prefix/docker/registry/v2 dead
+	sweep > "$BATS_TEST_TMPDIR/plan"
+	s3obj PUT "$v2/.rg-trash/lease" '{"run":"0123456789abcdef0123456789abcdef","host":"elsewhere","boot":"b","pidns":"pid:[1]","pid":1,"pid_start":1,"started":"2026-01-01T00:00:00Z","ttl":3}' >/dev/null
+	run --separate-stderr rg-rm -e "$RGW_ENDPOINT" --min-age 0s < "$BATS_TEST_TMPDIR/plan"
+	assert_failure 2
+	[[ "$stderr" == *"another rg-rm holds the lease (.rg-trash/lease): run 0123456789abcdef0123456789abcdef on elsewhere, pid 1, since 2026-01-01T00:00:00Z"* ]]
+	sleep 4
+	run --separate-stderr rg-rm -e "$RGW_ENDPOINT" --min-age 0s < "$BATS_TEST_TMPDIR/plan"
+	assert_success
+	[[ "$stderr" == *".rg-trash/lease: the lease of a run that ended without letting it go was taken over"* ]]
+	[ -z "$("$BATS_TEST_DIRNAME/s3tool" keys rg-test "$v2/.rg-trash/")" ]
+	# this host's, a process gone: at once, whatever its ttl
+	sh -c 'exit 0' & dead=$!
+	wait "$dead"
+	s3obj PUT "$v2/.rg-trash/lease" "{\"run\":\"fedcba9876543210fedcba9876543210\",\"host\":\"$(hostname)\",\"boot\":\"$(cat /proc/sys/kernel/random/boot_id)\",\"pidns\":\"$(readlink /proc/self/ns/pid)\",\"pid\":$dead,\"pid_start\":1,\"started\":\"2026-01-01T00:00:00Z\",\"ttl\":600}" >/dev/null
+	run --separate-stderr rg-rm -e "$RGW_ENDPOINT" --min-age 0s < "$BATS_TEST_TMPDIR/plan"
+	assert_success
+	[[ "$stderr" == *"was taken over"* ]]
+	# and one of this host's that is alive (this shell) is not
+	s3obj PUT "$v2/.rg-trash/lease" "{\"run\":\"fedcba9876543210fedcba9876543210\",\"host\":\"$(hostname)\",\"boot\":\"$(cat /proc/sys/kernel/random/boot_id)\",\"pidns\":\"$(readlink /proc/self/ns/pid)\",\"pid\":$$,\"pid_start\":$(cut -d' ' -f22 /proc/$$/stat),\"started\":\"2026-01-01T00:00:00Z\",\"ttl\":600}" >/dev/null
+	run --separate-stderr rg-rm -e "$RGW_ENDPOINT" --min-age 0s < "$BATS_TEST_TMPDIR/plan"
+	assert_failure 2
+	[[ "$stderr" == *"another rg-rm holds the lease"* ]]
+	s3obj DELETE "$v2/.rg-trash/lease" >/dev/null
+}
+
 @test "S3: examples/nightly with the registry's config.yml sweeps the bucket it names (examples/rg-s3.cron)" {
 	local L=$BATS_FILE_TMPDIR/layout EX=$BATS_TEST_DIRNAME/../examples line
-	line=$(grep -v '^#' "$EX/rg-s3.cron")
+	line=$(grep -v '^#' "$EX/rg-s3.cron" | grep rg-nightly)
 	[[ "$line" =~ ^[0-9*]+\ [0-9*]+\ \*\ \*\ \*[[:space:]]+root[[:space:]]+RG_CONFIG=[^\ ]+\ RG_LOG=[^\ ]+\ /usr/local/bin/rg-nightly$ ]]
+	# the frequent recovery beside it, run as written on this bucket
+	line=$(grep -v '^#' "$EX/rg-s3.cron" | grep -- --recover)
+	line=${line#*root}
+	line=${line%% 2>>*}
+	line=${line//\/etc\/docker\/registry\/config.yml/$BATS_FILE_TMPDIR/gc.yml}
+	line=${line//s3:\/\/registry-bucket\/registry/$U}
+	line=${line//\/usr\/local\/bin\/rg-rm/rg-rm}
+	run --separate-stderr $line
+	assert_success
+	[ -z "$stderr" ]
 	registry_start "$BATS_TEST_TMPDIR/reg"
 	mkimage "$L" ny amd64 2023-06-01T00:00:00Z nightly-over
 	push "$L:ny" nightly/app:1
@@ -577,8 +687,17 @@ sweep() {
 	done
 	[ -n "$left" ]
 	pull_all > /dev/null	# (what is pending is not needed by a tag)
-	run --separate-stderr rg-rm -e "$RGW_ENDPOINT" --min-age 0s < "$BATS_TEST_TMPDIR/plan"
+	# --recover: put back, nothing else (a frequent timer's job)
+	run --separate-stderr rg-rm --recover -e "$RGW_ENDPOINT" -r "$U" < /dev/null
+	assert_success
 	[[ $stderr == *"put back "*" objects a killed run had moved away"* ]]
+	[ -z "$("$BATS_TEST_DIRNAME/s3tool" keys rg-test rg/prefix/docker/registry/v2/.rg-trash/)" ]
+	[ -z "$output" ]
+	run --separate-stderr rg-rm --recover -e "$RGW_ENDPOINT" -r "$U" < /dev/null
+	assert_success
+	[ -z "$stderr" ]
+	run --separate-stderr rg-rm --recover -n -r "$U"
+	assert_failure 2
 	# reruns converge: nothing left for the collector, nothing set aside
 	sweep | rg-rm -e "$RGW_ENDPOINT" --min-age 0s > /dev/null 2>&1
 	sweep | rg-rm -e "$RGW_ENDPOINT" --min-age 0s > /dev/null 2>&1

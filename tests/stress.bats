@@ -34,6 +34,16 @@ stress() {
 	stress none 0s 3
 }
 
+@test "pushes during the cleanup, two rg-rm at once each time: one deletes, the other refuses; no tag broken" {
+	TWO=1 stress none 0s
+	[[ "$(grep '^stress: ' <<<"$output")" =~ refused\ [1-9] ]]
+}
+
+@test "pushes during the cleanup, storage on S3, two rg-rm at once each time: the lease lets one delete; no tag broken" {
+	STORE=s3 TWO=1 stress none 0s
+	[[ "$(grep '^stress: ' <<<"$output")" =~ refused\ [1-9] ]]
+}
+
 @test "pushes during the cleanup, storage on S3: no tag broken" {
 	# (with rg-rm killed too: make stress; see rg-rm(1), "On S3")
 	STORE=s3 stress none 0s
