@@ -30,6 +30,7 @@ static struct rg_apirm ar;		/* a scan of a URL: through the API */
 static struct rg_http_opts http_opts;
 static struct rg_remote remote;		/* S3: --endpoint, --config */
 static int dry_run, verbose, status, approved, recover;
+static long long lease;		/* --lease, seconds; 0 the default */
 static long long max_age = 3600, min_age = 3600;
 static time_t now;
 static unsigned long done[RG_NOBJ], kept[RG_NOBJ];
@@ -117,13 +118,14 @@ usage(FILE *f, int code)
 {
 	fprintf(f, "usage: rg-rm [-knv] [--prune] [-c config.yml] [-e endpoint] "
 	    "[-j jobs] [-r root]\n"
-	    "             [--cacert file] [--max-age duration] [--min-age duration]\n"
-	    "             [--stop command --start command]\n"
+	    "             [--cacert file] [--lease duration] [--max-age duration]\n"
+	    "             [--min-age duration] [--stop command --start command]\n"
 	    "       rg-rm [-knv] [-u user[:password]] [--cacert file] [--cert file] "
 	    "[--key file]\n"
 	    "             [--max-age duration] [--password-file file] [--plain-http]\n"
 	    "       rg-rm --recover [-c config.yml] [-e endpoint] [--cacert file] "
-	    "-r root\n");
+	    "[--lease duration]\n"
+	    "             -r root\n");
 	exit(code);
 }
 
@@ -188,6 +190,7 @@ open_storage(void)
 	if ((store = rg_regconf_store(opts.config, root, &remote, e,
 	    sizeof(e))) == NULL)
 		errx(RG_EXIT_FATAL, "%s", *e ? e : "the storage cannot be opened");
+	store->lease_ttl = (long)lease;
 	if (rg_sweep_open(&sw, store, dry_run) != 0) {
 		if (sw.why != NULL && (errno == EWOULDBLOCK || errno == EBUSY))
 			errx(RG_EXIT_FATAL, "%s/.rg-trash: %s", sw.root, sw.why);
@@ -351,6 +354,7 @@ main(int argc, char *argv[])
 		{ "recover", no_argument, NULL, 'R' },
 		{ "password-file", required_argument, NULL, 'W' },
 		{ "plain-http", no_argument, NULL, 'H' },
+		{ "lease", required_argument, NULL, 'L' },
 		{ "verbose", no_argument, NULL, 'v' },
 		{ "user", required_argument, NULL, 'u' },
 		{ "insecure", no_argument, NULL, 'k' },
@@ -426,6 +430,12 @@ main(int argc, char *argv[])
 			break;
 		case 'H':
 			http_opts.plain_http = 1;
+			break;
+		case 'L':
+			if (rg_duration_arg("--lease", optarg, &lease) != 0)
+				return RG_EXIT_FATAL;
+			if (lease < 5 || lease > 86400)
+				errx(RG_EXIT_FATAL, "--lease: %s: from 5s to 24h", optarg);
 			break;
 		case 'W':
 			free((char *)http_opts.password);

@@ -6,6 +6,7 @@
  * registry's paths ("docker/registry/v2/..."), below its rootdirectory.
  * Credentials are never printed.
  */
+#include <err.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <stdlib.h>
@@ -343,6 +344,58 @@ failed(struct rg_s3 *s, const char *what, long code,
 	return -1;
 }
 
+/*
+ * The server's clock against ours.  S3 keeps its own times (LastModified)
+ * and rg compares them with its own (the scan's, --min-age): a server
+ * behind by a minute would make what was pushed in the minute after a
+ * scan look older than it.  The difference, from the Date of the first
+ * answer (to the second), is measured once a process, so that every
+ * thread's times agree; under 2 seconds it is taken as none, else one
+ * second less is taken off, so that a time read is never older than the
+ * truth (what looks newer is kept).
+ */
+static pthread_mutex_t skew_lock = PTHREAD_MUTEX_INITIALIZER;
+static int skew_known;
+static time_t skew;
+
+static void
+skew_measure(const struct rg_http_resp *r)
+{
+	struct tm tm;
+	time_t d, now = time(NULL);
+
+	if (skew_known)		/* (a racy read; the lock decides) */
+		return;
+	memset(&tm, 0, sizeof(tm));
+	if (strptime(r->date, "%a, %d %b %Y %H:%M:%S GMT", &tm) == NULL ||
+	    (d = timegm(&tm)) == (time_t)-1)
+		return;
+	pthread_mutex_lock(&skew_lock);
+	if (!skew_known) {
+		skew = d - now;
+		if (skew >= 60 || skew <= -60)
+			warnx("the S3 server's clock is %lld s %s this machine's: "
+			    "its times are read on this machine's clock",
+			    (long long)(skew < 0 ? -skew : skew), skew < 0 ?
+			    "behind" : "ahead of");
+		skew = skew >= 2 || skew <= -2 ? skew - 1 : 0;
+		skew_known = 1;
+	}
+	pthread_mutex_unlock(&skew_lock);
+}
+
+/* A time of the server's, on this machine's clock (0 stays 0). */
+static time_t
+local_time(time_t server)
+{
+	time_t k;
+
+	pthread_mutex_lock(&skew_lock);
+	k = skew;
+	pthread_mutex_unlock(&skew_lock);
+	return server != 0 ? server - k : 0;
+}
+
 struct strip {
 	size_t n;		/* the rootdir's length, with its '/' */
 	rg_s3_entry_fn *fn;
@@ -359,6 +412,7 @@ strip_root(void *arg, const struct rg_s3_entry *e)
 	if (strlen(e->key) < st->n)
 		return 0;	/* (not below the prefix asked for: S3 would not) */
 	o.key = e->key + st->n;
+	o.mtime = local_time(o.mtime);
 	return st->fn(st->arg, &o);
 }
 
@@ -404,6 +458,7 @@ rg_s3_list(struct rg_s3 *s, const char *prefix, int delimited,
 		code = rg_http_get(&s->h, path, NULL, &s->body, &r);
 		if (code != 200)
 			return failed(s, prefix[0] ? prefix : "/", code, &r);
+		skew_measure(&r);
 		rr = rg_s3_parse_list(s->body.p, s->body.len, strip_root, &st,
 		    &more, token, sizeof(token));
 		if (rr == -1) {
@@ -453,8 +508,9 @@ rg_s3_get(struct rg_s3 *s, const char *path, size_t max, char **buf,
 	memcpy(*buf, s->body.p, s->body.len);
 	(*buf)[s->body.len] = '\0';
 	*len = s->body.len;
+	skew_measure(&r);
 	if (mtime != NULL)
-		*mtime = r.filetime > 0 ? (time_t)r.filetime : 0;
+		*mtime = r.filetime > 0 ? local_time((time_t)r.filetime) : 0;
 	return 0;
 }
 
@@ -584,7 +640,7 @@ rg_s3_upload(struct rg_s3 *s, const char *path, char *id, size_t idsize,
 		    strcmp(p.part, t) != 0;
 	}
 	*size = p.size;
-	*mtime = p.last;
+	*mtime = local_time(p.last);
 	return 0;
 }
 

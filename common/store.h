@@ -267,6 +267,7 @@ struct rg_store {
 	int atime_works;	/* after rm_open: reads are seen in atime */
 	int rm_threads;		/* removals from several threads: how many at once by
 				 * default (S3: 16); 0 or 1: from one only */
+	long lease_ttl;		/* S3: seconds rg-rm's lease lasts; 0: the default */
 	void *drv;		/* the driver's */
 };
 

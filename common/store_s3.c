@@ -1513,8 +1513,9 @@ s3_rm_open(struct rg_store *st, unsigned long *recovered, const char **why)
 		*why = "no random run id to be had";
 		return -1;
 	}
-	switch (rg_s3_lease_take(&d->lease, &d->conf, d->run, RG_S3_LEASE_TTL,
-	    &took_over, d->lease_why, sizeof(d->lease_why))) {
+	switch (rg_s3_lease_take(&d->lease, &d->conf, d->run, st->lease_ttl > 0 ?
+	    st->lease_ttl : RG_S3_LEASE_TTL, &took_over, d->lease_why,
+	    sizeof(d->lease_why))) {
 	case 0:
 		break;
 	case 1:

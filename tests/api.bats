@@ -137,7 +137,7 @@ storage_view() {
 		REG_AUTH=$ISSUER_AUTH registry_start "$R"
 		run --separate-stderr env HOME="$t" rg-scan "http://$REG"
 		assert_failure 2
-		assert_equal "$stderr" "rg-scan: http://$REG/v2/_catalog?n=1000: catalog: HTTP 401"
+		assert_equal "$stderr" "rg-scan: http://$REG/v2/_catalog?n=1000: catalog: HTTP 401: no token from the registry's auth server"
 		run env HOME="$t" rg-scan -j 1 -u 'alice:pw d' "http://$REG"
 		kill "$ISSUER_PID"
 		registry_stop

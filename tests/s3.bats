@@ -544,6 +544,34 @@ s3obj() {
 	s3obj GET "$lay?acl=" | grep -q "http://acs.amazonaws.com/groups/global/AllUsers"
 }
 
+@test "S3: times are read on this machine's clock: a server clock 10 minutes off shifts no push time" {
+	local L=$BATS_FILE_TMPDIR/layout
+	registry_start "$BATS_TEST_TMPDIR/reg"
+	mkimage "$L" sk amd64 2023-08-01T00:00:00Z skew-content
+	push "$L:sk" skew/app:1
+	registry_stop
+	# this machine's clock 10 minutes ahead of the server's (SigV4 takes 15)
+	run --separate-stderr faketime -f '+600s' rg-scan -e "$RGW_ENDPOINT" "$U"
+	assert_success
+	[[ "$stderr" == *"the S3 server's clock is "*" s behind this machine's: its times are read on this machine's clock"* ]]
+	local scan pushed
+	scan=$(jq -r 'select(.type == "scan") | .time | fromdateiso8601' <<<"$output")
+	pushed=$(jq -r 'select(.type == "tag" and .repo == "skew/app") | .pushed | fromdateiso8601' <<<"$output")
+	# pushed a few seconds before the scan, on the scan's clock, not 600 s
+	[ $((scan - pushed)) -ge 0 ] && [ $((scan - pushed)) -lt 120 ]
+	# a rg-rm so skewed keeps what was pushed after the scan
+	faketime -f '+600s' rg-scan -e "$RGW_ENDPOINT" "$U" 2>/dev/null | rg-select skew/app:1 |
+		rg-select --untagged | rg-refs 2>/dev/null > "$BATS_TEST_TMPDIR/plan"
+	sleep 1
+	registry_start "$BATS_TEST_TMPDIR/reg"
+	push "$L:sk" skew/app:2	# the same image, tagged again since the scan
+	registry_stop
+	run --separate-stderr faketime -f '+600s' rg-rm -e "$RGW_ENDPOINT" --min-age 0s < "$BATS_TEST_TMPDIR/plan"
+	registry_start "$BATS_TEST_TMPDIR/reg"
+	pulls skew/app:2
+	registry_stop
+}
+
 @test "S3: two rg-rm at once: one holds the lease, the other refuses, saying who and since when; pushes meanwhile stay whole" {
 	local L=$BATS_FILE_TMPDIR/layout v2=rg/prefix/docker/registry/v2 i
 	registry_start "$BATS_TEST_TMPDIR/reg"
@@ -583,6 +611,49 @@ s3obj() {
 	run --separate-stderr rg-rm -e "$RGW_ENDPOINT" --min-age 0s < "$BATS_TEST_TMPDIR/plan"
 	assert_success
 	[ -z "$(jq -r 'select(.result == "deleted") | .object' <<<"$output")" ]
+}
+
+@test "S3: the lease is renewed while a run works; a run whose lease another takes stops deleting" {
+	local L=$BATS_FILE_TMPDIR/layout v2=rg/prefix/docker/registry/v2 i m1 m2
+	registry_start "$BATS_TEST_TMPDIR/reg"
+	mkimage "$L" rn amd64 2023-09-01T00:00:00Z renew-content
+	push "$L:rn" renew/app:1
+	registry_stop
+	sleep 1
+	sweep renew/app:1 > "$BATS_TEST_TMPDIR/plan"
+	[ "$(jq -s '[.[] | select(.delete == true and .type == "blob")] | length' "$BATS_TEST_TMPDIR/plan")" -ge 1 ]
+	# a 5 s lease, renewed every second; the run waits 4 s in its window
+	rg-rm -e "$RGW_ENDPOINT" --min-age 0s --lease 5s --stop 'sleep 4' --start true \
+		< "$BATS_TEST_TMPDIR/plan" > "$BATS_TEST_TMPDIR/audit" 2> "$BATS_TEST_TMPDIR/err" &
+	local pid=$!
+	lease_time() {
+		curl -fsS -I --aws-sigv4 "aws:amz:us-east-1:s3" \
+			--user "$AWS_ACCESS_KEY_ID:$AWS_SECRET_ACCESS_KEY" \
+			-H 'x-amz-content-sha256: UNSIGNED-PAYLOAD' \
+			"$RGW_ENDPOINT/rg-test/$v2/.rg-trash/lease" 2>/dev/null |
+			grep -i '^last-modified'
+	}
+	for i in $(seq 100); do
+		m1=$(lease_time) && break
+		sleep 0.05
+	done
+	[ -n "$m1" ]
+	sleep 2.2
+	m2=$(lease_time)
+	# renewed meanwhile: written again, a later Last-Modified
+	[ -n "$m2" ] && [ "$m1" != "$m2" ]
+	# another run takes it (as one would after a lapse): this one stops
+	s3obj PUT "$v2/.rg-trash/lease" '{"run":"ffffffffffffffffffffffffffffffff","host":"elsewhere","boot":"b","pidns":"p","pid":1,"pid_start":1,"started":"2026-01-01T00:00:00Z","ttl":600}' >/dev/null
+	local st=0
+	wait "$pid" || st=$?
+	[ "$st" -eq 1 ]	# the objects it could no longer set aside, each said
+	grep -q 'the lease (.rg-trash/lease) was taken by another run: no more is deleted' "$BATS_TEST_TMPDIR/err"
+	[ "$(jq -s '[.[] | select(.result == "deleted" and .object == "blob")] | length' "$BATS_TEST_TMPDIR/audit")" -eq 0 ]
+	# it left the other's lease alone
+	[[ "$(s3obj GET "$v2/.rg-trash/lease")" == *ffffffffffffffffffffffffffffffff* ]]
+	s3obj DELETE "$v2/.rg-trash/lease" >/dev/null
+	sweep renew/app:1 | rg-rm -e "$RGW_ENDPOINT" --min-age 0s > /dev/null 2>&1
+	[ -z "$("$BATS_TEST_DIRNAME/s3tool" keys rg-test "$v2/.rg-trash/")" ]
 }
 
 @test "S3: a lease from another host lapses after its ttl; one of a process of this host that is gone is taken over at once" {
