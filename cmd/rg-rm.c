@@ -31,6 +31,7 @@ static struct rg_http_opts http_opts;
 static struct rg_remote remote;		/* S3: --endpoint, --config */
 static int dry_run, verbose, status, approved, recover;
 static long long lease;		/* --lease, seconds; 0 the default */
+char *user_arg;		/* -u's copy, which the credentials split; not static: kept (LeakSanitizer) */
 static long long max_age = 3600, min_age = 3600;
 static time_t now;
 static unsigned long done[RG_NOBJ], kept[RG_NOBJ];
@@ -426,7 +427,7 @@ main(int argc, char *argv[])
 			verbose = 1;
 			break;
 		case 'u':
-			http_opts.user = rg_secret_arg(optarg);	/* (wiped in argv) */
+			http_opts.user = user_arg = rg_secret_arg(optarg);	/* (wiped in argv) */
 			break;
 		case 'H':
 			http_opts.plain_http = 1;

@@ -27,6 +27,7 @@ static struct rg_regex *repo_re;
 static pthread_mutex_t out_lock = PTHREAD_MUTEX_INITIALIZER;
 
 static struct rg_api_opts api = { .jobs = 4, .page = 1000 };
+char *user_arg;		/* -u's copy, which the credentials split; not static: kept (LeakSanitizer) */
 
 static void
 usage(FILE *f, int status)
@@ -134,7 +135,7 @@ main(int argc, char *argv[])
 				jobs = (int)n;
 			break;
 		case 'u':
-			api.http.user = rg_secret_arg(optarg);	/* (wiped in argv) */
+			api.http.user = user_arg = rg_secret_arg(optarg);	/* (wiped in argv) */
 			break;
 		case 'H':
 			api.http.plain_http = 1;
