@@ -502,7 +502,7 @@ rg_http_req(struct rg_http *h, const char *method, const char *path,
 			curl_easy_setopt(h->curl, CURLOPT_PASSWORD,
 			    h->opts->password ? h->opts->password : "");
 		}
-		if (h->opts->sigv4 != NULL && sign(h, &headers, data,
+		if (h->opts->sigv4 != NULL && !h->own_sig && sign(h, &headers, data,
 		    len) == -1) {
 			curl_slist_free_all(headers);
 			rg_msg(r->error, sizeof(r->error), "out of memory");

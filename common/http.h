@@ -26,6 +26,7 @@ struct rg_http {
 	size_t ntokens, last;		/* last: the one used last, plus one */
 	int basic;			/* the registry asked for Basic */
 	const char *extra;		/* more headers, one a line, for the next request */
+	int own_sig;			/* extra holds the request's SigV4 signature */
 };
 
 struct rg_http_resp {

@@ -13,6 +13,7 @@
 #include <string.h>
 
 #include <openssl/evp.h>
+#include <openssl/hmac.h>
 
 #include "s3.h"
 
@@ -856,13 +857,202 @@ rg_s3_get_meta(struct rg_s3 *s, const char *path, size_t max, char **buf,
 	return 0;
 }
 
+/* The largest object one CopyObject copies: AWS's 5 GB, or RG_S3_COPY_MAX. */
+static int64_t
+copy_max(void)
+{
+	const char *v = getenv("RG_S3_COPY_MAX");
+	long long n;
+	char *end;
+
+	if (v != NULL && (n = strtoll(v, &end, 10)) >= RG_S3_PART_MIN &&
+	    *end == '\0' && n <= RG_S3_COPY_LIMIT)
+		return (int64_t)n;
+	return RG_S3_COPY_LIMIT;
+}
+
+static void
+hex_of(const unsigned char *b, size_t n, char *out)
+{
+	static const char x[] = "0123456789abcdef";
+	size_t i;
+
+	for (i = 0; i < n; i++) {
+		out[2 * i] = x[b[i] >> 4];
+		out[2 * i + 1] = x[b[i] & 15];
+	}
+	out[2 * n] = '\0';
+}
+
+static void
+hmac(const void *key, size_t klen, const char *msg, unsigned char out[32])
+{
+	unsigned int n = 32;
+
+	if (HMAC(EVP_sha256(), key, (int)klen, (const unsigned char *)msg,
+	    strlen(msg), out, &n) == NULL)
+		rg_nomem();
+}
+
 /*
- * Copy the object at registry path from to path to, in the bucket
- * (CopyObject: S3 copies, nothing passes through rg; up to 5 GB).  0, or
- * -1 (errno; ENOENT: from is not there).
+ * The headers of a PUT of path (with its canonical query) carrying the
+ * copy source and range, signed with SigV4 by rg itself: Debian 12's
+ * libcurl (7.88) sorts the signed headers as "name:value" strings, so
+ * x-amz-copy-source-range comes before x-amz-copy-source and S3 answers
+ * SignatureDoesNotMatch.  0, or -1 when they do not fit.
+ */
+static int
+sign_copy(struct rg_s3 *s, const char *path, const char *query,
+    const char *src, const char *range, char *out, size_t size)
+{
+	char amzdate[20], day[9], host[512], canon[8192], tosign[512];
+	char scope[160], hash[65], sig[65], key[300];
+	const char *b = strstr(s->h.base, "://"), *bpath;
+	unsigned char d[32], k[32];
+	time_t now = time(NULL);
+	struct tm tm;
+
+	b = b != NULL ? b + 3 : s->h.base;
+	bpath = b + strcspn(b, "/");
+	if (rg_path(host, sizeof(host), "%.*s", (int)(bpath - b), b) != 0)
+		return -1;
+	gmtime_r(&now, &tm);
+	strftime(amzdate, sizeof(amzdate), "%Y%m%dT%H%M%SZ", &tm);
+	strftime(day, sizeof(day), "%Y%m%d", &tm);
+	if (rg_path(canon, sizeof(canon), "PUT\n%s%s\n%s\nhost:%s\n"
+	    "x-amz-content-sha256:UNSIGNED-PAYLOAD\nx-amz-copy-source:%s\n"
+	    "x-amz-copy-source-range:%s\nx-amz-date:%s\n%s%s%s\n"
+	    "host;x-amz-content-sha256;x-amz-copy-source;"
+	    "x-amz-copy-source-range;x-amz-date%s\nUNSIGNED-PAYLOAD", bpath, path,
+	    query, host, src, range, amzdate, s->ho.session_token ?
+	    "x-amz-security-token:" : "", s->ho.session_token ?
+	    s->ho.session_token : "", s->ho.session_token ? "\n" : "",
+	    s->ho.session_token ? ";x-amz-security-token" : "") != 0)
+		return -1;
+	EVP_Digest(canon, strlen(canon), d, NULL, EVP_sha256(), NULL);
+	hex_of(d, 32, hash);
+	if (rg_path(scope, sizeof(scope), "%s/%s/s3/aws4_request", day,
+	    s->conf->region) != 0 ||
+	    rg_path(tosign, sizeof(tosign), "AWS4-HMAC-SHA256\n%s\n%s\n%s",
+	    amzdate, scope, hash) != 0 ||
+	    rg_path(key, sizeof(key), "AWS4%s", s->conf->secret_key) != 0)
+		return -1;
+	hmac(key, strlen(key), day, k);
+	explicit_bzero(key, sizeof(key));
+	hmac(k, 32, s->conf->region, k);
+	hmac(k, 32, "s3", k);
+	hmac(k, 32, "aws4_request", k);
+	hmac(k, 32, tosign, d);
+	explicit_bzero(k, sizeof(k));
+	hex_of(d, 32, sig);
+	return rg_path(out, size, "x-amz-copy-source: %s\n"
+	    "x-amz-copy-source-range: %s\nx-amz-content-sha256: UNSIGNED-PAYLOAD\n"
+	    "x-amz-date: %s\n%s%s%sAuthorization: AWS4-HMAC-SHA256 "
+	    "Credential=%s/%s, SignedHeaders=host;x-amz-content-sha256;"
+	    "x-amz-copy-source;x-amz-copy-source-range;x-amz-date%s, "
+	    "Signature=%s", src, range, amzdate, s->ho.session_token ?
+	    "x-amz-security-token: " : "", s->ho.session_token ?
+	    s->ho.session_token : "", s->ho.session_token ? "\n" : "",
+	    s->conf->access_key, scope, s->ho.session_token ?
+	    ";x-amz-security-token" : "", sig);
+}
+
+/*
+ * A copy larger than one CopyObject takes: a multipart upload whose parts
+ * are copied (UploadPartCopy, a range each), completed, or aborted when a
+ * part fails.  0, or -1 (errno, s->error).
+ */
+static int
+copy_parts(struct rg_s3 *s, const char *from, const char *to, const char *src,
+    const char *url, int64_t size)
+{
+	char id[1024], eid[3 * 1024 + 1], purl[OBJECT_PATH + 3 * 1024 + 64];
+	char range[80], etag[200], query[3 * 1024 + 64], csrc[OBJECT_PATH + 300];
+	char hdr[OBJECT_PATH + 5000];
+	struct rg_buf done = { 0 };
+	struct rg_http_resp r;
+	int64_t part = RG_S3_PART, off;
+	long code, n;
+
+	if (part > copy_max())
+		part = copy_max();
+	if (size / part >= RG_S3_PARTS_MAX)	/* at most 10000 parts */
+		part = size / (RG_S3_PARTS_MAX - 1) + 1;
+	if (rg_path(purl, sizeof(purl), "%s?uploads=", url) != 0 ||
+	    rg_path(csrc, sizeof(csrc), "/%s%s", s->conf->bucket, src) != 0) {
+		errno = ENAMETOOLONG;
+		return -1;
+	}
+	s->h.extra = s->conf->writes;
+	code = rg_http_req(&s->h, "POST", purl, NULL, "application/octet-stream",
+	    NULL, 0, &s->body, &r);
+	s->h.extra = NULL;
+	if (code != 200)
+		return failed(s, to, code, &r);
+	if (rg_s3_field(s->body.p, s->body.len, "UploadId", id, sizeof(id)) != 0 ||
+	    enc(id, 0, eid, sizeof(eid)) != 0) {
+		rg_msg(s->error, sizeof(s->error), "%s: a multipart upload without "
+		    "an id", to);
+		errno = EIO;
+		return -1;
+	}
+	if (rg_buf_add(&done, "<CompleteMultipartUpload>", 25) == -1)
+		rg_nomem();
+	for (off = 0, n = 1; off < size; off += part, n++) {
+		rg_path(range, sizeof(range), "bytes=%lld-%lld", (long long)off,
+		    (long long)((off + part < size ? off + part : size) - 1));
+		code = -2;
+		if (rg_path(query, sizeof(query), "partNumber=%ld&uploadId=%s", n,
+		    eid) == 0 && rg_path(purl, sizeof(purl), "%s?%s", url,
+		    query) == 0 && sign_copy(s, url, query, csrc, range, hdr,
+		    sizeof(hdr)) == 0) {
+			s->h.extra = hdr;
+			s->h.own_sig = 1;
+			code = rg_http_req(&s->h, "PUT", purl, NULL,
+			    "application/octet-stream", NULL, 0, &s->body, &r);
+			s->h.extra = NULL;
+			s->h.own_sig = 0;
+		}
+		if (code != 200 || memmem(s->body.p, s->body.len, "<Error>", 7) !=
+		    NULL || rg_s3_field(s->body.p, s->body.len, "ETag", etag,
+		    sizeof(etag)) != 0) {
+			if (code == -2) {
+				rg_msg(s->error, sizeof(s->error), "%s: a part's "
+				    "request does not fit", from);
+				errno = ENAMETOOLONG;
+			} else
+				failed(s, from, code == 200 ? 500 : code, &r);
+			rg_buf_free(&done);
+			rg_s3_abort(s, to, id);
+			return -1;
+		}
+		if (rg_buf_printf(&done, "<Part><PartNumber>%ld</PartNumber><ETag>",
+		    n) == -1 || xml_add(&done, etag) == -1 ||
+		    rg_buf_add(&done, "</ETag></Part>", 14) == -1)
+			rg_nomem();
+	}
+	if (rg_buf_add(&done, "</CompleteMultipartUpload>", 26) == -1)
+		rg_nomem();
+	rg_path(purl, sizeof(purl), "%s?uploadId=%s", url, eid);	/* (fitted above) */
+	code = rg_http_req(&s->h, "POST", purl, NULL, "application/xml", done.p,
+	    done.len, &s->body, &r);
+	rg_buf_free(&done);
+	if (code != 200 || memmem(s->body.p, s->body.len, "<Error>", 7) != NULL) {
+		failed(s, to, code == 200 ? 500 : code, &r);
+		rg_s3_abort(s, to, id);
+		return -1;
+	}
+	return 0;
+}
+
+/*
+ * Copy the object at registry path from, of size bytes, to path to, in
+ * the bucket: CopyObject (S3 copies, nothing passes through rg), or past
+ * its 5 GB a multipart upload of copied parts.  0, or -1 (errno; ENOENT:
+ * from is not there).
  */
 int
-rg_s3_copy(struct rg_s3 *s, const char *from, const char *to)
+rg_s3_copy(struct rg_s3 *s, const char *from, const char *to, int64_t size)
 {
 	char src[OBJECT_PATH], url[OBJECT_PATH], hdr[OBJECT_PATH + 1300];
 	struct rg_http_resp r;
@@ -870,6 +1060,8 @@ rg_s3_copy(struct rg_s3 *s, const char *from, const char *to)
 
 	if (object_path(s, from, src) != 0 || object_path(s, to, url) != 0)
 		return -1;
+	if (size > copy_max())
+		return copy_parts(s, from, to, src, url, size);
 	if (rg_path(hdr, sizeof(hdr), "x-amz-copy-source: /%s%s%s%s",
 	    s->conf->bucket, src, s->conf->writes ? "\n" : "",
 	    s->conf->writes ? s->conf->writes : "") != 0) {

@@ -67,7 +67,12 @@ int	rg_s3_upload(struct rg_s3 *s, const char *path, char *id, size_t idsize,
 	    int64_t *size, time_t *mtime);
 int	rg_s3_delete(struct rg_s3 *s, char *const *paths, size_t n);
 int	rg_s3_abort(struct rg_s3 *s, const char *path, const char *id);
-int	rg_s3_copy(struct rg_s3 *s, const char *from, const char *to);
+#define RG_S3_COPY_LIMIT	5368709120LL	/* bytes one CopyObject copies */
+#define RG_S3_PART		1073741824LL	/* bytes of a copied part */
+#define RG_S3_PART_MIN		5242880LL	/* S3's smallest part */
+#define RG_S3_PARTS_MAX		10000		/* parts of an upload */
+int	rg_s3_copy(struct rg_s3 *s, const char *from, const char *to,
+	    int64_t size);
 int	rg_s3_put(struct rg_s3 *s, const char *path, const void *buf, size_t len);
 int	rg_s3_put_if(struct rg_s3 *s, const char *path, const void *buf,
 	    size_t len, const char *cond, char *etag, size_t etagsize);

@@ -997,7 +997,7 @@ copy_keys(struct rg_store *st, struct rg_s3 *s, const char *name,
 
 	for (i = 0; i < k->n; i++)
 		if (pending_key(name, k->v[i], to, sizeof(to)) != 0 ||
-		    rg_s3_copy(s, k->v[i], to) != 0)
+		    rg_s3_copy(s, k->v[i], to, k->st[i].size) != 0)
 			break;
 	if (i == k->n)
 		return 0;
@@ -1031,7 +1031,7 @@ copy_back(struct rg_store *st, struct rg_s3 *s, const char *name,
 			rg_msg(s->error, sizeof(s->error), "%s: key too long",
 			    k->v[i]);
 			r = -1;
-		} else if (rg_s3_copy(s, from, k->v[i]) != 0)
+		} else if (rg_s3_copy(s, from, k->v[i], k->st[i].size) != 0)
 			r = -1;
 		else if ((done[i] = strdup(from)) == NULL)
 			rg_nomem();
@@ -1440,7 +1440,7 @@ s3_drop(struct rg_store *st, const char *name, const char *leaf)
  * then deleted; -1 when it could not be.
  */
 static int
-recover_key(struct rg_store *st, struct rg_s3 *s, const char *key)
+recover_key(struct rg_store *st, struct rg_s3 *s, const char *key, int64_t size)
 {
 	const char *rest = key + strlen(PENDING "/"), *slash = strchr(rest, '/');
 	char from[RG_STORE_PATH + 64], *v[1] = { from };
@@ -1451,7 +1451,7 @@ recover_key(struct rg_store *st, struct rg_s3 *s, const char *key)
 	    strncmp(slash + 1, "blobs/", 6) != 0))
 		return 0;	/* not one of ours: left alone */
 	if (s3_stat(st, slash + 1, &there) != 0 && (errno != ENOENT ||
-	    rg_s3_copy(s, from, slash + 1) != 0))
+	    rg_s3_copy(s, from, slash + 1, size) != 0))
 		return -1;
 	return rg_s3_delete(s, v, 1);
 }
@@ -1553,7 +1553,7 @@ s3_rm_open(struct rg_store *st, unsigned long *recovered, const char **why)
 			last[slash - name] = '\0';
 			++*recovered;
 		}
-		if (recover_key(st, s, k.v[i]) != 0)
+		if (recover_key(st, s, k.v[i], k.st[i].size) != 0)
 			failed = 1;
 	}
 	keys_free(&k);

@@ -574,6 +574,53 @@ s3obj() {
 	registry_stop
 }
 
+@test "S3: an object past CopyObject's limit is set aside and put back in copied parts (RG_S3_COPY_MAX)" {
+	local L=$BATS_FILE_TMPDIR/layout v2=rg/prefix/docker/registry/v2 src big hex keys= try
+	mkimage "$L" big amd64 2023-10-01T00:00:00Z big-content
+	src=$(mktemp -d)
+	head -c 12582912 /dev/urandom > "$src/big"
+	umoci insert --image "$L:big" "$src/big" /big >/dev/null
+	rm -rf "$src"
+	export RG_S3_COPY_MAX=5242880	# a store whose copies stop at 5 MiB: parts of 5 MiB
+	for try in 1 2 3; do
+		registry_start "$BATS_TEST_TMPDIR/reg"
+		push "$L:big" "big/app$try:1"
+		registry_stop
+		sleep 1
+		sweep "big/app$try:1" > "$BATS_TEST_TMPDIR/plan"
+		big=$(jq -r 'select(.type == "blob" and .delete == true and .size > 10000000) | .digest' "$BATS_TEST_TMPDIR/plan")
+		[ -n "$big" ]
+		hex=${big#sha256:}
+		# killed with it set aside (copied to pending in 3 parts, the original gone)
+		rg-rm -e "$RGW_ENDPOINT" --min-age 0s < "$BATS_TEST_TMPDIR/plan" > /dev/null 2>&1 &
+		for _ in $(seq 300); do
+			keys=$("$BATS_TEST_DIRNAME/s3tool" keys rg-test "$v2/.rg-trash/pending/")
+			[[ $keys != *"$hex/data"* ]] || break
+			sleep 0.02
+		done
+		kill -9 $! 2>/dev/null || true
+		wait $! 2>/dev/null || true
+		[[ $keys != *"$hex/data"* ]] || break
+	done
+	[[ $keys == *"$hex/data"* ]]
+	# put back by --recover, in parts: a multipart object, its ETag ends -3
+	run --separate-stderr rg-rm --recover -e "$RGW_ENDPOINT" -r "$U"
+	assert_success
+	keys=$("$BATS_TEST_DIRNAME/s3tool" keys rg-test "$v2/blobs/sha256/${hex:0:2}/$hex/")
+	[[ $keys == *"/data 12"*"-3"* ]]
+	# the blob whole: its digest
+	[ "$(s3obj GET "$v2/blobs/sha256/${hex:0:2}/$hex/data" | sha256sum | cut -d' ' -f1)" = "$hex" ]
+	# and set aside in parts by a run that finishes: gone
+	sleep 1		# (what --recover wrote back, in the scan's second, is kept)
+	sweep "big/app$try:1" > "$BATS_TEST_TMPDIR/plan"
+	run --separate-stderr rg-rm -e "$RGW_ENDPOINT" --min-age 0s < "$BATS_TEST_TMPDIR/plan"
+	assert_success
+	[ -z "$("$BATS_TEST_DIRNAME/s3tool" keys rg-test "$v2/blobs/sha256/${hex:0:2}/$hex/")" ]
+	[ -z "$("$BATS_TEST_DIRNAME/s3tool" keys rg-test "$v2/.rg-trash/")" ]
+	[ -z "$("$BATS_TEST_DIRNAME/s3tool" uploads rg-test)" ]
+	unset RG_S3_COPY_MAX
+}
+
 @test "S3: two rg-rm at once: one holds the lease, the other refuses, saying who and since when; pushes meanwhile stay whole" {
 	local L=$BATS_FILE_TMPDIR/layout v2=rg/prefix/docker/registry/v2 i
 	registry_start "$BATS_TEST_TMPDIR/reg"
