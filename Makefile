@@ -119,7 +119,8 @@ bench: deps all $(BUILD)/bench/gen-tree
 
 # Pushes while the cleanup runs, longer than make check's bounded run:
 # every cache mode, with --min-age 0s and with the default, then with
-# every other rg-rm killed at a random moment (SIGKILL).
+# every other rg-rm killed at a random moment (SIGKILL); on S3 also with
+# rg-rm --recover after each kill, and with two rg-rm at once (TWO=1).
 STRESS_SECONDS ?= 120
 stress: deps all
 	for mode in none inmemory redis; do \
@@ -131,6 +132,7 @@ stress: deps all
 	TWO=1 tests/stress/live $(BUILD)/bin $(STRESS_SECONDS) none 0s
 	STORE=s3 tests/stress/live $(BUILD)/bin $(STRESS_SECONDS) none 0s
 	STORE=s3 tests/stress/live $(BUILD)/bin $(STRESS_SECONDS) none 0s 2
+	STORE=s3 RECOVER=1 tests/stress/live $(BUILD)/bin $(STRESS_SECONDS) none 0s 2
 	STORE=s3 TWO=1 tests/stress/live $(BUILD)/bin $(STRESS_SECONDS) none 0s
 
 demo: deps all

@@ -295,6 +295,8 @@ static int
 shell(struct run *r, const char *what, const char *cmd)
 {
 	char *argv[] = { "sh", "-c", (char *)cmd, NULL };
+	posix_spawnattr_t at;
+	sigset_t none, dfl;
 	pid_t pid;
 	int st, e;
 
@@ -306,9 +308,21 @@ shell(struct run *r, const char *what, const char *cmd)
 		}
 	}
 	/* through sh, as system(3) does, but without the secrets rg holds
-	 * in its environment (the S3 keys, RG_PASSWORD) */
-	if ((e = posix_spawn(&pid, "/bin/sh", NULL, NULL, argv,
-	    rg_env_safe())) != 0) {
+	 * in its environment (the S3 keys, RG_PASSWORD), and with no signal
+	 * held off: a registry --start starts must stop on SIGTERM later */
+	posix_spawnattr_init(&at);
+	sigemptyset(&none);
+	sigemptyset(&dfl);
+	sigaddset(&dfl, SIGINT);
+	sigaddset(&dfl, SIGTERM);
+	sigaddset(&dfl, SIGHUP);
+	sigaddset(&dfl, SIGQUIT);
+	posix_spawnattr_setsigmask(&at, &none);
+	posix_spawnattr_setsigdefault(&at, &dfl);
+	posix_spawnattr_setflags(&at, POSIX_SPAWN_SETSIGMASK | POSIX_SPAWN_SETSIGDEF);
+	e = posix_spawn(&pid, "/bin/sh", NULL, &at, argv, rg_env_safe());
+	posix_spawnattr_destroy(&at);
+	if (e != 0) {
 		errno = e;
 		st = -1;
 	} else

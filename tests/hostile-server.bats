@@ -165,7 +165,7 @@ hs() {
 	assert_equal "$stderr" "rg-scan: $H/empty: no password in it"
 }
 
-@test "commands rg starts get no secret: --stop and --start, credential helpers; a helper name with a / is refused" {
+@test "commands rg starts get no secret and no blocked signal: --stop and --start, credential helpers; a helper name with a / is refused" {
 	local D=$BATS_TEST_TMPDIR/mix
 	mkdir -p "$D"
 	mix_storage "$D"
@@ -173,10 +173,13 @@ hs() {
 	rg-scan "$D/data" | rg-select --untagged | rg-refs 2>/dev/null > "$H/plan"
 	run --separate-stderr env AWS_SECRET_ACCESS_KEY=the-aws-secret RG_PASSWORD=the-rg-password \
 		AWS_SESSION_TOKEN=the-token rg-rm --min-age 0s --stop "env > '$H/stop.env'" \
-		--start "env > '$H/start.env'" < "$H/plan"
+		--start "env > '$H/start.env'; grep SigBlk /proc/\$\$/status > '$H/start.blk'" < "$H/plan"
 	assert_success
 	grep -q '^PATH=' "$H/stop.env"
 	grep -q '^PATH=' "$H/start.env"
+	# and no signal held off (rg-rm holds INT, TERM, HUP in its window):
+	# a registry --start starts stops on SIGTERM later
+	grep -q '^SigBlk:[[:space:]]*0*$' "$H/start.blk"
 	! grep -q -e the-aws-secret -e the-rg-password -e the-token "$H/stop.env" "$H/start.env"
 	# a credential helper: the server on its stdin, no secret in its environment
 	mkdir -p "$H/bin" "$H/docker"
