@@ -359,18 +359,27 @@ static pthread_mutex_t skew_lock = PTHREAD_MUTEX_INITIALIZER;
 static int skew_known;
 static time_t skew;
 
+/* An HTTP date (RFC 7231's IMF-fixdate), or 0 when it is none. */
+static time_t
+http_date(const char *v)
+{
+	struct tm tm;
+	time_t t;
+
+	memset(&tm, 0, sizeof(tm));
+	if (strptime(v, "%a, %d %b %Y %H:%M:%S GMT", &tm) == NULL ||
+	    (t = timegm(&tm)) == (time_t)-1)
+		return 0;
+	return t;
+}
+
 static void
 skew_measure(const struct rg_http_resp *r)
 {
-	struct tm tm;
 	time_t d, now = time(NULL);
 
-	if (skew_known)		/* (a racy read; the lock decides) */
-		return;
-	memset(&tm, 0, sizeof(tm));
-	if (strptime(r->date, "%a, %d %b %Y %H:%M:%S GMT", &tm) == NULL ||
-	    (d = timegm(&tm)) == (time_t)-1)
-		return;
+	if (skew_known || (d = http_date(r->date)) == 0)	/* (a racy read; */
+		return;						/* the lock decides) */
 	pthread_mutex_lock(&skew_lock);
 	if (!skew_known) {
 		skew = d - now;
@@ -484,20 +493,22 @@ rg_s3_list(struct rg_s3 *s, const char *prefix, int delimited,
 	return 0;
 }
 
-/* The object at a registry path, max bytes at most: rg_s3_list's answers. */
-int
-rg_s3_get(struct rg_s3 *s, const char *path, size_t max, char **buf,
-    size_t *len, time_t *mtime)
+/*
+ * GET the object at a registry path, max bytes at most, into a new *buf;
+ * *r the answer's headers.  0, or -1 (errno, s->error).
+ */
+static int
+get_object(struct rg_s3 *s, const char *path, size_t max, char **buf,
+    size_t *len, struct rg_http_resp *r)
 {
 	char url[OBJECT_PATH];
-	struct rg_http_resp r;
 	long code;
 
 	if (object_path(s, path, url) != 0)
 		return -1;
-	code = rg_http_get(&s->h, url, NULL, &s->body, &r);
+	code = rg_http_get(&s->h, url, NULL, &s->body, r);
 	if (code != 200)
-		return failed(s, path, code, &r);
+		return failed(s, path, code, r);
 	if (s->body.len > max) {
 		rg_msg(s->error, sizeof(s->error), "%s: larger than %zu bytes",
 		    path, max);
@@ -509,6 +520,18 @@ rg_s3_get(struct rg_s3 *s, const char *path, size_t max, char **buf,
 	memcpy(*buf, s->body.p, s->body.len);
 	(*buf)[s->body.len] = '\0';
 	*len = s->body.len;
+	return 0;
+}
+
+/* The object at a registry path, max bytes at most: rg_s3_list's answers. */
+int
+rg_s3_get(struct rg_s3 *s, const char *path, size_t max, char **buf,
+    size_t *len, time_t *mtime)
+{
+	struct rg_http_resp r;
+
+	if (get_object(s, path, max, buf, len, &r) != 0)
+		return -1;
 	skew_measure(&r);
 	if (mtime != NULL)
 		*mtime = r.filetime > 0 ? local_time((time_t)r.filetime) : 0;
@@ -827,33 +850,14 @@ int
 rg_s3_get_meta(struct rg_s3 *s, const char *path, size_t max, char **buf,
     size_t *len, struct rg_s3_meta *m)
 {
-	char url[OBJECT_PATH];
 	struct rg_http_resp r;
-	struct tm tm;
-	long code;
 
-	if (object_path(s, path, url) != 0)
+	if (get_object(s, path, max, buf, len, &r) != 0)
 		return -1;
-	code = rg_http_get(&s->h, url, NULL, &s->body, &r);
-	if (code != 200)
-		return failed(s, path, code, &r);
-	if (s->body.len > max) {
-		rg_msg(s->error, sizeof(s->error), "%s: larger than %zu bytes",
-		    path, max);
-		errno = EFBIG;
-		return -1;
-	}
-	if ((*buf = malloc(s->body.len + 1)) == NULL)
-		rg_nomem();
-	memcpy(*buf, s->body.p, s->body.len);
-	(*buf)[s->body.len] = '\0';
-	*len = s->body.len;
 	memset(m, 0, sizeof(*m));
 	rg_path(m->etag, sizeof(m->etag), "%s", r.etag);
 	m->mtime = r.filetime > 0 ? (time_t)r.filetime : 0;
-	memset(&tm, 0, sizeof(tm));
-	if (strptime(r.date, "%a, %d %b %Y %H:%M:%S GMT", &tm) != NULL)
-		m->date = timegm(&tm);
+	m->date = http_date(r.date);
 	return 0;
 }
 
