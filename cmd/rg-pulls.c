@@ -1,10 +1,11 @@
 /*
- * rg-pulls: add to each tag and manifest record of the stream when its
- * image was last pulled ("pulled") and how often ("pulls"), from the
- * registry's logs or notification events (pulls.c), so that rg-select can
- * keep what is in use.  Both fields are absent when the history read
- * holds no pull of the image; fields an earlier rg-pulls wrote are
- * replaced.
+ * rg-pulls: when each image was last pulled, added to its records.
+ *
+ * It adds "pulled" (the last pull) and "pulls" (how many) to each tag and
+ * manifest record, from the registry's logs or notification events
+ * (pulls.c), so that rg-select can keep what is in use.  Both fields are
+ * absent when the history read holds no pull of the image; fields an
+ * earlier rg-pulls wrote are replaced.
  *
  * A manifest's pulls are those by its digest and by each tag that points
  * at it now (a log names the tag, not the digest; an event names both and
@@ -174,16 +175,9 @@ read_history(char **paths, int n)
 	return 0;
 }
 
-/* the current repository's records, held until its manifests have come */
-struct held {
-	char *line;
-	size_t len;
-	json_t *rec;		/* tag and manifest records */
-};
-
-static struct held *run;
-static size_t nrun, caprun;
-static char *run_repo;
+/* the current repository's records, held until its manifests have come
+ * (rec: of tag and manifest records only) */
+static struct rg_run run;
 
 struct figure {
 	const char *digest;
@@ -243,47 +237,41 @@ close_run(void)
 	size_t i, nf = 0;
 	int r = 0;
 
-	if ((f = calloc(nrun ? nrun : 1, sizeof(*f))) == NULL)
+	if ((f = calloc(run.n ? run.n : 1, sizeof(*f))) == NULL)
 		rg_nomem();
-	for (i = 0; i < nrun; i++)
-		if (run[i].rec != NULL && strcmp(rg_strz(run[i].rec, RG_F_TYPE),
-		    RG_T_MANIFEST) == 0 && rg_str(run[i].rec, RG_F_DIGEST)) {
-			f[nf].digest = rg_str(run[i].rec, RG_F_DIGEST);
-			manifest_figures(run[i].rec, run_repo, &f[nf++].c);
+	for (i = 0; i < run.n; i++)
+		if (run.v[i].rec != NULL && strcmp(rg_strz(run.v[i].rec, RG_F_TYPE),
+		    RG_T_MANIFEST) == 0 && rg_str(run.v[i].rec, RG_F_DIGEST)) {
+			f[nf].digest = rg_str(run.v[i].rec, RG_F_DIGEST);
+			manifest_figures(run.v[i].rec, run.repo, &f[nf++].c);
 		}
 	qsort(f, nf, sizeof(*f), by_digest);
-	for (i = 0; i < nrun; i++) {
-		if (r == 0 && run[i].rec == NULL)
-			r = rg_write_line(run[i].line, run[i].len);
+	for (i = 0; i < run.n; i++) {
+		if (r == 0 && run.v[i].rec == NULL)
+			r = rg_write_line(run.v[i].line, run.v[i].len);
 		else if (r == 0) {
-			type = rg_strz(run[i].rec, RG_F_TYPE);
-			key.digest = rg_strz(run[i].rec, RG_F_DIGEST);
+			type = rg_strz(run.v[i].rec, RG_F_TYPE);
+			key.digest = rg_strz(run.v[i].rec, RG_F_DIGEST);
 			hit = bsearch(&key, f, nf, sizeof(*f), by_digest);
 			memset(&c, 0, sizeof(c));
 			if (hit != NULL)
 				c = hit->c;
 			else if (strcmp(type, RG_T_TAG) == 0) {
 				/* its manifest record is not in the stream */
-				rg_pull_count_add(&c, rg_pulls_get(&table, run_repo,
+				rg_pull_count_add(&c, rg_pulls_get(&table, run.repo,
 				    key.digest, 1));
-				rg_pull_count_add(&c, rg_pulls_get(&table, run_repo,
-				    rg_str(run[i].rec, RG_F_TAG), 0));
+				rg_pull_count_add(&c, rg_pulls_get(&table, run.repo,
+				    rg_str(run.v[i].rec, RG_F_TAG), 0));
 			}
-			if (c.n == 0 && json_object_get(run[i].rec, "pulled") == NULL &&
-			    json_object_get(run[i].rec, "pulls") == NULL)
-				r = rg_write_line(run[i].line, run[i].len);
+			if (c.n == 0 && json_object_get(run.v[i].rec, "pulled") == NULL &&
+			    json_object_get(run.v[i].rec, "pulls") == NULL)
+				r = rg_write_line(run.v[i].line, run.v[i].len);
 			else
-				r = write_figures(run[i].rec, &c);
+				r = write_figures(run.v[i].rec, &c);
 		}
 	}
 	free(f);	/* (its digests are the records') */
-	for (i = 0; i < nrun; i++) {
-		json_decref(run[i].rec);
-		free(run[i].line);
-	}
-	nrun = 0;
-	free(run_repo);
-	run_repo = NULL;
+	rg_run_clear(&run);
 	return r;
 }
 
@@ -291,29 +279,18 @@ static int
 hold(json_t *rec, const char *line, size_t len, const char *where, void *arg)
 {
 	const char *type = rg_str(rec, RG_F_TYPE), *repo = rg_str(rec, RG_F_REPO);
-	struct held *h;
 
 	(void)where;
 	(void)arg;
-	if (repo == NULL || run_repo == NULL || strcmp(repo, run_repo) != 0) {
+	if (!rg_run_holds(&run, repo)) {
 		if (close_run() != 0)
 			return -1;
 		if (repo == NULL)
 			return rg_write_line(line, len);
-		if ((run_repo = strdup(repo)) == NULL)
-			rg_nomem();
+		rg_run_start(&run, repo);
 	}
-	if (nrun == caprun) {
-		caprun = caprun ? 2 * caprun : 64;
-		if ((run = realloc(run, caprun * sizeof(*run))) == NULL)
-			rg_nomem();
-	}
-	h = &run[nrun++];
-	if ((h->line = strndup(line, len)) == NULL)
-		rg_nomem();
-	h->len = len;
-	h->rec = type != NULL && (strcmp(type, RG_T_TAG) == 0 ||
-	    strcmp(type, RG_T_MANIFEST) == 0) ? json_incref(rec) : NULL;
+	rg_run_add(&run, type != NULL && (strcmp(type, RG_T_TAG) == 0 ||
+	    strcmp(type, RG_T_MANIFEST) == 0) ? rec : NULL, line, len);
 	return 0;
 }
 
@@ -384,8 +361,7 @@ main(int argc, char *argv[])
 			usage(stdout, RG_EXIT_OK);
 			break;
 		case 'V':
-			printf("rg-pulls %s\n", RG_VERSION);
-			return rg_stdout_close() == 0 ? RG_EXIT_OK : RG_EXIT_FATAL;
+			return rg_version_print("rg-pulls");
 		default:
 			usage(stderr, RG_EXIT_FATAL);
 		}

@@ -1,10 +1,12 @@
 /*
- * rg-refs: what becomes garbage once the marked records are gone.  Reads
- * the whole stream (rg-records(5)), works out what is still reachable, marks
- * with "delete": true (and a "reason") everything that becomes garbage,
- * unmarks what a surviving image still needs (with a "kept" reason), writes
- * the stream on, and ends it with a "refs" record: the counts, the bytes
- * freed and a digest of the plan, the mark rg-rm asks for.
+ * rg-refs: what becomes garbage once the marked records are gone.
+ *
+ * Reads the whole stream (rg-records(5)), works out what is still
+ * reachable, marks with "delete": true (and a "reason") everything that
+ * becomes garbage, unmarks what a surviving image still needs (with a
+ * "kept" reason), writes the stream on, and ends it with a "refs" record:
+ * the counts, the bytes freed and a digest of the plan, the mark rg-rm
+ * asks for.
  *
  * Two passes: the first reads the stream, spooling it to a temporary file,
  * and keeps only digests (32 raw bytes, in open-addressing tables) and
@@ -392,8 +394,7 @@ main(int argc, char *argv[])
 			usage(stdout, RG_EXIT_OK);
 			break;
 		case 'V':
-			printf("rg-refs %s\n", RG_VERSION);
-			return rg_stdout_close() == 0 ? RG_EXIT_OK : RG_EXIT_FATAL;
+			return rg_version_print("rg-refs");
 		default:
 			usage(stderr, RG_EXIT_FATAL);
 		}

@@ -1,15 +1,16 @@
 /*
- * rg-rm: delete from registry storage what the stream marks "delete": true.
+ * rg-rm: what the stream marks deleted, from storage or through the API.
+ *
  * Reads the whole stream first into a plan (common/rmplan.c): the storage
  * and time of its scan, the marked records, and the "refs" record rg-refs
  * ends it with, whose plan digest must match the marks; only then does it
  * act, through the remover of the stream's source, chosen once: the
  * storage's (common/rmstore.c: tags, manifests, layer links, blobs,
  * uploads, each checked again and removed through the trash by
- * common/sweep.c) or the registry API's (common/rmapi.c).  Writes a
- * record per object to stdout, a summary to stderr.  Memory: the marked
- * records (a digest, a name and a few numbers each), the repositories,
- * and the digests linked since the scan.
+ * common/sweep.c) or the registry API's (common/rmapi.c).  Writes a record
+ * per object to stdout, a summary to stderr.  Memory: the marked records
+ * (a digest, a name and a few numbers each), the repositories, and the
+ * digests linked since the scan.
  */
 #include <err.h>
 #include <errno.h>
@@ -459,8 +460,7 @@ main(int argc, char *argv[])
 			usage(stdout, RG_EXIT_OK);
 			break;
 		case 'V':
-			printf("rg-rm %s\n", RG_VERSION);
-			return rg_stdout_close() == 0 ? RG_EXIT_OK : RG_EXIT_FATAL;
+			return rg_version_print("rg-rm");
 		default:
 			usage(stderr, RG_EXIT_FATAL);
 		}

@@ -1,9 +1,10 @@
 /*
- * rg-scan: the inventory of a distribution registry, as rg records
- * (rg-records(5)) on stdout: of its storage (common/storescan.c),
- * or of a URL through its HTTP API (common/apiscan.c).  Both hand whole
- * records to one writer, from more than one thread; it writes them under
- * a lock, so lines never interleave.
+ * rg-scan: the inventory of a registry, as records on stdout.
+ *
+ * The records (rg-records(5)) are of its storage (common/storescan.c), or
+ * of a URL through its HTTP API (common/apiscan.c).  Both hand whole
+ * records to one writer, from more than one thread; it writes them under a
+ * lock, so lines never interleave.
  *
  * Memory: see the two scans.  The storage scan holds one repository at a
  * time, a fixed-size config cache and one blob directory's names; the API
@@ -165,8 +166,7 @@ main(int argc, char *argv[])
 				return RG_EXIT_FATAL;
 			break;
 		case 'V':
-			printf("rg-scan %s\n", RG_VERSION);
-			return rg_stdout_close() == 0 ? RG_EXIT_OK : RG_EXIT_FATAL;
+			return rg_version_print("rg-scan");
 		case 'h':
 			usage(stdout, RG_EXIT_OK);
 			break;

@@ -1,8 +1,9 @@
 /*
- * rg-select: mark with "delete": true the records a retention policy
- * selects, and write every record on, so later stages still see the whole
- * inventory (rg-records(5)).  Records it does not mark pass through byte for
- * byte.
+ * rg-select: the records a retention policy selects, marked.
+ *
+ * It marks them with "delete": true and writes every record on, so later
+ * stages still see the whole inventory (rg-records(5)).  Records it does
+ * not mark pass through byte for byte.
  *
  * Candidates are tag records, or with --untagged manifest records no tag
  * points at.  In order: the name criteria (--repo, --tag, names given as
@@ -27,9 +28,7 @@
 static struct rg_select sel;
 static int only, verbose, status, saw_scan;
 
-static struct rg_held *run;		/* the current repository's candidates */
-static size_t nrun, caprun;
-static char *run_repo;
+static struct rg_run run;		/* the current repository's candidates */
 static struct rg_strset seen;		/* repositories whose run is over */
 
 static const struct option *const longopts = rg_select_longopts;
@@ -180,24 +179,20 @@ close_run(void)
 	size_t i;
 	int r = 0;
 
-	if (run_repo == NULL)
+	if (run.repo == NULL)
 		return 0;
 	if (sel.keep_n > 0) {
-		rg_select_keep(&sel, run, nrun);
-		if (rg_strset_add(&seen, run_repo) == -1)
+		rg_select_keep(&sel, run.v, run.n);
+		if (rg_strset_add(&seen, run.repo) == -1)
 			rg_nomem();
 	}
-	for (i = 0; i < nrun; i++) {
+	for (i = 0; i < run.n; i++) {
 		if (r == 0)
-			r = emit(run[i].rec, run[i].line, run[i].len,
-			    run[i].candidate && rg_select_chosen(&sel, run[i].rec),
-			    run[i].marked, run[i].rank);
-		json_decref(run[i].rec);
-		free(run[i].line);
+			r = emit(run.v[i].rec, run.v[i].line, run.v[i].len,
+			    run.v[i].candidate && rg_select_chosen(&sel, run.v[i].rec),
+			    run.v[i].marked, run.v[i].rank);
 	}
-	nrun = 0;
-	free(run_repo);
-	run_repo = NULL;
+	rg_run_clear(&run);
 	return r;
 }
 
@@ -234,7 +229,7 @@ on_record(json_t *rec, const char *line, size_t len, const char *where,
 			return -1;
 		return emit(rec, line, len, 0, 0, 0);
 	}
-	if (run_repo == NULL || strcmp(run_repo, repo) != 0) {
+	if (!rg_run_holds(&run, repo)) {
 		if (close_run() == -1)
 			return -1;
 		if (sel.keep_n > 0 && rg_strset_has(&seen, repo)) {
@@ -243,21 +238,9 @@ on_record(json_t *rec, const char *line, size_t len, const char *where,
 			    where, type, repo);
 			return -1;
 		}
-		if ((run_repo = strdup(repo)) == NULL)
-			rg_nomem();
+		rg_run_start(&run, repo);
 	}
-	if (nrun == caprun) {
-		caprun = caprun ? 2 * caprun : 64;
-		if ((run = realloc(run, caprun * sizeof(*run))) == NULL)
-			rg_nomem();
-	}
-	h = &run[nrun++];
-	h->rec = json_incref(rec);
-	if ((h->line = strndup(line, len)) == NULL)
-		rg_nomem();
-	h->len = len;
-	h->group = NULL;
-	h->rank = 0;
+	h = rg_run_add(&run, rec, line, len);
 	h->marked = json_is_true(json_object_get(rec, RG_F_DELETE));
 	h->candidate = !h->marked && !rg_select_protected(&sel, rec) &&
 	    rg_select_candidate(&sel, rec);
@@ -301,8 +284,7 @@ main(int argc, char *argv[])
 			usage(stdout, RG_EXIT_OK);
 			break;
 		case 'V':
-			printf("rg-select %s\n", RG_VERSION);
-			return rg_stdout_close() == 0 ? RG_EXIT_OK : RG_EXIT_FATAL;
+			return rg_version_print("rg-select");
 		case '?':
 			usage(stderr, RG_EXIT_FATAL);
 			break;

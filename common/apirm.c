@@ -1,13 +1,14 @@
 /*
- * apirm.c: deletions through a registry's HTTP API, for rg-rm.  What a
- * repository holds now (its tags and the digest each points at), whether
- * the registry lets us delete there, a manifest's DELETE by digest, and
- * the deletion of one tag that leaves alone every other tag on the same
- * manifest: DELETE by tag where the registry has it (distribution v3,
- * most hosted registries), else the tag is pointed at a small manifest
- * made for the purpose, unique, and that manifest's digest is deleted
- * (a DELETE by digest takes every tag pointing at it: distribution
- * #2317).  Should that last DELETE fail, the tag is put back.  Results as
+ * apirm.c: deletions through a registry's HTTP API, for rg-rm.
+ *
+ * What a repository holds now (its tags and the digest each points at),
+ * whether the registry lets us delete there, a manifest's DELETE by
+ * digest, and the deletion of one tag that leaves alone every other tag on
+ * the same manifest: DELETE by tag where the registry has it (distribution
+ * v3, most hosted registries), else the tag is pointed at a small manifest
+ * made for the purpose, unique, and that manifest's digest is deleted (a
+ * DELETE by digest takes every tag pointing at it: distribution #2317).
+ * Should that last DELETE fail, the tag is put back.  Results as
  * common/sweep.c's: RG_RM_DONE, GONE, KEPT or FAILED with a->why.
  */
 #include <err.h>

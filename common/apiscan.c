@@ -1,14 +1,16 @@
 /*
- * apiscan.c: rg-scan of a registry through its HTTP API (distribution /
- * OCI distribution-spec).  The catalog is read page by page, then
- * `jobs` threads, each with its own kept-alive connection, take the
- * repositories one at a time: the tags (following Link pages), every
- * tagged manifest by tag, index children and referrers by digest, and each
- * image config once per digest for created and platform.  A manifest's
- * digest is the registry's Docker-Content-Digest, checked against the body
- * with SHA-256.  The records are those of a storage scan, less what only
- * storage knows: no layer, upload or blob records, no untagged manifests
- * but index children and referrers, no push times.
+ * apiscan.c: rg-scan of a registry through its HTTP API.
+ *
+ * The API is distribution's (OCI distribution-spec).  The catalog is read
+ * page by page, then `jobs` threads, each with its own kept-alive
+ * connection, take the repositories one at a time: the tags (following
+ * Link pages), every tagged manifest by tag, index children and referrers
+ * by digest, and each image config once per digest for created and
+ * platform.  A manifest's digest is the registry's Docker-Content-Digest,
+ * checked against the body with SHA-256.  The records are those of a
+ * storage scan, less what only storage knows: no layer, upload or blob
+ * records, no untagged manifests but index children and referrers, no push
+ * times.
  */
 #include <err.h>
 #include <stdarg.h>

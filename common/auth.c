@@ -1,13 +1,15 @@
 /*
- * auth.c: credentials and certificates for a registry URL, found the way
- * Docker finds them.  Credentials: --user user[:password] (the password
- * from $RG_PASSWORD when not given), else $RG_USER and $RG_PASSWORD, else
- * the docker config ($DOCKER_CONFIG/config.json or ~/.docker/config.json):
- * "credHelpers" or "credsStore" through the docker-credential-* helper
- * protocol (the server on its stdin, never in its arguments), or "auths"
- * with a base64 "auth".  Certificates: /etc/docker/certs.d/<host:port>/
- * ca.crt, client.cert, client.key ($RG_CERTS_DIR for another directory),
- * unless given.  Nothing here prints a secret.
+ * auth.c: credentials and certificates for a registry URL.
+ *
+ * They are found the way Docker finds them.  Credentials: --user
+ * user[:password] (the password from $RG_PASSWORD when not given), else
+ * $RG_USER and $RG_PASSWORD, else the docker config
+ * ($DOCKER_CONFIG/config.json or ~/.docker/config.json): "credHelpers" or
+ * "credsStore" through the docker-credential-* helper protocol (the server
+ * on its stdin, never in its arguments), or "auths" with a base64 "auth".
+ * Certificates: /etc/docker/certs.d/<host:port>/ ca.crt, client.cert,
+ * client.key ($RG_CERTS_DIR for another directory), unless given.  Nothing
+ * here prints a secret.
  */
 #include <err.h>
 #include <errno.h>

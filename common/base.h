@@ -1,10 +1,11 @@
 /*
- * base.h: what every part of rg shares, with no third-party type: exit
- * statuses, out of memory, checked paths and messages, digests, names,
- * times, versions, sets and tables, directory listings, patterns.
- * Everything in common/ reports problems with warn(3)/warnx(3) and
- * returns an error; only the tools in cmd/ decide to exit, but for
- * rg_nomem (nomem.c), the one exit in common/, when memory runs out.
+ * base.h: what every part of rg shares, with no third-party type.
+ *
+ * Exit statuses, out of memory, checked paths and messages, digests,
+ * names, times, versions, sets and tables, directory listings, patterns.
+ * Everything in common/ reports problems with warn(3)/warnx(3) and returns
+ * an error; only the tools in cmd/ decide to exit, but for rg_nomem
+ * (nomem.c), the one exit in common/, when memory runs out.
  */
 #ifndef RG_BASE_H
 #define RG_BASE_H
@@ -36,7 +37,7 @@ rg_size_add(int64_t a, int64_t b)
 	return b <= 0 ? a : b > INT64_MAX - a ? INT64_MAX : a + b;
 }
 
-/* storage.c: a small file read whole */
+/* readfile.c: a small file read whole */
 int	rg_read_fd(int fd, size_t max, char **buf, size_t *len);
 int	rg_read_file(int dirfd, const char *path, size_t max, char **buf,
 	    size_t *len);

@@ -1,5 +1,6 @@
 /*
  * beneath.c: file operations that stay below one directory, for rg-rm.
+ *
  * Paths are relative, walked one component at a time with O_NOFOLLOW, so
  * no symbolic link is followed and no "..", "." or empty component is
  * taken.  What is removed is first renamed into a trash directory (one
@@ -20,7 +21,7 @@
 
 #include <linux/openat2.h>
 
-#include "store.h"
+#include "beneath.h"
 
 #define TRASH	".rg-trash"
 

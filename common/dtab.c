@@ -1,8 +1,10 @@
 /*
- * dtab.c: a table of fixed-size entries keyed by their first klen bytes
- * (a raw digest, or a digest and a repository number), open addressing.
- * Entries live in one array, so an index stays valid as the table grows;
- * a slot costs 4 bytes.  rg-refs holds a whole registry in these.
+ * dtab.c: a table of fixed-size entries keyed by their first bytes.
+ *
+ * The key is a raw digest, or a digest and a repository number; open
+ * addressing.  Entries live in one array, so an index stays valid as the
+ * table grows; a slot costs 4 bytes.  rg-refs holds a whole registry in
+ * these.
  */
 #include <stdlib.h>
 #include <string.h>

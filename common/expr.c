@@ -1,6 +1,7 @@
 /*
- * expr.c: conditions over a record's fields, in the spirit of an SQL WHERE
- * clause, for rg-select --where:
+ * expr.c: conditions over a record's fields, for rg-select --where.
+ *
+ * In the spirit of an SQL WHERE clause:
  *
  *	expr    = and { "||" and }
  *	and     = unary { "&&" unary }

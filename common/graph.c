@@ -1,8 +1,10 @@
 /*
- * graph.c: a whole registry as rg-refs sees it, and what survives once the
- * marked records are gone (the rules are in rg-refs(1)).  Digests are held
- * as 32 raw bytes in open-addressing tables, references as 4-byte table
- * indices; never the records.  One graph per process: the state is here.
+ * graph.c: a whole registry, and what survives once the marks are gone.
+ *
+ * The registry as rg-refs sees it; the rules are in rg-refs(1).  Digests
+ * are held as 32 raw bytes in open-addressing tables, references as 4-byte
+ * table indices; never the records.  One graph per process: the state is
+ * here.
  */
 #include <err.h>
 #include <stdlib.h>

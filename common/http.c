@@ -1,9 +1,10 @@
 /*
- * http.c: requests to a registry's HTTP API with libcurl, one connection
- * per rg_http (kept alive).  Answers a 401 challenge: Basic with the
- * credentials given, or the Bearer token flow (realm, service, scope),
- * with tokens kept per scope until they expire.  Retries 429, 5xx and
- * connection errors with exponential backoff, honouring Retry-After.
+ * http.c: requests to a registry's HTTP API, with libcurl.
+ *
+ * One connection per rg_http (kept alive).  Answers a 401 challenge: Basic
+ * with the credentials given, or the Bearer token flow (realm, service,
+ * scope), with tokens kept per scope until they expire.  Retries 429, 5xx
+ * and connection errors with exponential backoff, honouring Retry-After.
  * TLS is verified unless insecure is set.  Credentials are never printed.
  */
 #include <ctype.h>

@@ -1,6 +1,8 @@
 /*
- * http.h: a registry's HTTP API: requests (http.c, libcurl), credentials
- * (auth.c), the API scan (apiscan.c) and deletions (apirm.c).
+ * http.h: a registry's HTTP API.
+ *
+ * Requests (http.c, libcurl), credentials (auth.c), the API scan
+ * (apiscan.c) and deletions (apirm.c).
  */
 #ifndef RG_HTTP_H
 #define RG_HTTP_H

@@ -1,7 +1,8 @@
 /*
- * image.c: the manifests of one repository as a graph, for what needs the
- * children of an index: when the index was created (its newest child) and
- * how many bytes the whole image holds.
+ * image.c: the manifests of one repository as a graph.
+ *
+ * For what needs the children of an index: when the index was created (its
+ * newest child) and how many bytes the whole image holds.
  */
 #include <stdlib.h>
 #include <string.h>

@@ -1,13 +1,14 @@
 /*
- * jscan.c: check that a line is one JSON object, without building it, and
- * read its top-level "type" and "delete" on the way.  Filters use it to
- * pass on the records they do not look at for a fraction of the cost of a
- * parse; jansson reads the rest, and words any error.  What it accepts,
- * jansson accepts as rg_parse_line asks (no duplicate keys, UTF-8, no
- * \u0000, paired surrogates, integers in range, reals that do not
- * overflow), with the same values: tests/fuzz/records checks it.  What it
- * cannot tell cheaply (escaped keys, objects of many keys, deep nesting)
- * it leaves to jansson (-1).
+ * jscan.c: a line checked as one JSON object, without building it.
+ *
+ * It reads the line's top-level "type" and "delete" on the way.  Filters
+ * use it to pass on the records they do not look at for a fraction of the
+ * cost of a parse; jansson reads the rest, and words any error.  What it
+ * accepts, jansson accepts as rg_parse_line asks (no duplicate keys,
+ * UTF-8, no \u0000, paired surrogates, integers in range, reals that do
+ * not overflow), with the same values: tests/fuzz/records checks it.  What
+ * it cannot tell cheaply (escaped keys, objects of many keys, deep
+ * nesting) it leaves to jansson (-1).
  */
 #include <errno.h>
 #include <math.h>

@@ -1,7 +1,8 @@
 /*
- * manifest.c: what a manifest references, for every format the registry
- * stores: Docker schema 1 and 2, manifest lists, OCI manifests and indexes,
- * and OCI 1.1 artifacts (artifactType, subject).
+ * manifest.c: what a manifest references, in every format.
+ *
+ * Docker schema 1 and 2, manifest lists, OCI manifests and indexes, and
+ * OCI 1.1 artifacts (artifactType, subject).
  */
 #include <err.h>
 #include <stdlib.h>

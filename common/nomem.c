@@ -1,7 +1,9 @@
 /*
- * nomem.c: the one exit in common/.  Out of memory, a tool can neither
- * report records nor keep its promises about them, so it stops at once
- * with the fatal status; _exit, so no half-written buffer is flushed.
+ * nomem.c: the one exit in common/.
+ *
+ * Out of memory, a tool can neither report records nor keep its promises
+ * about them, so it stops at once with the fatal status; _exit, so no
+ * half-written buffer is flushed.
  */
 #include <stdio.h>
 #include <unistd.h>

@@ -1,7 +1,9 @@
 /*
- * path.c: the one path builder.  A path that does not fit is an error
- * (ENAMETOOLONG), never a shorter path: a cut path could name a parent
- * of what was meant, and rg-rm removes what paths name.
+ * path.c: the one path builder.
+ *
+ * A path that does not fit is an error (ENAMETOOLONG), never a shorter
+ * path: a cut path could name a parent of what was meant, and rg-rm
+ * removes what paths name.
  */
 #include <errno.h>
 #include <stdarg.h>

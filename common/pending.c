@@ -1,13 +1,14 @@
 /*
- * pending.c: objects moved out of the registry's sight whose deletion is
- * not yet final.  rg-rm moves a tag, a manifest's revision, a layer link
- * or a blob into .rg-trash/pending, looks at the storage again, then puts
- * it back or removes it.  Where each object was is appended to the run's
- * journal, pending/<pid>.notes, before it moves (one write, O_APPEND); a
- * run killed at any moment leaves the journal, and the next run puts every
- * object it names back where it was (when nothing has taken its place):
- * what a killed run had not yet decided is kept, never deleted early.  A
- * run that finishes removes its journal.
+ * pending.c: objects out of the registry's sight, not yet deleted.
+ *
+ * rg-rm moves a tag, a manifest's revision, a layer link or a blob into
+ * .rg-trash/pending, looks at the storage again, then puts it back or
+ * removes it.  Where each object was is appended to the run's journal,
+ * pending/<pid>.notes, before it moves (one write, O_APPEND); a run killed
+ * at any moment leaves the journal, and the next run puts every object it
+ * names back where it was (when nothing has taken its place): what a
+ * killed run had not yet decided is kept, never deleted early.  A run that
+ * finishes removes its journal.
  */
 #include <errno.h>
 #include <fcntl.h>

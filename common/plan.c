@@ -1,8 +1,9 @@
 /*
- * plan.c: a digest of what a stream marks for deletion, so that rg-rm can
- * check that the marks are the ones rg-refs computed: sha256 over one line
- * "type<TAB>repo<TAB>key" per marked record, in stream order (key: the tag,
- * the upload's uuid, else the digest).
+ * plan.c: a digest of what a stream marks for deletion.
+ *
+ * So that rg-rm can check that the marks are the ones rg-refs computed:
+ * sha256 over one line "type<TAB>repo<TAB>key" per marked record, in
+ * stream order (key: the tag, the upload's uuid, else the digest).
  */
 #include <string.h>
 

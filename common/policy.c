@@ -1,5 +1,7 @@
 /*
- * policy.c: named policies, kept by hand in a small INI-style file:
+ * policy.c: named policies, kept by hand in a small file.
+ *
+ * The file is INI-style:
  *
  *	# comment
  *	[nightly]

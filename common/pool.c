@@ -1,8 +1,10 @@
 /*
- * pool.c: a few threads that live as long as a run and do its parallel
- * parts in turn: each part, every thread calls fn(arg, its number) once,
- * and rg_pool_run returns when all have.  Threads that stay the same
- * keep what is theirs (a store's connection) from one part to the next.
+ * pool.c: threads that do a run's parallel parts in turn.
+ *
+ * A few threads that live as long as a run: each part, every thread calls
+ * fn(arg, its number) once, and rg_pool_run returns when all have.
+ * Threads that stay the same keep what is theirs (a store's connection)
+ * from one part to the next.
  */
 #include <pthread.h>
 #include <signal.h>

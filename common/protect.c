@@ -1,10 +1,11 @@
 /*
- * protect.c: rg-select --protect: the images a cluster runs, read from a
- * list of references ([registry/]repo[:tag][@digest], one per line) or
- * from the JSON of kubectl get ... -o json (the image of every container,
- * init and ephemeral container, and the imageID of every container
- * status), kept as "repo:tag" and "repo@digest" when they name this
- * registry.  A record they name is protected.
+ * protect.c: the images a cluster runs, for rg-select --protect.
+ *
+ * They are read from a list of references ([registry/]repo[:tag][@digest],
+ * one per line) or from the JSON of kubectl get ... -o json (the image of
+ * every container, init and ephemeral container, and the imageID of every
+ * container status), kept as "repo:tag" and "repo@digest" when they name
+ * this registry.  A record they name is protected.
  */
 #include <err.h>
 #include <errno.h>
@@ -13,7 +14,7 @@
 #include <string.h>
 #include <strings.h>
 
-#include "select.h"
+#include "protect.h"
 
 /*
  * A reference as a pod spec or a container status has it:

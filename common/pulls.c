@@ -1,13 +1,14 @@
 /*
- * pulls.c: which manifests a registry served, read from what it writes
- * (REGISTRY.md 7).  A pull is a GET of /v2/<name>/manifests/<reference>
- * answered 2xx: the app log's "response completed" line (logrus text,
- * key=value pairs, or the JSON formatter's object), the access log's
- * combined line, or a notification event with action "pull" and method
- * GET whose target is a manifest.  HEAD requests, blobs and failed
- * requests are not pulls.  A line can be anything: each field is copied
- * bounded, names and references are checked against the grammar, and a
- * line that is none of these is RG_PL_OTHER.
+ * pulls.c: which manifests a registry served, from what it writes.
+ *
+ * What it writes is described in REGISTRY.md 7.  A pull is a GET of
+ * /v2/<name>/manifests/<reference> answered 2xx: the app log's "response
+ * completed" line (logrus text, key=value pairs, or the JSON formatter's
+ * object), the access log's combined line, or a notification event with
+ * action "pull" and method GET whose target is a manifest.  HEAD requests,
+ * blobs and failed requests are not pulls.  A line can be anything: each
+ * field is copied bounded, names and references are checked against the
+ * grammar, and a line that is none of these is RG_PL_OTHER.
  */
 #include <err.h>
 #include <errno.h>

@@ -1,8 +1,9 @@
 /*
- * pulls.h: the registry's pull history, for rg-pulls (pulls.c): the lines
- * of its app log (logrus text or JSON), of its access log (combined
- * format) and of a file of notification envelopes, read plain or gzipped;
- * and a table of pulls by manifest digest and by tag.
+ * pulls.h: the registry's pull history, for rg-pulls.
+ *
+ * The lines of its app log (logrus text or JSON), of its access log
+ * (combined format) and of a file of notification envelopes, read plain or
+ * gzipped (pulls.c); and a table of pulls by manifest digest and by tag.
  */
 #ifndef RG_PULLS_H
 #define RG_PULLS_H

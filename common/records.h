@@ -1,8 +1,10 @@
 /*
- * records.h: the record stream (rg-records(5)) and what is read into and
- * written from it: reading lines, the allocation-free field scanner and
- * the jansson path, building and writing records, the plan digest, --where
- * expressions and named policies, manifests, configs and images.
+ * records.h: the record stream, and what is read into and written from it.
+ *
+ * The record stream is rg-records(5); here: reading lines, the
+ * allocation-free field scanner and the jansson path, building and writing
+ * records, the plan digest, --where expressions and named policies,
+ * manifests, configs and images.
  */
 #ifndef RG_RECORDS_H
 #define RG_RECORDS_H
@@ -76,6 +78,7 @@ int	rg_emit(FILE *out, const json_t *rec);
 int	rg_write_line(const char *line, size_t len);
 int	rg_write_with(const char *line, size_t len, const char *members);
 int	rg_stdout_close(void);
+int	rg_version_print(const char *tool);
 const char *rg_str(const json_t *rec, const char *key);
 const char *rg_strz(const json_t *rec, const char *key);
 int	rg_record_time(const json_t *rec, const char *key, time_t *t);
@@ -86,6 +89,32 @@ void	rg_set_time(json_t *rec, const char *key, time_t t);
 json_t *rg_scan_record(const char *source, const char *root,
 	    const char *repo_filter);
 json_t *rg_scan_end_record(int complete);
+
+/*
+ * stream.c, continued: a repository's run of records, held until the
+ * next repository's comes (rg-select ranks them, rg-pulls counts a
+ * manifest's pulls for its tags), then written in input order
+ */
+struct rg_held {
+	json_t *rec;		/* or NULL: the line alone is written */
+	char *line;
+	size_t len;
+	int marked, candidate;	/* rg-select's: */
+	char *group;		/* --group: its captures, while --keep ranks */
+	size_t rank;		/* --keep: 1 for the newest candidate (of its group) */
+};
+
+struct rg_run {
+	char *repo;		/* whose records are held, or NULL: none */
+	struct rg_held *v;
+	size_t n, cap;
+};
+
+int	rg_run_holds(const struct rg_run *r, const char *repo);
+void	rg_run_start(struct rg_run *r, const char *repo);
+struct rg_held *rg_run_add(struct rg_run *r, json_t *rec, const char *line,
+	    size_t len);
+void	rg_run_clear(struct rg_run *r);
 
 /* buf.c: whole records gathered in memory, written a buffer at a time */
 struct rg_buf {

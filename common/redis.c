@@ -1,9 +1,11 @@
 /*
- * redis.c: just enough of the redis protocol (RESP) for rg-rm to remove
- * the registry's cache entries of what it deletes: commands are sent as
- * arrays of bulk strings, and a reply is an integer, a status, an error,
- * a bulk string or an array of these (nesting bounded).  TCP, as the
- * registry's own redis client dials it; reads and writes time out.
+ * redis.c: just enough of the redis protocol for rg-rm.
+ *
+ * It removes the registry's cache entries of what rg-rm deletes: commands
+ * are sent as arrays of bulk strings (RESP), and a reply is an integer, a
+ * status, an error, a bulk string or an array of these (nesting bounded).
+ * TCP, as the registry's own redis client dials it; reads and writes time
+ * out.
  *
  * The registry (2.8, registry/storage/cache/redis/redis.go) keeps
  *   blobs::<digest>                      hash: digest, size, mediatype

@@ -1,7 +1,9 @@
 /*
- * redis.h: a redis connection (redis.c), for the registry's blob
- * descriptor cache: rg-rm removes the cache entries of exactly what it
- * deletes.  No third-party types.
+ * redis.h: a redis connection, for the registry's cache.
+ *
+ * The connection is redis.c's; rg-rm removes the cache entries of exactly
+ * what it deletes from the registry's blob descriptor cache.  No
+ * third-party types.
  */
 #ifndef RG_REDIS_H
 #define RG_REDIS_H

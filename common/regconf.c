@@ -1,15 +1,16 @@
 /*
- * regconf.c: the few facts rg takes from a registry's config.yml, read
- * with libyaml's event parser (no document tree is built): the storage
- * driver and its root (filesystem, or s3 with what reaches the bucket),
- * storage.delete.enabled, the blob
- * descriptor cache (storage.cache.blobdescriptor, or its old name
- * layerinfo) and the redis section.  Keys are matched as the registry's
- * configuration package matches them; every other key is skipped.
- * Nesting is bounded (MAXDEPTH) and so is the file (RG_REGCONF_MAX).
- * The registry also takes REGISTRY_STORAGE_* environment variables over
- * the file: those in rg's own environment are taken the same way (run rg
- * with the registry's environment file to see what it sees).
+ * regconf.c: the few facts rg takes from a registry's config.yml.
+ *
+ * Read with libyaml's event parser (no document tree is built): the
+ * storage driver and its root (filesystem, or s3 with what reaches the
+ * bucket), storage.delete.enabled, the blob descriptor cache
+ * (storage.cache.blobdescriptor, or its old name layerinfo) and the redis
+ * section.  Keys are matched as the registry's configuration package
+ * matches them; every other key is skipped.  Nesting is bounded (MAXDEPTH)
+ * and so is the file (RG_REGCONF_MAX).  The registry also takes
+ * REGISTRY_STORAGE_* environment variables over the file: those in rg's
+ * own environment are taken the same way (run rg with the registry's
+ * environment file to see what it sees).
  */
 #include <errno.h>
 #include <fcntl.h>

@@ -1,7 +1,8 @@
 /*
- * regconf.h: what rg needs to know of a registry's own config.yml
- * (regconf.c): where its storage is, whether deletes are on, and which
- * blob descriptor cache it runs with.  No third-party types.
+ * regconf.h: what rg needs to know of a registry's config.yml.
+ *
+ * Where its storage is, whether deletes are on, and which blob descriptor
+ * cache it runs with (regconf.c).  No third-party types.
  */
 #ifndef RG_REGCONF_H
 #define RG_REGCONF_H

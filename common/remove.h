@@ -1,10 +1,12 @@
 /*
- * remove.h: what rg-rm carries out.  The plan (rmplan.c) is read from an
- * rg-refs stream: its marked objects, checked field by field, and the
- * repositories they are in.  A remover then carries it out, the storage's
- * (rmstore.c, through sweep.c and a store) or the registry API's
- * (rmapi.c, through apirm.c); both tell each object's result and reason to
- * the caller's function, which counts it and writes the audit record.
+ * remove.h: what rg-rm carries out.
+ *
+ * The plan (rmplan.c) is read from an rg-refs stream: its marked objects,
+ * checked field by field, and the repositories they are in.  A remover
+ * then carries it out, the storage's (rmstore.c, through sweep.c and a
+ * store) or the registry API's (rmapi.c, through apirm.c); both tell each
+ * object's result and reason to the caller's function, which counts it and
+ * writes the audit record.
  */
 #ifndef RG_REMOVE_H
 #define RG_REMOVE_H

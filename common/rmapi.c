@@ -1,12 +1,13 @@
 /*
- * rmapi.c: an approved plan of tags and manifests carried out through the
- * registry's API (apirm.c makes the requests).  A repository at a time:
+ * rmapi.c: an approved plan carried out through the registry's API.
+ *
+ * Tags and manifests; apirm.c makes the requests.  A repository at a time:
  * its tags now (a HEAD each), against the scan.  A marked tag that points
  * elsewhere now stays; a marked manifest stays when a tag that is not
  * going points at it now, or when any such tag changed since the scan (it
- * may have brought an index that needs the manifest).  A manifest's
- * DELETE takes its tags with it; a tag whose manifest stays goes alone.
- * Memory: the marked tags and manifests of one repository.
+ * may have brought an index that needs the manifest).  A manifest's DELETE
+ * takes its tags with it; a tag whose manifest stays goes alone.  Memory:
+ * the marked tags and manifests of one repository.
  */
 #include <stdio.h>
 #include <stdlib.h>

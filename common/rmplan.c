@@ -1,6 +1,7 @@
 /*
- * rmplan.c: rg-rm's plan, read from an rg-refs stream (rg-records(5)): the
- * scan record (where, when, through what), the marked records, each
+ * rmplan.c: rg-rm's plan, read from an rg-refs stream.
+ *
+ * The scan record (where, when, through what), the marked records, each
  * checked field by field so that nothing unchecked makes a path, the
  * repositories of the stream with their counts of tags and manifests,
  * scan-end, and rg-refs' closing "refs" record with its plan digest.

@@ -1,13 +1,14 @@
 /*
- * rmstore.c: an approved plan carried out on storage, in an order that
- * keeps the registry consistent at every step: tags, then manifests
- * (indexes before their children; tag index entries, then the revision
- * link), layer links, blobs, uploads, and with prune the repositories
- * left empty.  sweep.c deletes each object, checking the storage again.
- * What one object keeps, it keeps for what it needs: a kept tag or
- * manifest keeps its repository's manifests and layer links, a kept
- * manifest every blob, a kept layer link its blob.  With stop_cmd, layer
- * links and blobs go while the registry is stopped (the window).
+ * rmstore.c: an approved plan carried out on storage, in a safe order.
+ *
+ * The order keeps the registry consistent at every step: tags, then
+ * manifests (indexes before their children; tag index entries, then the
+ * revision link), layer links, blobs, uploads, and with prune the
+ * repositories left empty.  sweep.c deletes each object, checking the
+ * storage again.  What one object keeps, it keeps for what it needs: a
+ * kept tag or manifest keeps its repository's manifests and layer links, a
+ * kept manifest every blob, a kept layer link its blob.  With stop_cmd,
+ * layer links and blobs go while the registry is stopped (the window).
  */
 #include <err.h>
 #include <errno.h>
@@ -137,13 +138,11 @@ rm_blob(struct run *r, struct rg_sweep *sw, const struct rg_rmitem *it)
 }
 
 /* the order of a part: by repository (a blob is its own), then as planned */
-static struct rg_rmplan *sort_plan;
-
 static int
-by_repo(const void *a, const void *b)
+by_repo(const void *a, const void *b, void *plan)
 {
-	const struct rg_rmitem *x = &sort_plan->v[*(const size_t *)a];
-	const struct rg_rmitem *y = &sort_plan->v[*(const size_t *)b];
+	const struct rg_rmitem *x = &((struct rg_rmplan *)plan)->v[*(const size_t *)a];
+	const struct rg_rmitem *y = &((struct rg_rmplan *)plan)->v[*(const size_t *)b];
 
 	if (x->repo != y->repo)
 		return x->repo < y->repo ? -1 : 1;
@@ -234,8 +233,7 @@ part(struct run *r, int kind, int index,
 		}
 	if (r->norder == 0)
 		return;
-	sort_plan = r->p;
-	qsort(r->order, r->norder, sizeof(*r->order), by_repo);
+	qsort_r(r->order, r->norder, sizeof(*r->order), by_repo, r->p);
 	r->one = one;
 	r->next = 0;
 	if (r->sw->pool != NULL)

@@ -1,10 +1,12 @@
 /*
- * s3.c: the requests rg makes of S3: ListObjectsV2 pages, GET and HEAD of
- * one key.  Signed with AWS SigV4 by libcurl (http.c), on one kept-alive
- * connection per rg_s3; http.c retries 5xx (503 SlowDown among them) and
- * connection errors with backoff.  Keys and prefixes given here are the
- * registry's paths ("docker/registry/v2/..."), below its rootdirectory.
- * Credentials are never printed.
+ * s3.c: the requests rg makes of S3.
+ *
+ * ListObjectsV2 pages, GET and HEAD of one key.  Signed with AWS SigV4 by
+ * libcurl (http.c), on one kept-alive connection per rg_s3; http.c retries
+ * 5xx (503 SlowDown among them) and connection errors with backoff.  Keys
+ * and prefixes given here are the registry's paths
+ * ("docker/registry/v2/..."), below its rootdirectory.  Credentials are
+ * never printed.
  */
 #include <err.h>
 #include <errno.h>

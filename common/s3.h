@@ -1,38 +1,20 @@
 /*
- * s3.h: a registry's storage on S3 (the registry's s3 driver): the
- * client (s3.c: ListObjectsV2, GET, HEAD, signed by libcurl through
- * http.c), the listing parser (s3xml.c), and the store driver
- * (store_s3.c).  Keys are the registry's paths below its rootdirectory.
+ * s3.h: a registry's storage on S3: the client, the lease, the driver.
+ *
+ * The client (s3.c: ListObjectsV2, GET, HEAD, signed by libcurl through
+ * http.c; its answers read by s3xml.c), the lease (s3lease.c), and the
+ * store driver's face (store_s3.c).  Keys are the registry's paths below
+ * its rootdirectory.
  */
 #ifndef RG_S3_H
 #define RG_S3_H
 
 #include "http.h"
+#include "s3xml.h"
 
-#define RG_S3_KEY_MAX	1024	/* S3's own limit on a key */
 #define RG_S3_JOBS	16	/* requests at once, by default */
 #define RG_S3_PAGES_MAX	1000000	/* of one listing: a billion keys */
 #define RG_S3_PAGES_MAX_S "1000000"
-
-/* s3xml.c: one entry of a listing page */
-struct rg_s3_entry {
-	const char *key;	/* the whole key, or the common prefix */
-	int is_prefix;		/* a common prefix (a "directory"), no stat */
-	int64_t size;
-	time_t mtime;		/* LastModified */
-	long mtime_ns;		/* its fraction of a second */
-	char etag[80];
-};
-
-typedef int rg_s3_entry_fn(void *arg, const struct rg_s3_entry *e);
-
-int	rg_s3_text(const char *s, size_t len, char *out, size_t size);
-int	rg_s3_parse_list(const char *xml, size_t len, rg_s3_entry_fn *fn,
-	    void *arg, int *truncated, char *next, size_t nextsize);
-int	rg_s3_blocks(const char *xml, size_t len, const char *name,
-	    int (*fn)(void *arg, const char *b, size_t n), void *arg);
-int	rg_s3_field(const char *b, size_t n, const char *name, char *out,
-	    size_t size);
 
 /* s3.c: where a bucket is and how to reach it */
 struct rg_s3_conf {

@@ -1,10 +1,11 @@
 /*
- * s3lease.c: one rg-rm at a time on a registry's bucket.  The filesystem
- * has flock; S3 has nothing of the kind, and two runs at once put back
- * what the other set aside (a layer link then named a blob that was
- * gone).  The lease is an object, .rg-trash/lease, holding who took it
- * (a random run id, host, boot, pid namespace, pid and its start) and for
- * how long (ttl seconds).
+ * s3lease.c: one rg-rm at a time on a registry's bucket.
+ *
+ * The filesystem has flock; S3 has nothing of the kind, and two runs at
+ * once put back what the other set aside (a layer link then named a blob
+ * that was gone).  The lease is an object, .rg-trash/lease, holding who
+ * took it (a random run id, host, boot, pid namespace, pid and its start)
+ * and for how long (ttl seconds).
  *
  * Taken with a conditional write (If-None-Match: *), so that of two runs
  * one wins; read back to be sure (a store that ignored the condition).

@@ -1,16 +1,18 @@
 /*
- * s3xml.c: reading a ListObjectsV2 answer (ListBucketResult): its keys
- * with size and LastModified, its common prefixes, whether it is cut
- * short and the token of the next page.  Not a general XML parser: S3
- * answers are flat, and this reads only the elements it names, from the
- * bytes it is given (never past len), decoding the five entities and
- * numeric references; anything it cannot read is an error, never a guess.
+ * s3xml.c: S3's XML answers read.
+ *
+ * A ListObjectsV2 answer (ListBucketResult): its keys with size and
+ * LastModified, its common prefixes, whether it is cut short and the token
+ * of the next page.  Not a general XML parser: S3 answers are flat, and
+ * this reads only the elements it names, from the bytes it is given (never
+ * past len), decoding the five entities and numeric references; anything
+ * it cannot read is an error, never a guess.
  */
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
 
-#include "s3.h"
+#include "s3xml.h"
 
 /* The text between <name> and </name>, from p up to end; NULL when absent. */
 static const char *

@@ -1,11 +1,13 @@
 /*
- * secret.c: what a process holding credentials owes them.  No core dump
- * and no ptrace by the same user (PR_SET_DUMPABLE 0); a password given on
- * the command line wiped from argv, where /proc/PID/cmdline shows it to
- * every user; commands rg starts for the administrator (--stop, --start)
- * and credential helpers given an environment without the secrets rg
- * took from its own (AWS_SECRET_ACCESS_KEY, AWS_SESSION_TOKEN,
- * RG_PASSWORD); a password read from a file or standard input.
+ * secret.c: what a process holding credentials owes them.
+ *
+ * No core dump and no ptrace by the same user (PR_SET_DUMPABLE 0); a
+ * password given on the command line wiped from argv, where
+ * /proc/PID/cmdline shows it to every user; commands rg starts for the
+ * administrator (--stop, --start) and credential helpers given an
+ * environment without the secrets rg took from its own
+ * (AWS_SECRET_ACCESS_KEY, AWS_SESSION_TOKEN, RG_PASSWORD); a password read
+ * from a file or standard input.
  */
 #include <err.h>
 #include <errno.h>

@@ -1,49 +1,24 @@
 /*
- * select.h: what a retention policy selects (select.c), for rg-select.
- * The criteria are read into one struct rg_select; the tool feeds it
- * records and asks which are candidates, which --keep spares and which the
- * time window and conditions then choose.
+ * select.h: what a retention policy selects, for rg-select.
+ *
+ * The criteria of rg-select (select.c).  The criteria are read into one
+ * struct rg_select; the tool feeds it records and asks which are
+ * candidates, which --keep spares and which the time window and conditions
+ * then choose.
  */
 #ifndef RG_SELECT_H
 #define RG_SELECT_H
 
 #include <getopt.h>
 
+#include "protect.h"
 #include "records.h"
-
-#define RG_SEL_MAX	32	/* of each kind: patterns, conditions, names */
 
 enum { RG_ORDER_CREATED, RG_ORDER_PUSHED, RG_ORDER_NAME, RG_ORDER_VERSION };
 
 struct rg_select_name {
 	char *repo, *tag;	/* tag NULL: every tag of repo */
 };
-
-/* protect.c: --protect, the images in use */
-#define RG_PROTECT_MAX		(1 << 30)	/* bytes of a list read */
-#define RG_PROTECT_DEPTH	64		/* JSON nesting walked */
-#define RG_PROTECT_REF_MAX	1024		/* a reference's length */
-
-struct rg_imageref {
-	char host[256], repo[RG_REPO_MAX + 1], tag[RG_TAG_MAX + 1];
-	char digest[RG_DIGEST_STRLEN + 1];
-};
-
-struct rg_protect {
-	struct rg_strset refs;		/* "repo:tag", "repo@digest" */
-	unsigned long nrefs;
-	char *hosts[RG_SEL_MAX];	/* --registry: this registry's names */
-	size_t nhosts;
-	char *paths[RG_SEL_MAX];	/* --protect, read by rg_select_load */
-	size_t npaths;
-};
-
-int	rg_ref_parse(const char *ref, struct rg_imageref *out);
-int	rg_protect_ref(struct rg_protect *p, const char *ref);
-int	rg_protect_load(struct rg_protect *p, const char *path,
-	    unsigned long *bad);
-int	rg_protect_has(const struct rg_protect *p, const json_t *rec);
-void	rg_protect_free(struct rg_protect *p);
 
 struct rg_select {
 	struct rg_regex *repo_re[RG_SEL_MAX], *tag_re[RG_SEL_MAX],
@@ -87,15 +62,6 @@ int	rg_select_candidate(const struct rg_select *s, const json_t *rec);
 int	rg_select_chosen(const struct rg_select *s, const json_t *rec);
 
 /* a record held while its repository's run comes in */
-struct rg_held {
-	json_t *rec;
-	char *line;
-	size_t len;
-	int marked, candidate;
-	char *group;		/* --group: its captures, while --keep ranks */
-	size_t rank;		/* --keep: 1 for the newest candidate (of its group) */
-};
-
 void	rg_select_keep(const struct rg_select *s, struct rg_held *run, size_t n);
 void	rg_select_explain(const struct rg_select *s, const json_t *rec,
 	    size_t rank, char *buf, size_t size);

@@ -1,10 +1,12 @@
 /*
- * store.h: a registry's storage, behind one interface.  The scan
- * (storescan.c) and the sweep (sweep.c) use only these operations; each
- * driver is one file: store_fs.c for a filesystem, store_s3.c for S3.
- * Paths are relative to the registry's docker/registry/v2 directory,
- * '/'-separated, as the registry names its objects
- * ("repositories/<name>/_manifests/tags").
+ * store.h: a registry's storage, behind one interface.
+ *
+ * The scan (storescan.c) and the sweep (sweep.c, settle.c, fresh.c) use
+ * only these operations; a store is opened by its name (store_open.c),
+ * which picks its driver: store_fs.c for a filesystem, store_s3.c (with
+ * read_s3.c, rm_s3.c, recover_s3.c) for S3.  Paths are relative to the
+ * registry's docker/registry/v2 directory, '/'-separated, as the registry
+ * names its objects ("repositories/<name>/_manifests/tags").
  *
  * The operations follow what S3 can do as well as a filesystem:
  * - there are no directories on S3, only key prefixes: a listing names a
@@ -29,13 +31,14 @@
 
 #include <pthread.h>
 
+#include "beneath.h"
 #include "records.h"
 
 /*
  * Underneath the filesystem driver: the registry's layout read with file
  * descriptors (storage.c), operations confined below a directory
- * (beneath.c), pending objects (pending.c); and the sweep (sweep.c), which
- * uses only the store.
+ * (beneath.h), pending objects (pending.c); and the sweep, which uses
+ * only the store.
  */
 /* what the storage says of an object; a field a driver lacks is zero */
 struct rg_stat {
@@ -63,24 +66,6 @@ int	rg_open_root(const char *root, char **v2path);
 
 int	rg_upload_valid(const char *s);
 
-/* beneath.c: file operations confined below a directory, for rg-rm */
-int	rg_beneath_parent(int dirfd, const char *path, const char **last);
-int	rg_beneath_open(int dirfd, const char *path, int flags);
-int	rg_beneath_stat(int dirfd, const char *path, struct stat *st);
-int	rg_beneath_rmdir(int dirfd, const char *path);
-int	rg_trash_open(int v2fd, int create);
-#define RG_TRASH_NAME	64
-int	rg_trash_move(int v2fd, int trashfd, const char *path,
-	    char name[RG_TRASH_NAME]);
-int	rg_trash_move_as(int v2fd, int trashfd, const char *path,
-	    const char *name);
-int	rg_trash_drop(int trashfd, const char *name, const char *leaf);
-int	rg_trash_restore(int v2fd, int trashfd, const char *name,
-	    const char *path);
-int	rg_trash_remove(int v2fd, int trashfd, const char *path,
-	    const char *leaf);
-int	rg_trash_empty(int trashfd);
-
 /* pending.c: moved away, deleted or put back once the storage is seen again */
 int	rg_pend_open(int trashfd);
 int	rg_pend_move(int v2fd, int pendfd, const char *path,
@@ -90,7 +75,7 @@ int	rg_pend_final(int pendfd, int trashfd, const char *name);
 void	rg_pend_close(int pendfd);
 int	rg_pend_recover(int v2fd, int pendfd, unsigned long *back);
 
-/* sweep.c: deleting registry objects from storage, one at a time, for rg-rm */
+/* sweep.c, settle.c, fresh.c: deleting registry objects from storage, for rg-rm */
 #define RG_SWEEP_PATH	(RG_REPO_MAX + RG_TAG_MAX + 2 * RG_HEX_LEN + 96)
 #define RG_SETTLE	1	/* seconds pending objects wait for pushes in flight */
 
@@ -274,7 +259,7 @@ struct rg_store {
 /* store_fs.c: the filesystem driver; NULL (reported) when root is not storage */
 struct rg_store *rg_store_fs(const char *root);
 
-/* store.c: the store at where, its driver chosen by the name's form; for
+/* store_open.c: the store at where, its driver chosen by the name's form; for
  * a remote store (s3://), how to reach it (NULL: from the environment) */
 struct rg_remote {
 	const char *endpoint;	/* S3: scheme://host[:port], path-style */

@@ -1,10 +1,12 @@
 /*
- * store_fs.c: the filesystem driver of store.h.  Every path is opened
- * below the v2 directory in one openat2 (RESOLVE_BENEATH |
- * RESOLVE_NO_SYMLINKS) or a component at a time (beneath.c): no symbolic
- * link is followed, nothing outside the root is reached.  Removal moves
- * an object's directory in one rename: into .rg-trash/pending (pending.c),
- * then into .rg-trash, then apart (beneath.c).
+ * store_fs.c: the filesystem driver of store.h.
+ *
+ * Every path is opened below the v2 directory in one openat2
+ * (RESOLVE_BENEATH | RESOLVE_NO_SYMLINKS) or a component at a time
+ * (beneath.c): no symbolic link is followed, nothing outside the root is
+ * reached.  Removal moves an object's directory in one rename: into
+ * .rg-trash/pending (pending.c), then into .rg-trash, then apart
+ * (beneath.c).
  */
 #include <dirent.h>
 #include <errno.h>

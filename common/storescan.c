@@ -1,22 +1,22 @@
 /*
- * storescan.c: rg-scan of a distribution registry's storage through its
- * store (store.h), the twin of apiscan.c: the same records
- * (rg-records(5)), handed to the caller's writer a buffer of whole records
- * at a time.
+ * storescan.c: rg-scan of a registry's storage, through its store.
+ *
+ * The twin of apiscan.c: the same records (rg-records(5)), handed to the
+ * caller's writer a buffer of whole records at a time.
  *
  * Reads the tree under docker/registry/v2: every repository's tags, manifest
  * revisions, layer links and uploads, each manifest once, each image config
  * once (for its creation time and platform), and the size and mtime of every
  * blob.  It never reads layer data.
  *
- * Two threads, one per core: the caller's walks repositories/, the other
- * walks blobs/.  Each formats whole records into its own buffer and hands
- * the buffer to the writer (which must lock: lines never interleave); the
- * scan record comes first, then repositories and blobs in chunks.  With
- * jobs > 1 (a remote store, where each request waits on the network), the
- * caller's thread only finds repositories and hands their names through a
- * bounded queue to jobs threads that scan them, and jobs threads share the
- * blob directories.
+ * Two threads of a pool (pool.c), one per core: one walks repositories/,
+ * the other blobs/.  Each formats whole records into its own buffer and
+ * hands the buffer to the writer (which must lock: lines never
+ * interleave); the scan record comes first, then repositories and blobs
+ * in chunks.  With jobs > 1 (a remote store, where each request waits on
+ * the network), the walking thread only finds repositories and hands
+ * their names through a bounded queue to jobs threads that scan them,
+ * and jobs threads share the blob directories.
  *
  * Memory: the tags, manifests and layer links of one repository at a time
  * (per job), a fixed-size cache of image configs (per job), one blob
@@ -456,25 +456,36 @@ blob_job(void *arg)
 	return NULL;
 }
 
-/* Start n threads of fn; how many started (the caller runs fn when none). */
-static size_t
-start(pthread_t *t, size_t n, void *(*fn)(void *))
-{
-	size_t i;
-
-	for (i = 0; i < n; i++)
-		if (rg_thread_start(&t[i], fn, NULL) != 0)
-			break;
-	return i;
-}
+/*
+ * The scan's threads, one part of a pool: with jobs of them walking blob
+ * directories, jobs (when more than one) scanning the repositories the
+ * last one finds as it walks repositories/ (when one, it scans them
+ * itself, with configs).
+ */
+struct scanning {
+	size_t jobs;
+	struct rg_buf *out;
+	struct rg_configs *configs;
+};
 
 static void
-join(pthread_t *t, size_t n)
+scan_part(void *arg, int k)
 {
-	size_t i;
+	struct scanning *g = arg;
+	char name[RG_REPO_MAX + 2] = "";
 
-	for (i = 0; i < n; i++)
-		pthread_join(t[i], NULL);
+	if ((size_t)k < g->jobs)
+		blob_job(NULL);
+	else if (g->jobs > 1 && (size_t)k < 2 * g->jobs)
+		repo_job(NULL);
+	else {
+		walk_repos(name, 0, g->out, g->configs);
+		out_flush(g->out, 1);
+		pthread_mutex_lock(&q.lock);
+		q.done = 1;
+		pthread_cond_broadcast(&q.more);
+		pthread_mutex_unlock(&q.lock);
+	}
 }
 
 /*
@@ -485,14 +496,14 @@ join(pthread_t *t, size_t n)
 int
 rg_store_scan(const struct rg_store_opts *o)
 {
-	char name[RG_REPO_MAX + 2] = "";
+	static struct rg_store_opts one;
 	struct rg_buf out = { 0 };
-	struct rg_configs *configs = NULL;
-	pthread_t blobs[RG_STORE_JOBS_MAX], repos[RG_STORE_JOBS_MAX];
-	size_t nb = 0, nr = 0, jobs = o->jobs > 1 ? (size_t)o->jobs : 1;
+	struct scanning g = { o->jobs > 1 ? (size_t)o->jobs : 1, &out, NULL };
+	struct rg_pool *pool;
+	char name[RG_REPO_MAX + 2] = "";
 
-	if (jobs > RG_STORE_JOBS_MAX)
-		jobs = RG_STORE_JOBS_MAX;
+	if (g.jobs > RG_STORE_JOBS_MAX)
+		g.jobs = RG_STORE_JOBS_MAX;
 	opts = o;
 	store = o->store;
 	root_arg = store->root;		/* diagnostics name the v2 directory */
@@ -509,35 +520,27 @@ rg_store_scan(const struct rg_store_opts *o)
 		warn("%s/blobs/sha256", root_arg);
 		partial(&blob_status);
 	}
-	nb = start(blobs, jobs, blob_job);
 	q.done = 0;
-	if (jobs > 1)
-		nr = start(repos, jobs, repo_job);
-	if (nr == 0) {		/* the repositories scanned here, as they come */
-		static struct rg_store_opts one;
-
+	pool = rg_pool_new(g.jobs > 1 ? 2 * (int)g.jobs + 1 : 2);
+	if (pool == NULL || g.jobs == 1) {	/* the repositories scanned as they come */
 		one = *o;
 		one.jobs = 1;
 		opts = &one;
-		configs = configs_new();
+		g.configs = configs_new();
 	}
-	walk_repos(name, 0, &out, configs);
-	out_flush(&out, 1);
-	if (nr > 0) {
-		pthread_mutex_lock(&q.lock);
-		q.done = 1;
-		pthread_cond_broadcast(&q.more);
-		pthread_mutex_unlock(&q.lock);
-		join(repos, nr);
-	}
-	if (nb == 0)
+	if (pool != NULL)
+		rg_pool_run(pool, scan_part, &g);
+	else {			/* no threads: one after the other */
+		walk_repos(name, 0, &out, g.configs);
+		out_flush(&out, 1);
 		blob_job(NULL);
-	join(blobs, nb);
+	}
+	rg_pool_free(pool);
 	rg_dir_free(&prefixes);
 	/* the last record: a stream without it was cut short */
 	out_record(&out, rg_scan_end_record(!repo_status && !blob_status));
 	out_flush(&out, 1);
 	rg_buf_free(&out);
-	configs_free(configs);
+	configs_free(g.configs);
 	return repo_status ? repo_status : blob_status;
 }

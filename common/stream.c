@@ -286,3 +286,62 @@ rg_scan_end_record(int complete)
 		json_object_set_new(rec, "complete", json_boolean(complete));
 	return rec;
 }
+
+/* Does r hold the records of repo (NULL: of none)? */
+int
+rg_run_holds(const struct rg_run *r, const char *repo)
+{
+	return r->repo != NULL && repo != NULL && strcmp(r->repo, repo) == 0;
+}
+
+/* r, empty, to hold the records of repo */
+void
+rg_run_start(struct rg_run *r, const char *repo)
+{
+	rg_run_clear(r);
+	if ((r->repo = strdup(repo)) == NULL)
+		rg_nomem();
+}
+
+/* A record held at the end of r: rec (another reference, or NULL) and its line copied. */
+struct rg_held *
+rg_run_add(struct rg_run *r, json_t *rec, const char *line, size_t len)
+{
+	struct rg_held *h;
+
+	if (r->n == r->cap) {
+		r->cap = r->cap ? 2 * r->cap : 64;
+		if ((r->v = realloc(r->v, r->cap * sizeof(*r->v))) == NULL)
+			rg_nomem();
+	}
+	h = &r->v[r->n++];
+	memset(h, 0, sizeof(*h));
+	h->rec = rec != NULL ? json_incref(rec) : NULL;
+	if ((h->line = strndup(line, len)) == NULL)
+		rg_nomem();
+	h->len = len;
+	return h;
+}
+
+/* What r held let go (its array kept for the next run). */
+void
+rg_run_clear(struct rg_run *r)
+{
+	size_t i;
+
+	for (i = 0; i < r->n; i++) {
+		json_decref(r->v[i].rec);
+		free(r->v[i].line);
+	}
+	r->n = 0;
+	free(r->repo);
+	r->repo = NULL;
+}
+
+/* -V: "<tool> <version>"; what main returns (RG_EXIT_FATAL: stdout failed) */
+int
+rg_version_print(const char *tool)
+{
+	printf("%s %s\n", tool, RG_VERSION);
+	return rg_stdout_close() == 0 ? RG_EXIT_OK : RG_EXIT_FATAL;
+}

@@ -1,10 +1,11 @@
 /*
- * version.c: ordering tags as versions.  "v1.10" comes after "1.9": runs of
- * digits compare as numbers, other runs as strings, a leading v is ignored;
- * a pre-release or build suffix (after '-' or '+') comes before the plain
- * version ("1.2.0-rc1" < "1.2.0").  Names that do not start with a digit
- * (latest, main) are not versions: they come before every version, in
- * byte order among themselves.
+ * version.c: ordering tags as versions.
+ *
+ * "v1.10" comes after "1.9": runs of digits compare as numbers, other runs
+ * as strings, a leading v is ignored; a pre-release or build suffix (after
+ * '-' or '+') comes before the plain version ("1.2.0-rc1" < "1.2.0").
+ * Names that do not start with a digit (latest, main) are not versions:
+ * they come before every version, in byte order among themselves.
  */
 #include <ctype.h>
 #include <string.h>

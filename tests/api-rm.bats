@@ -9,10 +9,8 @@ setup_file() {
 
 setup() {
 	load helpers
-	R=$BATS_TEST_TMPDIR/reg
 	L=$BATS_FILE_TMPDIR/layout
-	mkdir -p "$R"
-	cp -a "$BATS_FILE_TMPDIR/data" "$R/data"
+	mix_copy
 }
 
 teardown() {

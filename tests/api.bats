@@ -8,9 +8,7 @@ setup_file() {
 
 setup() {
 	load helpers
-	R=$BATS_TEST_TMPDIR/reg
-	mkdir -p "$R"
-	cp -a "$BATS_FILE_TMPDIR/data" "$R/data"
+	mix_copy
 }
 
 teardown() {

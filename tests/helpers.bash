@@ -74,6 +74,14 @@ mix_storage() {
 	mv "$REG_DATA" "$1/data"
 }
 
+# mix_copy: a copy of mix_storage's storage for one test, in
+# $BATS_TEST_TMPDIR/reg/data (R: $BATS_TEST_TMPDIR/reg, for registry_start)
+mix_copy() {
+	R=$BATS_TEST_TMPDIR/reg
+	mkdir -p "$R"
+	cp -a "$BATS_FILE_TMPDIR/data" "$R/data"
+}
+
 # proxy_start UPSTREAM PLAN LOG [DENY]: tests/flaky-proxy on a free port,
 # once it answers and has logged that answer (S3=1 in the environment: before an S3 server); sets
 # PROXY (127.0.0.1:port) and PROXY_PID

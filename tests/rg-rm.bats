@@ -3,19 +3,14 @@
 
 setup_file() {
 	load helpers
-	registry_start "$BATS_FILE_TMPDIR/reg"
-	push_mix "$BATS_FILE_TMPDIR"
-	registry_stop
-	mv "$REG_DATA" "$BATS_FILE_TMPDIR/pristine"
+	mix_storage "$BATS_FILE_TMPDIR"
 	sleep 1		# rg-rm keeps what was written in the second of the scan
 }
 
 setup() {
 	load helpers
-	P=$BATS_FILE_TMPDIR/pristine
-	R=$BATS_TEST_TMPDIR/reg
-	mkdir -p "$R"
-	cp -a "$P" "$R/data"
+	P=$BATS_FILE_TMPDIR/data
+	mix_copy
 	D=$R/data
 	V2=$D/docker/registry/v2
 }

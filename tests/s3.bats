@@ -37,6 +37,26 @@ setup() {
 	U=s3://rg-test/rg/prefix
 }
 
+# kill_when_pending PATTERN [LOOKS [PAUSE]]: rg-rm on $BATS_TEST_TMPDIR/plan
+# in the background (its records in $BATS_TEST_TMPDIR/audit), killed
+# (SIGKILL) once a key of its pending directory matches the glob PATTERN,
+# or after LOOKS looks PAUSE seconds apart; the keys then in pending in
+# $keys
+kill_when_pending() {
+	local pattern=$1 looks=${2:-100} pause=${3:-0.05}
+	rg-rm -e "$RGW_ENDPOINT" --min-age 0s < "$BATS_TEST_TMPDIR/plan" \
+		> "$BATS_TEST_TMPDIR/audit" 2>/dev/null &
+	for _ in $(seq "$looks"); do
+		keys=$("$BATS_TEST_DIRNAME/s3tool" keys rg-test \
+			rg/prefix/docker/registry/v2/.rg-trash/pending/)
+		# shellcheck disable=SC2053
+		[[ $keys != $pattern ]] || break
+		sleep "$pause"
+	done
+	kill -9 $! 2>/dev/null || true
+	wait $! 2>/dev/null || true
+}
+
 @test "S3: the scan of the bucket equals a filesystem scan of the same objects" {
 	run --separate-stderr rg-scan -e "$RGW_ENDPOINT" "$U"
 	assert_success
@@ -493,15 +513,7 @@ sweep() {
 		registry_stop
 		sleep 1		# (what was pushed in the scan's second is kept)
 		sweep > "$BATS_TEST_TMPDIR/plan"
-		rg-rm -e "$RGW_ENDPOINT" --min-age 0s < "$BATS_TEST_TMPDIR/plan" \
-			> /dev/null 2>&1 &
-		for _ in $(seq 100); do
-			keys=$("$BATS_TEST_DIRNAME/s3tool" keys rg-test "$v2/.rg-trash/pending/")
-			[[ $keys != *.links* ]] || break
-			sleep 0.05
-		done
-		kill -9 $! 2>/dev/null || true
-		wait $! 2>/dev/null || true
+		kill_when_pending '*.links*'
 		[[ $keys != *.links* ]] || break
 	done
 	[[ $keys == *.links* ]]
@@ -592,14 +604,7 @@ s3obj() {
 		[ -n "$big" ]
 		hex=${big#sha256:}
 		# killed with it set aside (copied to pending in 3 parts, the original gone)
-		rg-rm -e "$RGW_ENDPOINT" --min-age 0s < "$BATS_TEST_TMPDIR/plan" > /dev/null 2>&1 &
-		for _ in $(seq 300); do
-			keys=$("$BATS_TEST_DIRNAME/s3tool" keys rg-test "$v2/.rg-trash/pending/")
-			[[ $keys != *"$hex/data"* ]] || break
-			sleep 0.02
-		done
-		kill -9 $! 2>/dev/null || true
-		wait $! 2>/dev/null || true
+		kill_when_pending "*$hex/data*" 300 0.02
 		[[ $keys != *"$hex/data"* ]] || break
 	done
 	[[ $keys == *"$hex/data"* ]]
@@ -793,15 +798,7 @@ s3obj() {
 		push "$L:plain" "killed/k9$try:1"
 		registry_stop
 		sweep > "$BATS_TEST_TMPDIR/plan"
-		rg-rm -e "$RGW_ENDPOINT" --min-age 0s < "$BATS_TEST_TMPDIR/plan" \
-			> "$BATS_TEST_TMPDIR/audit" 2>/dev/null &
-		for _ in $(seq 100); do
-			[ -z "$("$BATS_TEST_DIRNAME/s3tool" keys rg-test \
-				rg/prefix/docker/registry/v2/.rg-trash/pending/)" ] || break
-			sleep 0.05
-		done
-		kill -9 $! 2>/dev/null || true
-		wait $! 2>/dev/null || true
+		kill_when_pending '?*'
 		left=$("$BATS_TEST_DIRNAME/s3tool" keys rg-test rg/prefix/docker/registry/v2/.rg-trash/pending/)
 		[ -z "$left" ] || break
 	done

@@ -1,4 +1,10 @@
-/* store.c: a store's driver, chosen once by the form of its name. */
+/*
+ * store_open.c: a store opened by its name, its driver chosen once.
+ *
+ * s3://BUCKET[/ROOTDIR] is on S3 (store_s3.c), anything else a directory
+ * (store_fs.c); the drivers are below this file, which is the only one to
+ * know both.
+ */
 #include <stdlib.h>
 #include <string.h>
 
