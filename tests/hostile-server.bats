@@ -173,12 +173,14 @@ hs() {
 	rg-scan "$D/data" | rg-select --untagged | rg-refs 2>/dev/null > "$H/plan"
 	run --separate-stderr env AWS_SECRET_ACCESS_KEY=the-aws-secret RG_PASSWORD=the-rg-password \
 		AWS_SESSION_TOKEN=the-token rg-rm --min-age 0s --stop "env > '$H/stop.env'" \
-		--start "env > '$H/start.env'; grep SigBlk /proc/\$\$/status > '$H/start.blk'" < "$H/plan"
+		--start "env > '$H/start.env'; while read -r l; do case \$l in SigBlk*) echo \"\$l\";; esac; done < /proc/\$\$/status > '$H/start.blk'" < "$H/plan"
 	assert_success
 	grep -q '^PATH=' "$H/stop.env"
 	grep -q '^PATH=' "$H/start.env"
 	# and no signal held off (rg-rm holds INT, TERM, HUP in its window):
-	# a registry --start starts stops on SIGTERM later
+	# a registry --start starts stops on SIGTERM later.  (The shell's own
+	# mask, read by its builtins: read while it waits for a child, such as
+	# grep, it may show what the shell blocks around its wait.)
 	grep -q '^SigBlk:[[:space:]]*0*$' "$H/start.blk"
 	! grep -q -e the-aws-secret -e the-rg-password -e the-token "$H/stop.env" "$H/start.env"
 	# a credential helper: the server on its stdin, no secret in its environment
