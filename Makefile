@@ -12,7 +12,7 @@ CFLAGS ?= -O2 -g
 override CFLAGS += -std=c11 -D_GNU_SOURCE -Wall -Wextra -Icommon -pthread \
 	$(shell pkg-config --cflags jansson libpcre2-8 libcrypto libcurl yaml-0.1 zlib)
 
-TOOLS = rg-scan rg-pulls rg-select rg-refs rg-rm
+TOOLS = rg-scan rg-pulls rg-select rg-refs rg-rm rg-restore
 MAN1 = $(TOOLS:%=man/%.1)
 MAN5 = man/rg-records.5
 MAN7 = man/rg.7
@@ -24,6 +24,7 @@ LIBS_rg-pulls = jansson libpcre2-8 zlib
 LIBS_rg-select = jansson libpcre2-8
 LIBS_rg-refs = jansson libcrypto
 LIBS_rg-rm = jansson libcrypto yaml-0.1
+LIBS_rg-restore = jansson libcrypto yaml-0.1
 
 COMMON_SRC = $(wildcard common/*.c)
 COMMON_OBJ = $(COMMON_SRC:%.c=$(BUILD)/%.o)

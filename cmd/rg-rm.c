@@ -30,7 +30,11 @@ static struct rg_store *store;		/* chosen once: the stream's storage */
 static struct rg_apirm ar;		/* a scan of a URL: through the API */
 static struct rg_http_opts http_opts;
 static struct rg_remote remote;		/* S3: --endpoint, --config */
-static int dry_run, verbose, status, approved, recover;
+static int dry_run, verbose, status, approved, recover, purge;
+static long long quarantine;	/* --quarantine, seconds; 0: none */
+static long long older_than = -1;	/* --purge-quarantine --older-than */
+static unsigned long purged_runs;	/* quarantines ended, removed */
+static long long purged_bytes;
 static long long lease;		/* --lease, seconds; 0 the default */
 char *user_arg;		/* -u's copy, which the credentials split; not static: kept (LeakSanitizer) */
 static long long max_age = 3600, min_age = 3600;
@@ -54,6 +58,8 @@ report(const struct rg_rmitem *it, const char *result, const char *why)
 {
 	json_t *rec = rg_rmitem_record(&plan, it, result, why);
 
+	if (store != NULL && store->run[0] != '\0')
+		json_object_set_new(rec, "run", json_string(store->run));
 	if (rg_emit(stdout, rec) != 0)
 		_exit(RG_EXIT_FATAL);
 	json_decref(rec);
@@ -180,6 +186,22 @@ load_config(void)
 	}
 }
 
+/* a quarantine that ended (or --older-than), removed: said, and counted */
+static void
+purged(void *arg, const struct rg_qrun *r)
+{
+	char t[RG_TIME_STRLEN + 1];
+
+	(void)arg;
+	rg_time_format(r->time, t);
+	warnx("%s/.rg-trash/quarantine/%s: the quarantine of the run of %s %s: "
+	    "%lu objects, %lld bytes freed", sw.root ? sw.root : store->root,
+	    r->run, t, older_than >= 0 ? "removed (--older-than)" : "ended",
+	    r->objects, (long long)r->bytes);
+	purged_runs++;
+	purged_bytes = rg_size_add(purged_bytes, r->bytes);
+}
+
 static void
 open_storage(void)
 {
@@ -193,6 +215,8 @@ open_storage(void)
 	    sizeof(e))) == NULL)
 		errx(RG_EXIT_FATAL, "%s", *e ? e : "the storage cannot be opened");
 	store->lease_ttl = (long)lease;
+	store->quarantine = dry_run ? 0 : quarantine;
+	store->purged = purged;
 	if (rg_sweep_open(&sw, store, dry_run) != 0) {
 		if (sw.why != NULL && (errno == EWOULDBLOCK || errno == EBUSY))
 			errx(RG_EXIT_FATAL, "%s/.rg-trash: %s", sw.root, sw.why);
@@ -234,6 +258,30 @@ run_recover(void)
 		errx(RG_EXIT_FATAL, "--recover: puts back what a killed run left; "
 		    "it takes --root, --config, --endpoint and --cacert only");
 	open_storage();
+	rg_sweep_close(&sw);
+	rg_store_close(store);
+	return RG_EXIT_OK;
+}
+
+/*
+ * --purge-quarantine: the lock taken, the quarantines that have ended (or,
+ * with --older-than, that are older) removed, nothing else; no stream.
+ */
+static int
+run_purge(void)
+{
+	if (opts.root == NULL)
+		errx(RG_EXIT_FATAL, "--purge-quarantine: give the storage, --root");
+	if (dry_run || opts.prune || opts.stop != NULL || opts.min_age ||
+	    http_opts.user != NULL || opts.jobs != 0 || quarantine > 0)
+		errx(RG_EXIT_FATAL, "--purge-quarantine: removes quarantines; it "
+		    "takes --root, --older-than, --config, --endpoint and --cacert only");
+	open_storage();
+	if (older_than >= 0 && store->ops->purge != NULL &&
+	    store->ops->purge(store, older_than) == -1)
+		err(RG_EXIT_FATAL, "%s/.rg-trash/quarantine", sw.root);
+	fprintf(stderr, "rg-rm: %lu quarantined runs removed, %lld bytes freed\n",
+	    purged_runs, purged_bytes);
 	rg_sweep_close(&sw);
 	rg_store_close(store);
 	return RG_EXIT_OK;
@@ -314,6 +362,12 @@ summary(void)
 		k += kept[i];
 	rec = rg_rmtotal_record(sw.root ? sw.root : plan.root, dry_run, now,
 	    done, bytes, k);
+	if (store != NULL && store->run[0] != '\0')
+		json_object_set_new(rec, "run", json_string(store->run));
+	if (store != NULL && store->quarantine > 0)
+		rg_set_time(rec, "quarantine_until", now + (time_t)quarantine);
+	if (purged_runs > 0)
+		json_object_set_new(rec, "purged_bytes", json_integer(purged_bytes));
 	if (rg_emit(stdout, rec) != 0)
 		_exit(RG_EXIT_FATAL);
 	json_decref(rec);
@@ -322,6 +376,15 @@ summary(void)
 	    dry_run ? "would delete" : "deleted", done[RG_OBJ_TAG], done[RG_OBJ_MANIFEST],
 	    done[RG_OBJ_LAYER], done[RG_OBJ_BLOB], done[RG_OBJ_UPLOAD], bytes, done[RG_OBJ_REPO],
 	    dry_run ? " (dry run: nothing changed)" : "");
+	if (store != NULL && store->quarantine > 0 && store->run[0] != '\0') {
+		char until[RG_TIME_STRLEN + 1];
+
+		rg_time_format(now + (time_t)quarantine, until);
+		fprintf(stderr, "rg-rm: run %s: what it deleted is held in "
+		    "%s/.rg-trash/quarantine/%s until %s: rg-restore --run %s "
+		    "puts it back\n", store->run, sw.root, store->run, until,
+		    store->run);
+	}
 	if (k > 0)
 		fprintf(stderr, "rg-rm: kept %lu marked objects the storage shows are "
 		    "in use or new since the scan (see \"why\"); run the pipeline "
@@ -357,6 +420,9 @@ main(int argc, char *argv[])
 		{ "password-file", required_argument, NULL, 'W' },
 		{ "plain-http", no_argument, NULL, 'H' },
 		{ "lease", required_argument, NULL, 'L' },
+		{ "quarantine", required_argument, NULL, 'Q' },
+		{ "purge-quarantine", no_argument, NULL, 'P' },
+		{ "older-than", required_argument, NULL, 'O' },
 		{ "verbose", no_argument, NULL, 'v' },
 		{ "user", required_argument, NULL, 'u' },
 		{ "insecure", no_argument, NULL, 'k' },
@@ -424,6 +490,20 @@ main(int argc, char *argv[])
 		case 'R':
 			recover = 1;
 			break;
+		case 'Q':
+			if (rg_duration_arg("--quarantine", optarg, &quarantine) != 0)
+				return RG_EXIT_FATAL;
+			if (quarantine < 1)
+				errx(RG_EXIT_FATAL, "--quarantine: %s: a second at least",
+				    optarg);
+			break;
+		case 'P':
+			purge = 1;
+			break;
+		case 'O':
+			if (rg_duration_arg("--older-than", optarg, &older_than) != 0)
+				return RG_EXIT_FATAL;
+			break;
 		case 'v':
 			verbose = 1;
 			break;
@@ -472,8 +552,14 @@ main(int argc, char *argv[])
 		    "stopped is started again");
 	if (rg_rmplan_init(&plan) != 0)
 		err(RG_EXIT_FATAL, NULL);
+	if (older_than >= 0 && !purge)
+		errx(RG_EXIT_FATAL, "--older-than goes with --purge-quarantine");
+	if (recover && purge)
+		errx(RG_EXIT_FATAL, "--recover and --purge-quarantine: one at a time");
 	if (recover)
 		return run_recover();
+	if (purge)
+		return run_purge();
 
 	/* the audit log: each record out as soon as its object is gone */
 	if (!dry_run)

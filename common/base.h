@@ -42,6 +42,9 @@ int	rg_read_fd(int fd, size_t max, char **buf, size_t *len);
 int	rg_read_file(int dirfd, const char *path, size_t max, char **buf,
 	    size_t *len);
 
+/* runid.c: a run's id, 32 random hex digits: 0, or -1 */
+int	rg_run_id(char out[33]);
+
 /* nomem.c: the one exit in common/, for a failed allocation */
 void	rg_nomem(void) __attribute__((noreturn));
 

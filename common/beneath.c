@@ -154,6 +154,52 @@ rg_beneath_parent(int dirfd, const char *path, const char **last)
 }
 
 /*
+ * rg_beneath_parent, the directories on the way made where they are
+ * missing (0755, as the registry makes them), one component at a time
+ * with O_NOFOLLOW: for rg-restore, whose objects may come back to a
+ * repository --prune removed.
+ */
+int
+rg_beneath_mkparent(int dirfd, const char *path, const char **last)
+{
+	const char *lastslash, *p = path, *slash;
+	char comp[NAME_MAX + 1];
+	int fd, next, e;
+	size_t n;
+
+	if (path_check(path, last, &lastslash) == -1)
+		return -1;
+	if ((fd = dup(dirfd)) == -1)
+		return -1;
+	for (; lastslash != NULL && p <= lastslash; p = slash + 1) {
+		slash = strchr(p, '/');
+		n = (size_t)(slash - p);
+		if (n > NAME_MAX) {
+			close(fd);
+			errno = ENAMETOOLONG;
+			return -1;
+		}
+		memcpy(comp, p, n);
+		comp[n] = '\0';
+		if (mkdirat(fd, comp, 0755) == -1 && errno != EEXIST) {
+			e = errno;
+			close(fd);
+			errno = e;
+			return -1;
+		}
+		next = openat(fd, comp, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+		e = errno;
+		close(fd);
+		if (next == -1) {
+			errno = e == ENOTDIR ? ELOOP : e;
+			return -1;
+		}
+		fd = next;
+	}
+	return fd;
+}
+
+/*
  * Open path below dirfd with flags, never through a symbolic link: one
  * openat2 where the kernel has it.
  */
@@ -346,9 +392,17 @@ rg_trash_remove(int v2fd, int trashfd, const char *path, const char *leaf)
 	return rg_trash_drop(trashfd, name, leaf) == -1 ? -1 : 0;
 }
 
+/* name below dirfd removed with what it holds: 0, or -1 (errno) */
+int
+rg_trash_remove_tree(int dirfd, const char *name)
+{
+	return remove_tree(dirfd, name);
+}
+
 /*
  * Empty the trash of a run that was stopped before it had, but for its
- * pending objects (pending.c); -1 (errno) on failure.
+ * pending objects (pending.c) and the quarantine (quarantine.c); -1
+ * (errno) on failure.
  */
 int
 rg_trash_empty(int trashfd)
@@ -360,7 +414,8 @@ rg_trash_empty(int trashfd)
 	if ((fd = rg_dir_list(trashfd, ".", &l)) == -1)
 		return -1;
 	for (i = 0; i < l.n && r == 0; i++)
-		if (strcmp(l.v[i].name, "pending") != 0)	/* pending.c's */
+		if (strcmp(l.v[i].name, "pending") != 0 &&	/* pending.c's */
+		    strcmp(l.v[i].name, "quarantine") != 0)	/* quarantine.c's */
 			r = remove_tree(fd, l.v[i].name);
 	close(fd);
 	rg_dir_free(&l);

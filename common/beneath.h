@@ -13,6 +13,7 @@
 
 /* beneath.c: file operations confined below a directory, for rg-rm */
 int	rg_beneath_parent(int dirfd, const char *path, const char **last);
+int	rg_beneath_mkparent(int dirfd, const char *path, const char **last);
 int	rg_beneath_open(int dirfd, const char *path, int flags);
 int	rg_beneath_stat(int dirfd, const char *path, struct stat *st);
 int	rg_beneath_rmdir(int dirfd, const char *path);
@@ -28,5 +29,6 @@ int	rg_trash_restore(int v2fd, int trashfd, const char *name,
 int	rg_trash_remove(int v2fd, int trashfd, const char *path,
 	    const char *leaf);
 int	rg_trash_empty(int trashfd);
+int	rg_trash_remove_tree(int dirfd, const char *name);
 
 #endif

@@ -94,6 +94,7 @@ rg_s3d_rm_open(struct rg_store *st, unsigned long *recovered, const char **why)
 		*why = "no random run id to be had";
 		return -1;
 	}
+	memcpy(st->run, d->run, sizeof(st->run));
 	switch (rg_s3_lease_take(&d->lease, &d->conf, d->run, st->lease_ttl > 0 ?
 	    st->lease_ttl : RG_S3_LEASE_TTL, &took_over, d->lease_why,
 	    sizeof(d->lease_why))) {

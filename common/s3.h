@@ -88,7 +88,6 @@ int	rg_s3_lease_take(struct rg_s3_lease *l, const struct rg_s3_conf *c,
 	    const char *run, long ttl, int *took_over, char *why, size_t size);
 int	rg_s3_lease_lost(struct rg_s3_lease *l);
 void	rg_s3_lease_release(struct rg_s3_lease *l);
-int	rg_run_id(char out[33]);
 
 /* store_s3.c: the S3 driver of store.h */
 struct rg_store;

@@ -29,7 +29,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/random.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -369,18 +368,4 @@ rg_s3_lease_release(struct rg_s3_lease *l)
 	}
 	l->held = 0;
 	rg_s3_close(&l->s);
-}
-
-/* A run id: 16 random bytes, in hex.  -1 when the kernel has none to give. */
-int
-rg_run_id(char out[33])
-{
-	unsigned char b[16];
-	size_t i;
-
-	if (getrandom(b, sizeof(b), 0) != (ssize_t)sizeof(b))
-		return -1;
-	for (i = 0; i < sizeof(b); i++)
-		snprintf(out + 2 * i, 3, "%02x", b[i]);
-	return 0;
 }

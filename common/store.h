@@ -75,6 +75,50 @@ int	rg_pend_final(int pendfd, int trashfd, const char *name);
 void	rg_pend_close(int pendfd);
 int	rg_pend_recover(int v2fd, int pendfd, unsigned long *back);
 
+/* quarantine.c: what rg-rm deletes from a filesystem, held for a while */
+struct rg_quarantine {
+	char run[33];		/* .rg-trash/quarantine/<run> */
+	time_t time, expires;
+	int trashfd;		/* the trash's, not ours */
+	int dirfd, indexfd;	/* -1: none open */
+	unsigned long kept;
+};
+
+/* a run held in quarantine, and what it holds */
+struct rg_qrun {
+	char run[33];
+	time_t time, expires;
+	unsigned long objects;
+	int64_t bytes;
+};
+
+typedef void rg_qrun_fn(void *arg, const struct rg_qrun *r);
+
+int	rg_quarantine_open(struct rg_quarantine *q, int trashfd, const char *run,
+	    time_t now, long long duration);
+int	rg_quarantine_note(struct rg_quarantine *q, const char *name,
+	    const char *path);
+int	rg_quarantine_keep(struct rg_quarantine *q, int trashfd, const char *name);
+void	rg_quarantine_close(struct rg_quarantine *q);
+int	rg_quarantine_each(int trashfd, rg_qrun_fn *fn, void *arg);
+int	rg_quarantine_purge(int trashfd, time_t now, long long older_than,
+	    const char *keep, rg_qrun_fn *fn, void *arg);
+
+/* a run's index, for rg-restore: where each object held was */
+#define RG_QINDEX_MAX	(1LL << 30)	/* bytes of an index read */
+struct rg_qindex {
+	struct rg_qentry {
+		char *name, *path;
+	} *v;
+	size_t n, cap;
+};
+
+int	rg_quarantine_load(int trashfd, const char *run, int *dirfd,
+	    struct rg_qindex *x);
+void	rg_qindex_free(struct rg_qindex *x);
+int	rg_quarantine_put(int qdirfd, const char *name, int v2fd,
+	    const char *path, int dry_run);
+
 /* sweep.c, settle.c, fresh.c: deleting registry objects from storage, for rg-rm */
 #define RG_SWEEP_PATH	(RG_REPO_MAX + RG_TAG_MAX + 2 * RG_HEX_LEN + 96)
 #define RG_SETTLE	1	/* seconds pending objects wait for pushes in flight */
@@ -209,6 +253,23 @@ struct rg_store_ops {
 	 */
 	int	(*rm_open)(struct rg_store *, unsigned long *recovered,
 		    const char **why);
+	/*
+	 * The quarantines held (--quarantine) that have ended (older_than
+	 * < 0), or older than older_than seconds, removed, but this run's;
+	 * st->purged hears of each.  NULL: the store holds none.
+	 */
+	int	(*purge)(struct rg_store *, long long older_than);
+	/*
+	 * rg-restore, after rm_open: the run's quarantine opened and its
+	 * index read (held_open; -1, errno ENOENT: not held), an object put
+	 * back (put_back: rg_quarantine_put's answers), the run let go.
+	 * NULL: the store holds no quarantine.
+	 */
+	int	(*held_open)(struct rg_store *, const char *run,
+		    struct rg_qindex *x);
+	int	(*put_back)(struct rg_store *, const char *name, const char *path,
+		    int dry_run);
+	void	(*held_close)(struct rg_store *);
 	int	(*pend)(struct rg_store *, const char *path,
 		    char name[RG_TRASH_NAME]);
 	int	(*pend_stat)(struct rg_store *, const char *name, const char *sub,
@@ -253,6 +314,10 @@ struct rg_store {
 	int rm_threads;		/* removals from several threads: how many at once by
 				 * default (S3: 16); 0 or 1: from one only */
 	long lease_ttl;		/* S3: seconds rg-rm's lease lasts; 0: the default */
+	long long quarantine;	/* rg-rm --quarantine: seconds what goes is held; 0: not */
+	rg_qrun_fn *purged;	/* at rm_open, told of each run whose */
+	void *purged_arg;	/* quarantine ended, removed */
+	char run[33];		/* after rm_open: this run's id, random */
 	void *drv;		/* the driver's */
 };
 

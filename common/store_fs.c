@@ -21,6 +21,8 @@
 
 struct fs {
 	int v2fd, trashfd, pendfd;
+	struct rg_quarantine q;		/* --quarantine: this run's */
+	int heldfd;			/* rg-restore: the run's quarantine */
 };
 
 #define FS(st)	((struct fs *)(st)->drv)
@@ -219,6 +221,21 @@ atime_works(int trashfd)
 	return r;
 }
 
+static void
+no_purged(void *arg, const struct rg_qrun *r)
+{
+	(void)arg;
+	(void)r;
+}
+
+static int
+fs_purge(struct rg_store *st, long long older_than)
+{
+	return rg_quarantine_purge(FS(st)->trashfd, time(NULL), older_than,
+	    FS(st)->q.dirfd != -1 ? FS(st)->q.run : NULL, st->purged != NULL ?
+	    st->purged : no_purged, st->purged_arg);
+}
+
 static int
 fs_rm_open(struct rg_store *st, unsigned long *recovered, const char **why)
 {
@@ -247,13 +264,37 @@ fs_rm_open(struct rg_store *st, unsigned long *recovered, const char **why)
 		*why = "cannot empty the trash of an earlier run";
 		return -1;
 	}
+	if (rg_run_id(st->run) != 0) {
+		*why = "no random run id to be had";
+		return -1;
+	}
+	/* quarantines that have ended go first, whether this run keeps one or not */
+	if (fs_purge(st, -1) == -1) {
+		*why = "cannot remove a quarantine that has ended";
+		return -1;
+	}
+	if (st->quarantine > 0 && rg_quarantine_open(&f->q, f->trashfd, st->run,
+	    time(NULL), st->quarantine) == -1) {
+		*why = "cannot make this run's quarantine directory";
+		return -1;
+	}
 	return 0;
+}
+
+/* with a quarantine, where name was: noted before it can go for good */
+static int
+noted(struct rg_store *st, int r, const char *name, const char *path)
+{
+	if (r == 0 && rg_quarantine_note(&FS(st)->q, name, path) == -1)
+		return -1;	/* (it waits in the trash or pending: kept) */
+	return r;
 }
 
 static int
 fs_pend(struct rg_store *st, const char *path, char name[RG_TRASH_NAME])
 {
-	return rg_pend_move(FS(st)->v2fd, FS(st)->pendfd, path, name);
+	return noted(st, rg_pend_move(FS(st)->v2fd, FS(st)->pendfd, path, name),
+	    name, path);
 }
 
 static int
@@ -285,12 +326,15 @@ fs_final(struct rg_store *st, const char *name)
 static int
 fs_trash(struct rg_store *st, const char *path, char name[RG_TRASH_NAME])
 {
-	return rg_trash_move(FS(st)->v2fd, FS(st)->trashfd, path, name);
+	return noted(st, rg_trash_move(FS(st)->v2fd, FS(st)->trashfd, path, name),
+	    name, path);
 }
 
 static int
 fs_drop(struct rg_store *st, const char *name, const char *leaf)
 {
+	if (FS(st)->q.dirfd != -1)	/* held, not removed */
+		return rg_quarantine_keep(&FS(st)->q, FS(st)->trashfd, name);
 	return rg_trash_drop(FS(st)->trashfd, name, leaf);
 }
 
@@ -327,6 +371,35 @@ fs_unread(struct rg_store *st, const char *path, const struct rg_stat *sst)
 	return r;
 }
 
+static int
+fs_held_open(struct rg_store *st, const char *run, struct rg_qindex *x)
+{
+	int t = FS(st)->trashfd, r, e;
+
+	if (t == -1 && (t = rg_trash_open(FS(st)->v2fd, 0)) == -1)
+		return -1;	/* (a dry run: no lock taken, nothing made) */
+	r = rg_quarantine_load(t, run, &FS(st)->heldfd, x);
+	e = errno;
+	if (t != FS(st)->trashfd)
+		close(t);
+	errno = e;
+	return r;
+}
+
+static int
+fs_put_back(struct rg_store *st, const char *name, const char *path, int dry_run)
+{
+	return rg_quarantine_put(FS(st)->heldfd, name, FS(st)->v2fd, path, dry_run);
+}
+
+static void
+fs_held_close(struct rg_store *st)
+{
+	if (FS(st)->heldfd != -1)
+		close(FS(st)->heldfd);
+	FS(st)->heldfd = -1;
+}
+
 /* The end of a run: its pending directory goes when empty. */
 static void
 fs_rm_close(struct rg_store *st)
@@ -338,6 +411,8 @@ fs_rm_close(struct rg_store *st)
 		close(f->pendfd);
 		unlinkat(f->trashfd, "pending", AT_REMOVEDIR);
 	}
+	rg_quarantine_close(&f->q);
+	fs_held_close(st);
 	if (f->trashfd != -1)
 		close(f->trashfd);
 	f->pendfd = f->trashfd = -1;
@@ -362,6 +437,10 @@ static const struct rg_store_ops fs_ops = {
 	.link = fs_link,
 	.same = fs_same,
 	.rm_open = fs_rm_open,
+	.purge = fs_purge,
+	.held_open = fs_held_open,
+	.put_back = fs_put_back,
+	.held_close = fs_held_close,
 	.pend = fs_pend,
 	.pend_stat = fs_pend_stat,
 	.restore = fs_restore,
@@ -394,6 +473,8 @@ rg_store_fs(const char *root)
 		rg_nomem();
 	f->v2fd = v2fd;
 	f->trashfd = f->pendfd = -1;
+	f->q.dirfd = f->q.indexfd = -1;
+	f->heldfd = -1;
 	st->ops = &fs_ops;
 	st->source = "storage";
 	st->root = v2path;
