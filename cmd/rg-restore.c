@@ -270,11 +270,8 @@ restore_run(const char *run)
 		for (i = 0; i < nobjs; i++) {
 			if (objs[i].kind != order[k] || strcmp(objs[i].run, run) != 0)
 				continue;
-			if ((name = held_name(&x, &objs[i])) == NULL)
-				r = 2;
-			else
-				r = store->ops->put_back(store, name, objs[i].path,
-				    dry_run);
+			name = held_name(&x, &objs[i]);
+			r = store->ops->put_back(store, name, objs[i].path, dry_run);
 			switch (r) {
 			case 0:
 				counts[0]++;
@@ -283,9 +280,10 @@ restore_run(const char *run)
 				break;
 			case 1:
 				counts[1]++;
-				report(&objs[i], "skipped", objs[i].kind == RG_OBJ_TAG ?
-				    "pushed again since it was deleted: kept as pushed" :
-				    "there again: left as it is");
+				report(&objs[i], "skipped", name == NULL ||
+				    objs[i].kind != RG_OBJ_TAG ? "there again: put back "
+				    "already, or pushed again; left as it is" :
+				    "pushed again since it was deleted: kept as pushed");
 				break;
 			case 2:
 				if (objs[i].listed)

@@ -362,10 +362,27 @@ rg_qindex_free(struct rg_qindex *x)
 	memset(x, 0, sizeof(*x));
 }
 
+/* Is something at path below v2fd?  1 yes, 0 no, -1 cannot say (errno). */
+static int
+there(int v2fd, const char *path)
+{
+	struct stat st;
+	const char *last;
+	int fd, r;
+
+	if ((fd = rg_beneath_parent(v2fd, path, &last)) == -1)
+		return errno == ENOENT ? 0 : -1;
+	r = fstatat(fd, last, &st, AT_SYMLINK_NOFOLLOW) == 0 ? 1 :
+	    errno == ENOENT ? 0 : -1;
+	close(fd);
+	return r;
+}
+
 /*
- * name of the run's directory qdirfd put back at path below v2fd, the
- * directories on the way made: 0 done, 1 something is at path (left as
- * it is), 2 name is not held (gone), -1 failed (errno).
+ * name of the run's directory qdirfd (NULL: none) put back at path below
+ * v2fd, the directories on the way made: 0 done, 1 something is at path
+ * (left as it is: pushed again, or put back already), 2 name is not held
+ * and nothing is at path (gone), -1 failed (errno).
  */
 int
 rg_quarantine_put(int qdirfd, const char *name, int v2fd, const char *path,
@@ -375,15 +392,13 @@ rg_quarantine_put(int qdirfd, const char *name, int v2fd, const char *path,
 	const char *last;
 	int fd, r, e;
 
-	if (fstatat(qdirfd, name, &st, AT_SYMLINK_NOFOLLOW) == -1)
-		return errno == ENOENT ? 2 : -1;
-	if (dry_run) {
-		if ((fd = rg_beneath_parent(v2fd, path, &last)) == -1)
-			return errno == ENOENT ? 0 : -1;
-		r = fstatat(fd, last, &st, AT_SYMLINK_NOFOLLOW) == 0 ? 1 : 0;
-		close(fd);
-		return r;
+	if (name == NULL || fstatat(qdirfd, name, &st, AT_SYMLINK_NOFOLLOW) == -1) {
+		if (name != NULL && errno != ENOENT)
+			return -1;
+		return (r = there(v2fd, path)) == -1 ? -1 : r == 1 ? 1 : 2;
 	}
+	if (dry_run)
+		return there(v2fd, path);
 	if ((fd = rg_beneath_mkparent(v2fd, path, &last)) == -1)
 		return -1;
 	r = renameat2(qdirfd, name, fd, last, RENAME_NOREPLACE);
