@@ -215,18 +215,69 @@ usage_line(void *arg, const char *repo, const char *tag, int64_t alone,
 	json_decref(rec);
 }
 
+/* what rg-rm --quarantine holds, from rg-scan's quarantine records */
+static struct {
+	unsigned long runs, objects;
+	int64_t bytes;
+} held;
+
+static int
+take_held(json_t *rec, const char *line, size_t len, const char *where,
+    void *arg)
+{
+	json_int_t n = json_integer_value(json_object_get(rec, "objects"));
+
+	(void)line;
+	(void)len;
+	(void)where;
+	(void)arg;
+	held.runs++;
+	held.objects += n > 0 ? (unsigned long)n : 0;
+	held.bytes = rg_size_add(held.bytes,
+	    json_integer_value(json_object_get(rec, "bytes")));
+	return 0;
+}
+
+static int
+usage_gather(char *line, size_t len, const struct rg_at *at, void *arg)
+{
+	struct rg_jscan j;
+
+	if (rg_jscan(line, len, &j) == 0 && rg_jscan_is(&j, RG_JS_TYPE,
+	    RG_T_QUARANTINE))
+		return rg_parse_line(line, len, at->where, take_held, NULL);
+	return gather(line, len, at, arg);
+}
+
 static int
 usage_report(void)
 {
+	char t[32], what[64];
 	int table = isatty(STDOUT_FILENO);
+	json_t *rec;
 
-	if (rg_lines(STDIN_FILENO, "<stdin>", gather, NULL) != 0)
+	if (rg_lines(STDIN_FILENO, "<stdin>", usage_gather, NULL) != 0)
 		_exit(RG_EXIT_FATAL);
 	rg_graph_solve();
 	if (table)
 		printf("%-40s %-20s %12s %12s %12s\n", "REPOSITORY", "TAG",
 		    "ALONE", "SHARED", "TOTAL");
 	rg_graph_usage(usage_tags, usage_line, &table);
+	if (held.runs > 0 && table) {
+		human(t, sizeof(t), held.bytes);
+		rg_msg(what, sizeof(what), "(quarantine: %lu runs)", held.runs);
+		printf("%-40s %-20s %12s %12s %12s\n", what, "", "", "", t);
+	} else if (held.runs > 0) {
+		rec = rg_record_new(RG_T_USAGE, NULL);
+		json_object_set_new(rec, RG_T_QUARANTINE, json_true());
+		json_object_set_new(rec, "runs", json_integer((json_int_t)held.runs));
+		json_object_set_new(rec, "objects",
+		    json_integer((json_int_t)held.objects));
+		json_object_set_new(rec, "total", json_integer(held.bytes));
+		if (rg_emit(stdout, rec) != 0)
+			_exit(RG_EXIT_FATAL);
+		json_decref(rec);
+	}
 	if (rg_stdout_close() != 0)
 		return RG_EXIT_FATAL;
 	return rg_graph_status();

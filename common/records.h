@@ -31,6 +31,8 @@
 #define RG_T_USAGE	"usage"
 #define RG_T_RM		"rm"
 #define RG_T_RM_TOTAL	"rm-total"
+#define RG_T_QUARANTINE	"quarantine"	/* a run rg-rm --quarantine holds */
+#define RG_T_RESTORE	"restore"
 
 #define RG_F_TYPE	"type"
 #define RG_F_REPO	"repo"

@@ -270,6 +270,8 @@ struct rg_store_ops {
 	int	(*put_back)(struct rg_store *, const char *name, const char *path,
 		    int dry_run);
 	void	(*held_close)(struct rg_store *);
+	/* every run held in quarantine, told to fn; NULL: none can be */
+	int	(*held_each)(struct rg_store *, rg_qrun_fn *fn, void *arg);
 	int	(*pend)(struct rg_store *, const char *path,
 		    char name[RG_TRASH_NAME]);
 	int	(*pend_stat)(struct rg_store *, const char *name, const char *sub,

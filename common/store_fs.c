@@ -387,6 +387,20 @@ fs_held_open(struct rg_store *st, const char *run, struct rg_qindex *x)
 }
 
 static int
+fs_held_each(struct rg_store *st, rg_qrun_fn *fn, void *arg)
+{
+	int t, r, e;
+
+	if ((t = rg_trash_open(FS(st)->v2fd, 0)) == -1)
+		return errno == ENOENT ? 0 : -1;
+	r = rg_quarantine_each(t, fn, arg);
+	e = errno;
+	close(t);
+	errno = e;
+	return r;
+}
+
+static int
 fs_put_back(struct rg_store *st, const char *name, const char *path, int dry_run)
 {
 	return rg_quarantine_put(FS(st)->heldfd, name, FS(st)->v2fd, path, dry_run);
@@ -441,6 +455,7 @@ static const struct rg_store_ops fs_ops = {
 	.held_open = fs_held_open,
 	.put_back = fs_put_back,
 	.held_close = fs_held_close,
+	.held_each = fs_held_each,
 	.pend = fs_pend,
 	.pend_stat = fs_pend_stat,
 	.restore = fs_restore,

@@ -488,6 +488,20 @@ scan_part(void *arg, int k)
 	}
 }
 
+/* a run rg-rm --quarantine holds: what it holds, and until when */
+static void
+held_record(void *arg, const struct rg_qrun *r)
+{
+	json_t *rec = rg_record_new(RG_T_QUARANTINE, NULL);
+
+	json_object_set_new(rec, "run", json_string(r->run));
+	rg_set_time(rec, RG_F_TIME, r->time);
+	rg_set_time(rec, "expires", r->expires);
+	json_object_set_new(rec, "objects", json_integer((json_int_t)r->objects));
+	json_object_set_new(rec, "bytes", json_integer(r->bytes));
+	out_record(arg, rec);
+}
+
 /*
  * The scan of the store o->store: the scan record, repositories and blobs,
  * the scan-end record, all through o->write.  Returns 0, or 1 when some of
@@ -537,6 +551,11 @@ rg_store_scan(const struct rg_store_opts *o)
 	}
 	rg_pool_free(pool);
 	rg_dir_free(&prefixes);
+	if (store->ops->held_each != NULL &&
+	    store->ops->held_each(store, held_record, &out) == -1) {
+		warn("%s/.rg-trash/quarantine", root_arg);
+		partial(&blob_status);
+	}
 	/* the last record: a stream without it was cut short */
 	out_record(&out, rg_scan_end_record(!repo_status && !blob_status));
 	out_flush(&out, 1);
