@@ -215,6 +215,10 @@ open_storage(void)
 	    sizeof(e))) == NULL)
 		errx(RG_EXIT_FATAL, "%s", *e ? e : "the storage cannot be opened");
 	store->lease_ttl = (long)lease;
+	if (quarantine > 0 && store->ops->held_open == NULL)
+		errx(RG_EXIT_FATAL, "--quarantine: %s: this storage cannot hold "
+		    "what rg-rm deletes yet (a filesystem can); nothing deleted",
+		    store->root);
 	store->quarantine = dry_run ? 0 : quarantine;
 	store->purged = purged;
 	if (rg_sweep_open(&sw, store, dry_run) != 0) {
