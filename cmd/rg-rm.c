@@ -127,13 +127,15 @@ usage(FILE *f, int code)
 	fprintf(f, "usage: rg-rm [-knv] [--prune] [-c config.yml] [-e endpoint] "
 	    "[-j jobs] [-r root]\n"
 	    "             [--cacert file] [--lease duration] [--max-age duration]\n"
-	    "             [--min-age duration] [--stop command --start command]\n"
+	    "             [--min-age duration] [--quarantine duration]\n"
+	    "             [--stop command --start command]\n"
 	    "       rg-rm [-knv] [-u user[:password]] [--cacert file] [--cert file] "
 	    "[--key file]\n"
 	    "             [--max-age duration] [--password-file file] [--plain-http]\n"
 	    "       rg-rm --recover [-c config.yml] [-e endpoint] [--cacert file] "
 	    "[--lease duration]\n"
-	    "             -r root\n");
+	    "             -r root\n"
+	    "       rg-rm --purge-quarantine [--older-than duration] -r root\n");
 	exit(code);
 }
 
