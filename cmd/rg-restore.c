@@ -38,6 +38,7 @@ static struct obj *objs;
 static size_t nobjs, capobjs;
 static struct rg_store *store;
 static const char *root_arg, *run_arg, *root_seen;
+static struct rg_remote remote;		/* S3: --endpoint, --cacert */
 static char *root_log;		/* the audit log's rm-total root */
 static int dry_run, verbose, status;
 static unsigned long counts[4];	/* restored, skipped, gone, failed */
@@ -49,8 +50,9 @@ static const int order[] = { RG_OBJ_BLOB, RG_OBJ_LAYER, RG_OBJ_MANIFEST,
 static void
 usage(FILE *f, int code)
 {
-	fprintf(f, "usage: rg-restore [-nv] [-r root] [file ...]\n"
-	    "       rg-restore [-nv] --run id -r root\n");
+	fprintf(f, "usage: rg-restore [-knv] [-e endpoint] [-r root] [--cacert file] "
+	    "[file ...]\n"
+	    "       rg-restore [-knv] [-e endpoint] [--cacert file] --run id -r root\n");
 	exit(code);
 }
 
@@ -311,6 +313,9 @@ main(int argc, char *argv[])
 		{ "dry-run", no_argument, NULL, 'n' },
 		{ "root", required_argument, NULL, 'r' },
 		{ "run", required_argument, NULL, 'R' },
+		{ "endpoint", required_argument, NULL, 'e' },
+		{ "insecure", no_argument, NULL, 'k' },
+		{ "cacert", required_argument, NULL, 'C' },
 		{ "verbose", no_argument, NULL, 'v' },
 		{ "help", no_argument, NULL, 'h' },
 		{ "version", no_argument, NULL, 'V' },
@@ -322,8 +327,17 @@ main(int argc, char *argv[])
 	size_t i, j;
 	int c, fd;
 
-	while ((c = getopt_long(argc, argv, "hnr:vV", longopts, NULL)) != -1) {
+	while ((c = getopt_long(argc, argv, "e:hknr:vV", longopts, NULL)) != -1) {
 		switch (c) {
+		case 'e':
+			remote.endpoint = optarg;
+			break;
+		case 'k':
+			remote.insecure = 1;
+			break;
+		case 'C':
+			remote.cacert = optarg;
+			break;
 		case 'n':
 			dry_run = 1;
 			break;
@@ -361,11 +375,10 @@ main(int argc, char *argv[])
 	if (root_seen == NULL)
 		errx(RG_EXIT_FATAL, "no storage root: the records have no rm-total "
 		    "record naming it; give --root");
-	if ((store = rg_store_open(root_seen, NULL)) == NULL)
+	if ((store = rg_store_open(root_seen, &remote)) == NULL)
 		return RG_EXIT_FATAL;
 	if (store->ops->held_open == NULL)
-		errx(RG_EXIT_FATAL, "%s: rg-restore puts back from a filesystem's "
-		    "quarantine only, for now", root_seen);
+		errx(RG_EXIT_FATAL, "%s: this storage holds no quarantine", root_seen);
 	/* the lock, as rg-rm's: no rg-rm or rg-restore works beside it */
 	if (!dry_run && store->ops->rm_open(store, &recovered, &why) == -1)
 		errx(RG_EXIT_FATAL, "%s/.rg-trash: %s", store->root, why);

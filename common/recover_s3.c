@@ -76,7 +76,7 @@ recover_journal(struct rg_store *st, struct rg_s3 *s, const char *key,
 int
 rg_s3d_rm_open(struct rg_store *st, unsigned long *recovered, const char **why)
 {
-	char last[RG_TRASH_NAME] = "";
+	char last[RG_TRASH_NAME] = "", held_name[RG_TRASH_NAME + 8];
 	struct s3store *d = S3(st);
 	const char *name, *slash;
 	struct rg_s3 *s;
@@ -112,6 +112,23 @@ rg_s3d_rm_open(struct rg_store *st, unsigned long *recovered, const char **why)
 	if (took_over)
 		warnx("%s/%s: the lease of a run that ended without letting it "
 		    "go was taken over", st->root, ".rg-trash/lease");
+	/* what quarantines hold stays in pending; those that ended go first */
+	if (rg_s3q_held_names(st, s, &d->qheld, &d->qclosed) != 0) {
+		*why = "what the quarantine holds could not be read: nothing put "
+		    "back, nothing deleted";
+		errno = EIO;
+		return -1;
+	}
+	if (rg_s3q_purge(st, -1) != 0) {
+		*why = "a quarantine that has ended could not be removed";
+		errno = EIO;
+		return -1;
+	}
+	if (st->quarantine > 0 && rg_s3q_open(st, s) != 0) {
+		*why = "this run's quarantine could not be begun";
+		errno = EIO;
+		return -1;
+	}
 	if (rg_s3d_keys_below(st, s, PENDING, &k) != 0) {
 		*why = s->error;
 		return -1;
@@ -119,6 +136,14 @@ rg_s3d_rm_open(struct rg_store *st, unsigned long *recovered, const char **why)
 	for (i = 0; i < k.n; i++) {
 		name = k.v[i] + strlen(PENDING "/");
 		n = strlen(name);
+		if ((slash = strchr(name, '/')) != NULL &&
+		    (size_t)(slash - name) < sizeof(held_name)) {
+			memcpy(held_name, name, (size_t)(slash - name));
+			held_name[slash - name] = '\0';
+		} else if (rg_path(held_name, sizeof(held_name), "%s", name) != 0)
+			held_name[0] = '\0';
+		if (rg_s3q_is_held(&d->qheld, &d->qclosed, held_name))
+			continue;	/* in quarantine: not pending */
 		if (strchr(name, '/') == NULL && n > 6 &&
 		    strcmp(name + n - 6, ".links") == 0) {
 			if (recover_journal(st, s, k.v[i], recovered) != 0) {

@@ -467,10 +467,17 @@ rg_s3d_finals(struct rg_store *st, const char *const *names, size_t n, int *res)
 	size_t i, j;
 	int r = 0;
 
+	struct rg_buf held = { 0 };
+
 	for (i = 0; i < n && r == 0; i++) {
 		if ((p = pend_find(st, names[i])) == NULL || p->link || p->kept ||
 		    unsettled(p))
 			continue;
+		if (S3(st)->quarantined) {	/* kept: listed, not deleted */
+			if (rg_buf_printf(&held, "%s\t%s\n", names[i], p->path) == -1)
+				rg_nomem();
+			continue;
+		}
 		for (j = 0; j < p->k.n && r == 0; j++)
 			if (pending_key(names[i], p->k.v[j], key, sizeof(key)) != 0) {
 				errno = ENAMETOOLONG;
@@ -478,12 +485,15 @@ rg_s3d_finals(struct rg_store *st, const char *const *names, size_t n, int *res)
 			} else
 				rg_s3d_key_add(&v, key, NULL);
 	}
-	if (r == 0 && v.n > 0) {
+	if (r == 0 && (v.n > 0 || held.len > 0)) {
 		if ((s = rg_s3d_conn(st)) == NULL)
 			r = -1;
+		else if (held.len > 0)
+			r = rg_s3q_final(st, s, &held);
 		else if ((r = rg_s3_delete(s, v.v, v.n)) != 0)
 			rg_s3d_warn(st, s);
 	}
+	rg_buf_free(&held);
 	rg_s3d_keys_free(&v);
 	for (i = 0; i < n; i++) {
 		p = pend_find(st, names[i]);
@@ -555,6 +565,7 @@ rg_s3d_batch(struct rg_store *st, const char *name)
 int
 rg_s3d_batch_done(struct rg_store *st, const unsigned long *seqs, size_t n)
 {
+	struct rg_buf held = { 0 };
 	struct s3store *d = S3(st);
 	struct journal **jp, *j;
 	char key[RG_STORE_PATH + 64];
@@ -578,12 +589,17 @@ rg_s3d_batch_done(struct rg_store *st, const unsigned long *seqs, size_t n)
 			rg_s3d_key_add(&del, key, NULL);
 		free(j);
 	}
-	if (del.n > 0 && ((s = rg_s3d_conn(st)) == NULL ||
-	    (r = rg_s3_delete(s, del.v, del.n)) != 0)) {
-		if (s != NULL)
+	/* with a quarantine the journals stay, listed: their links are held */
+	for (i = 0; d->quarantined && i < del.n; i++)
+		if (rg_buf_printf(&held, "%s\t\n", del.v[i] + strlen(PENDING "/")) == -1)
+			rg_nomem();
+	if (del.n > 0 && ((s = rg_s3d_conn(st)) == NULL || (d->quarantined ?
+	    rg_s3q_final(st, s, &held) : (r = rg_s3_delete(s, del.v, del.n))) != 0)) {
+		if (s != NULL && !d->quarantined)
 			rg_s3d_warn(st, s);
 		r = -1;
 	}
+	rg_buf_free(&held);
 	rg_s3d_keys_free(&del);
 	return r;
 }
@@ -697,5 +713,8 @@ rg_s3d_rm_close(struct rg_store *st)
 	}
 	for (i = 0; i < d->nconn; i++)
 		d->conn[i].nbatch = 0;	/* (each flushed before the settle) */
+	rg_s3q_close(st, rg_s3d_conn(st));
+	rg_strset_free(&d->qheld);
+	rg_strset_free(&d->qclosed);
 	rg_s3_lease_release(&d->lease);
 }

@@ -67,6 +67,10 @@ struct s3store {
 	char lease_why[512];
 	unsigned long seq;	/* the last name's */
 	struct journal *journals;	/* written, not yet deleted */
+	int quarantined;	/* --quarantine: this run's meta written */
+	unsigned long qseq;	/* its last finals list's */
+	time_t qexpires;
+	struct rg_strset qheld, qclosed;	/* rm_open: what recovery leaves */
 	int removing;		/* rm_open was called: stats to the millisecond */
 	int dircache;		/* and took back what was pending: links' stats
 				 * and tags from a listing of their directory */
@@ -136,6 +140,21 @@ int	rg_s3d_remove(struct rg_store *st, const char *path, const char *leaf);
 int	rg_s3d_rmdir(struct rg_store *st, const char *path);
 int	rg_s3d_unread(struct rg_store *st, const char *path, const struct rg_stat *sst);
 void	rg_s3d_rm_close(struct rg_store *st);
+
+/* quarantine_s3.c: what rg-rm deletes, held for a while */
+int	rg_s3q_purge(struct rg_store *st, long long older_than);
+int	rg_s3q_held_names(struct rg_store *st, struct rg_s3 *s,
+	    struct rg_strset *held, struct rg_strset *closed);
+int	rg_s3q_is_held(const struct rg_strset *held, const struct rg_strset *closed,
+	    const char *name);
+int	rg_s3q_open(struct rg_store *st, struct rg_s3 *s);
+int	rg_s3q_final(struct rg_store *st, struct rg_s3 *s, const struct rg_buf *lines);
+void	rg_s3q_close(struct rg_store *st, struct rg_s3 *s);
+int	rg_s3d_held_open(struct rg_store *st, const char *run, struct rg_qindex *x);
+int	rg_s3d_put_back(struct rg_store *st, const char *name, const char *path,
+	    int dry_run);
+void	rg_s3d_held_close(struct rg_store *st);
+int	rg_s3d_held_each(struct rg_store *st, rg_qrun_fn *fn, void *arg);
 
 /* recover_s3.c: a removal run's beginning */
 int	rg_s3d_rm_open(struct rg_store *st, unsigned long *recovered, const char **why);

@@ -824,3 +824,49 @@ s3obj() {
 	grep -q '0 blobs and 0 manifests eligible for deletion' "$BATS_TEST_TMPDIR/gc"
 	pull_all > /dev/null
 }
+
+@test "S3: --quarantine holds what a policy deletes, rg-restore puts it back; recovery leaves it; an ended quarantine is purged" {
+	local L=$BATS_FILE_TMPDIR/layout v2=rg/prefix/docker/registry/v2 run_id d1
+	registry_start "$BATS_TEST_TMPDIR/reg"
+	mkimage "$L" q1 amd64 2023-07-01T00:00:00Z quarantine-1
+	push "$L:q1" held/app:1
+	d1=$(remote_digest held/app:1)
+	registry_stop
+	sleep 1		# (what was pushed in the scan's second is kept)
+	sweep held/app:1 > "$BATS_TEST_TMPDIR/plan"
+	run --separate-stderr rg-rm -e "$RGW_ENDPOINT" --min-age 0s --quarantine 7d < "$BATS_TEST_TMPDIR/plan"
+	assert_success
+	echo "$output" > "$BATS_TEST_TMPDIR/audit"
+	run_id=$(tail -1 "$BATS_TEST_TMPDIR/audit" | jq -r .run)
+	[[ $run_id =~ ^[0-9a-f]{32}$ ]]
+	[ "$(jq -s '[.[] | select(.type == "rm" and .result == "deleted")] | length' "$BATS_TEST_TMPDIR/audit")" -gt 3 ]
+	[ -z "$("$BATS_TEST_DIRNAME/s3tool" keys rg-test "$v2/repositories/held/app/_manifests/tags/")" ]
+	[[ $("$BATS_TEST_DIRNAME/s3tool" keys rg-test "$v2/.rg-trash/quarantine/$run_id/") == *"/closed "* ]]
+	# the scan says what is held; a run's recovery leaves it (--recover)
+	rg-scan -e "$RGW_ENDPOINT" "$U" | jq -se --arg r "$run_id" 'any(.[]; .type == "quarantine" and .run == $r and .objects > 0)'
+	run --separate-stderr rg-rm --recover -e "$RGW_ENDPOINT" -r "$U"
+	assert_success
+	[ -z "$("$BATS_TEST_DIRNAME/s3tool" keys rg-test "$v2/repositories/held/app/_manifests/tags/")" ]
+	# put back: the tag pulls the same image
+	run --separate-stderr rg-restore -e "$RGW_ENDPOINT" < "$BATS_TEST_TMPDIR/audit"
+	assert_success
+	[ "$(jq -s '[.[] | select(.result != "restored")] | length' <<<"$output")" -eq 0 ]
+	registry_start "$BATS_TEST_TMPDIR/reg"
+	assert_equal "$(remote_digest held/app:1)" "$d1"
+	pulls held/app:1
+	registry_stop
+	# deleted again with a short quarantine, which ends: the next run removes it
+	sleep 1
+	sweep held/app:1 > "$BATS_TEST_TMPDIR/plan"
+	rg-rm -e "$RGW_ENDPOINT" --min-age 0s --quarantine 1s < "$BATS_TEST_TMPDIR/plan" > "$BATS_TEST_TMPDIR/audit2" 2>/dev/null
+	run_id=$(tail -1 "$BATS_TEST_TMPDIR/audit2" | jq -r .run)
+	sleep 2
+	run --separate-stderr rg-rm --purge-quarantine -e "$RGW_ENDPOINT" -r "$U"
+	assert_success
+	[[ $stderr == *"quarantine/$run_id: the quarantine of the run of "*" ended"* ]]
+	[ -z "$("$BATS_TEST_DIRNAME/s3tool" keys rg-test "$v2/.rg-trash/quarantine/$run_id/")" ]
+	[ -z "$("$BATS_TEST_DIRNAME/s3tool" keys rg-test "$v2/.rg-trash/pending/$run_id")" ]
+	run --separate-stderr rg-restore -e "$RGW_ENDPOINT" < "$BATS_TEST_TMPDIR/audit2"
+	assert_failure 1
+	pull_all > /dev/null
+}
