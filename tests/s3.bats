@@ -740,7 +740,7 @@ s3obj() {
 @test "S3: examples/nightly with the registry's config.yml sweeps the bucket it names (examples/rg-s3.cron)" {
 	local L=$BATS_FILE_TMPDIR/layout EX=$BATS_TEST_DIRNAME/../examples line
 	line=$(grep -v '^#' "$EX/rg-s3.cron" | grep rg-nightly)
-	[[ "$line" =~ ^[0-9*]+\ [0-9*]+\ \*\ \*\ \*[[:space:]]+root[[:space:]]+RG_CONFIG=[^\ ]+\ RG_LOG=[^\ ]+\ RG_QUARANTINE=\ /usr/local/bin/rg-nightly$ ]]
+	[[ "$line" =~ ^[0-9*]+\ [0-9*]+\ \*\ \*\ \*[[:space:]]+root[[:space:]]+RG_CONFIG=[^\ ]+\ RG_LOG=[^\ ]+\ /usr/local/bin/rg-nightly$ ]]
 	# the frequent recovery beside it, run as written on this bucket
 	line=$(grep -v '^#' "$EX/rg-s3.cron" | grep -- --recover)
 	line=${line#*root}
@@ -758,7 +758,7 @@ s3obj() {
 	registry_stop
 	sleep 1		# (what was pushed in the scan's second is kept)
 	RG_CONFIG=$BATS_FILE_TMPDIR/gc.yml RG_LOG=$BATS_TEST_TMPDIR/log RG_STOP= RG_START= \
-		RG_MIN_AGE=0s RG_QUARANTINE= run "$EX/nightly"
+		RG_MIN_AGE=0s run "$EX/nightly"
 	assert_success
 	grep -q "rg nightly: the storage of $BATS_FILE_TMPDIR/gc.yml" "$BATS_TEST_TMPDIR/log/rg.log"
 	grep -q 'rg nightly: exit 0$' "$BATS_TEST_TMPDIR/log/rg.log"
