@@ -48,3 +48,9 @@ stress() {
 	# (with rg-rm killed too: make stress; see rg-rm(1), "On S3")
 	STORE=s3 stress none 0s
 }
+
+@test "pushes during the cleanup, each run's deletions held and restored at once: no tag broken, no push failed" {
+	RESTORE=1 stress none 0s
+	[[ "$(grep '^stress: ' <<<"$output")" =~ put\ back\ [1-9] ]]
+	[[ "$(grep '^stress: ' <<<"$output")" == *" failed_pushes=0 "* ]]
+}
