@@ -17,6 +17,7 @@ setup() {
 
 teardown() {
 	registry_stop
+	[ -z "${REDIS_PID:-}" ] || { kill "$REDIS_PID"; wait "$REDIS_PID" 2>/dev/null || true; }
 }
 
 # the digest each tag of REF... names, through the API
@@ -149,4 +150,24 @@ tree() {
 	assert_success
 	registry_start "$R"
 	pulls $tags
+}
+
+@test "with the registry's redis cache: a restored image pulls at once, the registry running throughout" {
+	port=$((18000 + RANDOM % 1000))
+	redis-server --port "$port" --bind 127.0.0.1 --save '' --appendonly no 3>&- >/dev/null &
+	REDIS_PID=$!
+	for _ in $(seq 50); do redis-cli -p "$port" ping >/dev/null 2>&1 && break; sleep 0.1; done
+	REG_CACHE=redis REG_REDIS=127.0.0.1:$port registry_start "$R"
+	pulls team/app:1.0 base:1
+	sleep 1
+	rg-scan "$D" | rg-select team/app:1.0 base:1 | rg-refs 2>/dev/null > "$BATS_TEST_TMPDIR/plan"
+	run --separate-stderr rg-rm -c "$REG_CONFIG" --min-age 0s --quarantine 7d < "$BATS_TEST_TMPDIR/plan"
+	assert_success
+	echo "$output" > "$BATS_TEST_TMPDIR/audit"
+	[ "$(jq -s '[.[] | select(.object == "blob" and .result == "deleted")] | length' "$BATS_TEST_TMPDIR/audit")" -gt 0 ]
+	run pulls team/app:1.0
+	assert_failure
+	run --separate-stderr rg-restore < "$BATS_TEST_TMPDIR/audit"
+	assert_success
+	pulls team/app:1.0 base:1 other/base:1
 }
