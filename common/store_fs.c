@@ -9,6 +9,7 @@
  * (beneath.c).
  */
 #include <dirent.h>
+#include <err.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <stdlib.h>
@@ -333,9 +334,13 @@ fs_trash(struct rg_store *st, const char *path, char name[RG_TRASH_NAME])
 static int
 fs_drop(struct rg_store *st, const char *name, const char *leaf)
 {
-	if (FS(st)->q.dirfd != -1)	/* held, not removed */
-		return rg_quarantine_keep(&FS(st)->q, FS(st)->trashfd, name);
-	return rg_trash_drop(FS(st)->trashfd, name, leaf);
+	if (FS(st)->q.dirfd == -1)
+		return rg_trash_drop(FS(st)->trashfd, name, leaf);
+	if (rg_quarantine_keep(&FS(st)->q, FS(st)->trashfd, name) == 0)
+		return 0;	/* held, not removed */
+	warn("%s/.rg-trash/%s: not held in quarantine (the next run removes it)",
+	    st->root, name);
+	return -1;
 }
 
 static int
