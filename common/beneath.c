@@ -270,13 +270,20 @@ remove_tree(int dirfd, const char *name)
 int
 rg_trash_open(int v2fd, int create)
 {
+	return rg_subdir_open(v2fd, TRASH, create);
+}
+
+/* the directory name below dirfd, made (0700) when asked and missing; -1 (errno) */
+int
+rg_subdir_open(int dirfd, const char *name, int create)
+{
 	int fd;
 
-	if ((fd = openat(v2fd, TRASH, O_RDONLY | O_DIRECTORY | O_NOFOLLOW |
+	if ((fd = openat(dirfd, name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW |
 	    O_CLOEXEC)) == -1 && errno == ENOENT && create) {
-		if (mkdirat(v2fd, TRASH, 0700) == -1 && errno != EEXIST)
+		if (mkdirat(dirfd, name, 0700) == -1 && errno != EEXIST)
 			return -1;
-		fd = openat(v2fd, TRASH, O_RDONLY | O_DIRECTORY | O_NOFOLLOW |
+		fd = openat(dirfd, name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW |
 		    O_CLOEXEC);
 	}
 	return fd;

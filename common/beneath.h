@@ -18,6 +18,7 @@ int	rg_beneath_open(int dirfd, const char *path, int flags);
 int	rg_beneath_stat(int dirfd, const char *path, struct stat *st);
 int	rg_beneath_rmdir(int dirfd, const char *path);
 int	rg_trash_open(int v2fd, int create);
+int	rg_subdir_open(int dirfd, const char *name, int create);
 #define RG_TRASH_NAME	64
 int	rg_trash_move(int v2fd, int trashfd, const char *path,
 	    char name[RG_TRASH_NAME]);

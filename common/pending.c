@@ -30,16 +30,7 @@ static char journal_name[32];
 int
 rg_pend_open(int trashfd)
 {
-	int fd;
-
-	if ((fd = openat(trashfd, PENDING, O_RDONLY | O_DIRECTORY | O_NOFOLLOW |
-	    O_CLOEXEC)) == -1 && errno == ENOENT) {
-		if (mkdirat(trashfd, PENDING, 0700) == -1 && errno != EEXIST)
-			return -1;
-		fd = openat(trashfd, PENDING, O_RDONLY | O_DIRECTORY | O_NOFOLLOW |
-		    O_CLOEXEC);
-	}
-	return fd;
+	return rg_subdir_open(trashfd, PENDING, 1);
 }
 
 /* the journal's line for name: "<name>\t<path>\n" */

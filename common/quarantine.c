@@ -28,21 +28,6 @@
 #define INDEX	"index"
 #define META_MAX	512
 
-static int
-open_dir(int dirfd, const char *name, int create)
-{
-	int fd;
-
-	if ((fd = openat(dirfd, name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW |
-	    O_CLOEXEC)) == -1 && errno == ENOENT && create) {
-		if (mkdirat(dirfd, name, 0700) == -1 && errno != EEXIST)
-			return -1;
-		fd = openat(dirfd, name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW |
-		    O_CLOEXEC);
-	}
-	return fd;
-}
-
 /* Is name a run's: 32 lowercase hex digits? */
 static int
 run_name(const char *name)
@@ -78,9 +63,9 @@ rg_quarantine_open(struct rg_quarantine *q, int trashfd, const char *run,
 	q->time = now;
 	q->expires = duration > (long long)INT64_MAX - now ? INT64_MAX :
 	    now + (time_t)duration;
-	if ((qfd = open_dir(trashfd, QDIR, 1)) == -1)
+	if ((qfd = rg_subdir_open(trashfd, QDIR, 1)) == -1)
 		return -1;
-	q->dirfd = open_dir(qfd, run, 1);
+	q->dirfd = rg_subdir_open(qfd, run, 1);
 	e = errno;
 	close(qfd);
 	if (q->dirfd == -1) {
@@ -147,7 +132,7 @@ rg_quarantine_close(struct rg_quarantine *q)
 	if (q->dirfd != -1)
 		close(q->dirfd);
 	if (q->dirfd != -1 && q->kept == 0 &&
-	    (qfd = open_dir(q->trashfd, QDIR, 0)) != -1) {
+	    (qfd = rg_subdir_open(q->trashfd, QDIR, 0)) != -1) {
 		unlinkat(qfd, q->run, AT_REMOVEDIR);
 		close(qfd);
 	}
@@ -212,7 +197,7 @@ look(int qfd, const char *name, struct rg_qrun *r)
 	int fd;
 
 	memset(r, 0, sizeof(*r));
-	if (!run_name(name) || (fd = open_dir(qfd, name, 0)) == -1)
+	if (!run_name(name) || (fd = rg_subdir_open(qfd, name, 0)) == -1)
 		return -1;
 	memcpy(r->run, name, sizeof(r->run));
 	if (read_meta(fd, r) != 0 || rg_dir_list(fd, ".", &l) == -1) {
@@ -240,7 +225,7 @@ rg_quarantine_each(int trashfd, rg_qrun_fn *fn, void *arg)
 	size_t i;
 	int qfd;
 
-	if ((qfd = open_dir(trashfd, QDIR, 0)) == -1)
+	if ((qfd = rg_subdir_open(trashfd, QDIR, 0)) == -1)
 		return errno == ENOENT ? 0 : -1;
 	if (rg_dir_list(qfd, ".", &l) == -1) {
 		close(qfd);
@@ -269,7 +254,7 @@ rg_quarantine_purge(int trashfd, time_t now, long long older_than,
 	size_t i;
 	int qfd, ret = 0;
 
-	if ((qfd = open_dir(trashfd, QDIR, 0)) == -1)
+	if ((qfd = rg_subdir_open(trashfd, QDIR, 0)) == -1)
 		return errno == ENOENT ? 0 : -1;
 	if (rg_dir_list(qfd, ".", &l) == -1) {
 		close(qfd);
@@ -312,9 +297,9 @@ rg_quarantine_load(int trashfd, const char *run, int *dirfd, struct rg_qindex *x
 		errno = EINVAL;
 		return -1;
 	}
-	if ((qfd = open_dir(trashfd, QDIR, 0)) == -1)
+	if ((qfd = rg_subdir_open(trashfd, QDIR, 0)) == -1)
 		return -1;
-	*dirfd = open_dir(qfd, run, 0);
+	*dirfd = rg_subdir_open(qfd, run, 0);
 	e = errno;
 	close(qfd);
 	if (*dirfd == -1) {

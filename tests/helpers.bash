@@ -82,6 +82,15 @@ mix_copy() {
 	cp -a "$BATS_FILE_TMPDIR/data" "$R/data"
 }
 
+# redis_start: a throwaway redis-server on a free port; sets REDIS_PORT
+# and REDIS_PID (teardown kills it)
+redis_start() {
+	REDIS_PORT=$((16000 + RANDOM % 3000))
+	redis-server --port "$REDIS_PORT" --bind 127.0.0.1 --save '' --appendonly no 3>&- >/dev/null &
+	REDIS_PID=$!
+	for _ in $(seq 50); do redis-cli -p "$REDIS_PORT" ping >/dev/null 2>&1 && break; sleep 0.1; done
+}
+
 # proxy_start UPSTREAM PLAN LOG [DENY]: tests/flaky-proxy on a free port,
 # once it answers and has logged that answer (S3=1 in the environment: before an S3 server); sets
 # PROXY (127.0.0.1:port) and PROXY_PID

@@ -160,10 +160,8 @@ counts() {	# object result ... of the rm records
 }
 
 @test "redis cache: the entries of exactly what went are removed, no other key; the same layers pushed again pull whole" {
-	port=$((16000 + RANDOM % 2000))
-	redis-server --port "$port" --bind 127.0.0.1 --save '' --appendonly no 3>&- >/dev/null &
-	REDIS_PID=$!
-	for _ in $(seq 50); do redis-cli -p "$port" ping >/dev/null 2>&1 && break; sleep 0.1; done
+	redis_start
+	port=$REDIS_PORT
 	REG_CACHE=redis REG_REDIS=127.0.0.1:$port registry_start "$R"
 	push "$L:a" app:1
 	push "$L:b" app:b

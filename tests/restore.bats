@@ -153,11 +153,8 @@ tree() {
 }
 
 @test "with the registry's redis cache: a restored image pulls at once, the registry running throughout" {
-	port=$((18000 + RANDOM % 1000))
-	redis-server --port "$port" --bind 127.0.0.1 --save '' --appendonly no 3>&- >/dev/null &
-	REDIS_PID=$!
-	for _ in $(seq 50); do redis-cli -p "$port" ping >/dev/null 2>&1 && break; sleep 0.1; done
-	REG_CACHE=redis REG_REDIS=127.0.0.1:$port registry_start "$R"
+	redis_start
+	REG_CACHE=redis REG_REDIS=127.0.0.1:$REDIS_PORT registry_start "$R"
 	pulls team/app:1.0 base:1
 	sleep 1
 	rg-scan "$D" | rg-select team/app:1.0 base:1 | rg-refs 2>/dev/null > "$BATS_TEST_TMPDIR/plan"
