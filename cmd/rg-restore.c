@@ -25,18 +25,10 @@
 #include "remove.h"
 #include "store.h"
 
-/* one object to put back */
-struct obj {
-	char *run, *repo, *key;	/* key: the tag or upload's uuid */
-	struct rg_digest d;
-	int kind, has_digest;
-	int listed;		/* from the run's index (--run), not a record */
-	char path[RG_STORE_PATH];
-};
-
-static struct obj *objs;
+static struct rg_restobj *objs;
 static size_t nobjs, capobjs;
 static struct rg_store *store;
+static struct rg_whole whole;	/* what a link needs, looked at */
 static const char *root_arg, *run_arg, *root_seen;
 static struct rg_remote remote;		/* S3: --endpoint, --cacert */
 static char *root_log;		/* the audit log's rm-total root */
@@ -56,40 +48,7 @@ usage(FILE *f, int code)
 	exit(code);
 }
 
-/* the object's place below the v2 directory: 0, or -1 when its fields are not valid */
-static int
-place(struct obj *o)
-{
-	char hex[RG_HEX_LEN + 1];
-
-	if (o->has_digest)
-		rg_digest_hex(&o->d, hex);
-	switch (o->kind) {
-	case RG_OBJ_BLOB:
-		return o->has_digest ? rg_path(o->path, sizeof(o->path),
-		    "blobs/sha256/%.2s/%s", hex, hex) : -1;
-	case RG_OBJ_LAYER:
-		return o->has_digest && rg_repo_valid(o->repo) ?
-		    rg_path(o->path, sizeof(o->path),
-		    "repositories/%s/_layers/sha256/%s", o->repo, hex) : -1;
-	case RG_OBJ_MANIFEST:
-		return o->has_digest && rg_repo_valid(o->repo) ?
-		    rg_path(o->path, sizeof(o->path),
-		    "repositories/%s/_manifests/revisions/sha256/%s", o->repo,
-		    hex) : -1;
-	case RG_OBJ_TAG:
-		return rg_repo_valid(o->repo) && rg_tag_valid(o->key) ?
-		    rg_path(o->path, sizeof(o->path),
-		    "repositories/%s/_manifests/tags/%s", o->repo, o->key) : -1;
-	case RG_OBJ_UPLOAD:
-		return rg_repo_valid(o->repo) && rg_upload_valid(o->key) ?
-		    rg_path(o->path, sizeof(o->path),
-		    "repositories/%s/_uploads/%s", o->repo, o->key) : -1;
-	}
-	return -1;
-}
-
-static struct obj *
+static struct rg_restobj *
 add(void)
 {
 	if (nobjs == capobjs) {
@@ -118,7 +77,7 @@ on_record(json_t *rec, const char *line, size_t len, const char *where,
 {
 	const char *type = rg_str(rec, RG_F_TYPE), *kind = rg_str(rec, "object");
 	const char *ds = rg_str(rec, RG_F_DIGEST), *run = rg_str(rec, "run");
-	struct obj *o;
+	struct rg_restobj *o;
 	int k;
 
 	(void)line;
@@ -140,13 +99,11 @@ on_record(json_t *rec, const char *line, size_t len, const char *where,
 	o->repo = sdup(rg_str(rec, RG_F_REPO));
 	o->key = sdup(k == RG_OBJ_TAG ? rg_str(rec, RG_F_TAG) : rg_str(rec, "uuid"));
 	o->has_digest = ds != NULL && rg_digest_parse(ds, strlen(ds), &o->d) == 0;
-	if (k == RG_NOBJ || run == NULL || place(o) != 0) {
+	if (k == RG_NOBJ || run == NULL || rg_restobj_place(o) != 0) {
 		warnx("%s: not a deleted object's record rg-restore can place "
 		    "(kind, repository, tag, digest or run): skipped", where);
 		status = RG_EXIT_PARTIAL;
-		free(o->run);
-		free(o->repo);
-		free(o->key);
+		rg_restobj_clear(o);
 		nobjs--;
 	}
 	return 0;
@@ -163,9 +120,7 @@ static int
 from_path(const char *run, const char *path)
 {
 	static struct rg_strset seen;
-	char buf[RG_STORE_PATH], *p;
-	struct obj *o;
-	size_t n;
+	struct rg_restobj *o;
 
 	if (rg_strset_has(&seen, path))
 		return 0;
@@ -174,51 +129,19 @@ from_path(const char *run, const char *path)
 	o = add();
 	o->listed = 1;
 	o->run = sdup(run);
-	if (rg_path(buf, sizeof(buf), "%s", path) != 0)
-		goto bad;
-	n = strlen(buf);
-	if (strncmp(buf, "blobs/sha256/", 13) == 0 && n > RG_HEX_LEN) {
-		o->kind = RG_OBJ_BLOB;
-		o->has_digest = rg_hex_parse(buf + n - RG_HEX_LEN, RG_HEX_LEN,
-		    &o->d) == 0;
-	} else if (strncmp(buf, "repositories/", 13) == 0 &&
-	    ((p = strstr(buf, "/_layers/sha256/")) != NULL ||
-	    (p = strstr(buf, "/_manifests/revisions/sha256/")) != NULL)) {
-		o->kind = p[2] == 'l' ? RG_OBJ_LAYER : RG_OBJ_MANIFEST;
-		*p = '\0';
-		o->repo = sdup(buf + 13);
-		o->has_digest = rg_hex_parse(buf + n - RG_HEX_LEN, RG_HEX_LEN,
-		    &o->d) == 0 && n >= RG_HEX_LEN;
-	} else if (strncmp(buf, "repositories/", 13) == 0 &&
-	    (p = strstr(buf, "/_manifests/tags/")) != NULL) {
-		o->kind = RG_OBJ_TAG;
-		o->key = sdup(p + 17);
-		*p = '\0';
-		o->repo = sdup(buf + 13);
-	} else if (strncmp(buf, "repositories/", 13) == 0 &&
-	    (p = strstr(buf, "/_uploads/")) != NULL) {
-		o->kind = RG_OBJ_UPLOAD;
-		o->key = sdup(p + 10);
-		*p = '\0';
-		o->repo = sdup(buf + 13);
-	} else
-		goto bad;
-	if (place(o) == 0 && strcmp(o->path, path) == 0)
+	if (rg_restobj_parse(o, path) == 0)
 		return 0;
-bad:
 	warnx("%s: its index names %s, not an object's place: left alone",
 	    run, path);
 	status = RG_EXIT_PARTIAL;
-	free(o->run);
-	free(o->repo);
-	free(o->key);
+	rg_restobj_clear(o);
 	nobjs--;
 	return -1;
 }
 
 /* the record of what became of o */
 static void
-report(const struct obj *o, const char *result, const char *why)
+report(const struct rg_restobj *o, const char *result, const char *why)
 {
 	char ds[RG_DIGEST_STRLEN + 1];
 	json_t *rec = rg_record_new("restore", o->repo);
@@ -243,7 +166,7 @@ report(const struct obj *o, const char *result, const char *why)
 
 /* The name the run holds o under: the last index entry of its path still held. */
 static const char *
-held_name(const struct rg_qindex *x, const struct obj *o)
+held_name(const struct rg_qindex *x, const struct rg_restobj *o)
 {
 	size_t i;
 
@@ -253,14 +176,102 @@ held_name(const struct rg_qindex *x, const struct obj *o)
 	return NULL;
 }
 
-/* The objects of run, put back kind by kind in the registry's order. */
+/*
+ * What o needs there before it goes back (rg_whole_*, restore.c): 1 all
+ * there, 0 not (whole.why), -1 cannot tell.  A tag: the manifest its
+ * held copy names.
+ */
+static int
+needs(struct rg_restobj *o, const char *name)
+{
+	char where[RG_STORE_PATH + RG_TRASH_NAME + 64];
+	struct rg_digest d;
+	size_t n;
+
+	switch (o->kind) {
+	case RG_OBJ_LAYER:
+		return rg_whole_layer(&whole, &o->d);
+	case RG_OBJ_MANIFEST:
+		return rg_whole_manifest(&whole, o->repo, &o->d, 0);
+	case RG_OBJ_TAG:
+		if (store->ops->held_where(store, name, o->path, where,
+		    sizeof(where)) != 0)
+			return -1;
+		n = strlen(where);
+		if (rg_path(where + n, sizeof(where) - n, "/current/link") != 0 ||
+		    store->ops->link(store, where, &d, NULL) != RG_LINK_OK)
+			return -1;
+		o->d = d;
+		o->has_digest = 1;
+		return rg_whole_manifest(&whole, o->repo, &d, 1);
+	}
+	return 1;
+}
+
+/*
+ * o put back from the run's index x, said: 1, or 0 when what it needs is
+ * not there and this is not the last look (a manifest waits for its
+ * children).
+ */
+static int
+restore_one(struct rg_restobj *o, const struct rg_qindex *x, int last)
+{
+	const char *name = held_name(x, o);
+	int r = 2, c = 1;
+
+	if (name != NULL && (c = needs(o, name)) == 0 && !last)
+		return 0;
+	if (c == 1)
+		r = store->ops->put_back(store, name, o->path, dry_run);
+	else if (store->ops->put_back(store, name, o->path, 1) == 1)
+		r = 1;		/* (there again: left, whatever it needs) */
+	else if (c == 0) {
+		counts[2]++;
+		status = RG_EXIT_PARTIAL;
+		report(o, "gone", whole.why);
+		return 1;
+	} else
+		r = -1;
+	switch (r) {
+	case 0:
+		counts[0]++;
+		rg_whole_would(&whole, o->path);
+		report(o, dry_run ? "would-restore" : "restored", NULL);
+		break;
+	case 1:
+		counts[1]++;
+		report(o, "skipped", name == NULL || o->kind != RG_OBJ_TAG ?
+		    "there again: put back already, or pushed again; left as "
+		    "it is" : "pushed again since it was deleted: kept as pushed");
+		break;
+	case 2:
+		if (o->listed)
+			break;	/* (put back by rg-rm's settle) */
+		counts[2]++;
+		status = RG_EXIT_PARTIAL;
+		report(o, "gone", "not held: its run's quarantine has ended, or "
+		    "it was never quarantined");
+		break;
+	default:
+		counts[3]++;
+		status = RG_EXIT_PARTIAL;
+		warn("%s/%s", store->root, o->path);
+		report(o, "failed", strerror(errno));
+	}
+	return 1;
+}
+
+/*
+ * The objects of run, put back kind by kind in the registry's order;
+ * manifests in rounds, an index after its children, until a round puts
+ * none back.
+ */
 static void
 restore_run(const char *run)
 {
 	struct rg_qindex x;
-	const char *name;
-	size_t i, k;
-	int r;
+	size_t i, k, done, waiting;
+	int last;
 
 	if (store->ops->held_open(store, run, &x) == -1) {
 		if (errno != ENOENT)
@@ -269,38 +280,20 @@ restore_run(const char *run)
 		memset(&x, 0, sizeof(x));	/* none held: each gone */
 	}
 	for (k = 0; k < sizeof(order) / sizeof(order[0]); k++)
-		for (i = 0; i < nobjs; i++) {
-			if (objs[i].kind != order[k] || strcmp(objs[i].run, run) != 0)
-				continue;
-			name = held_name(&x, &objs[i]);
-			r = store->ops->put_back(store, name, objs[i].path, dry_run);
-			switch (r) {
-			case 0:
-				counts[0]++;
-				report(&objs[i], dry_run ? "would-restore" :
-				    "restored", NULL);
-				break;
-			case 1:
-				counts[1]++;
-				report(&objs[i], "skipped", name == NULL ||
-				    objs[i].kind != RG_OBJ_TAG ? "there again: put back "
-				    "already, or pushed again; left as it is" :
-				    "pushed again since it was deleted: kept as pushed");
-				break;
-			case 2:
-				if (objs[i].listed)
-					break;	/* (put back by rg-rm's settle) */
-				counts[2]++;
-				status = RG_EXIT_PARTIAL;
-				report(&objs[i], "gone", "not held: its run's quarantine "
-				    "has ended, or it was never quarantined");
-				break;
-			default:
-				counts[3]++;
-				status = RG_EXIT_PARTIAL;
-				warn("%s/%s", store->root, objs[i].path);
-				report(&objs[i], "failed", strerror(errno));
+		for (last = order[k] != RG_OBJ_MANIFEST;;) {
+			for (i = done = waiting = 0; i < nobjs; i++) {
+				if (objs[i].kind != order[k] || objs[i].done ||
+				    strcmp(objs[i].run, run) != 0)
+					continue;
+				if (restore_one(&objs[i], &x, last)) {
+					objs[i].done = 1;
+					done++;
+				} else
+					waiting++;
 			}
+			if (waiting == 0 || last)
+				break;
+			last = done == 0;
 		}
 	store->ops->held_close(store);
 	rg_qindex_free(&x);
@@ -379,6 +372,8 @@ main(int argc, char *argv[])
 		return RG_EXIT_FATAL;
 	if (store->ops->held_open == NULL)
 		errx(RG_EXIT_FATAL, "%s: this storage holds no quarantine", root_seen);
+	whole.st = store;
+	whole.dry_run = dry_run;
 	/* the lock, as rg-rm's: no rg-rm or rg-restore works beside it */
 	if (!dry_run && store->ops->rm_open(store, &recovered, &why) == -1)
 		errx(RG_EXIT_FATAL, "%s/.rg-trash: %s", store->root, why);
@@ -404,6 +399,7 @@ main(int argc, char *argv[])
 	    "%lu gone (no longer held), %lu failed%s\n", dry_run ?
 	    "would restore" : "restored", counts[0], counts[1], counts[2],
 	    counts[3], dry_run ? " (dry run: nothing changed)" : "");
+	rg_whole_free(&whole);
 	rg_store_close(store);
 	if (rg_stdout_close() != 0)
 		return RG_EXIT_FATAL;

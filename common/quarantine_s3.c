@@ -480,6 +480,15 @@ rg_s3d_put_back(struct rg_store *st, const char *name, const char *path,
 	return r;
 }
 
+/* a held copy: the set-aside one, in pending */
+int
+rg_s3d_held_where(struct rg_store *st, const char *name, const char *path,
+    char *out, size_t size)
+{
+	(void)st;
+	return rg_path(out, size, PENDING "/%s/%s", name, path);
+}
+
 void
 rg_s3d_held_close(struct rg_store *st)
 {

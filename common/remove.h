@@ -103,4 +103,39 @@ void	rg_rmstore_run(struct rg_rmplan *p, struct rg_sweep *sw,
 void	rg_rmapi_run(struct rg_rmplan *p, struct rg_apirm *ar, rg_outcome_fn *fn,
 	    void *arg);
 
+/* restore.c, for rg-restore: an object to put back, and its place */
+struct rg_restobj {
+	char *run, *repo, *key;	/* key: the tag or upload's uuid */
+	struct rg_digest d;
+	int kind, has_digest;
+	int listed;		/* from the run's index (--run), not a record */
+	int done;		/* put back, or said why not */
+	char path[RG_STORE_PATH];	/* below the v2 directory */
+};
+
+int	rg_restobj_place(struct rg_restobj *o);
+int	rg_restobj_parse(struct rg_restobj *o, const char *path);
+void	rg_restobj_clear(struct rg_restobj *o);
+
+/*
+ * Is what a link put back would name whole in
+ * the storage now?  1 yes, 0 no (why says what is gone), -1 cannot tell
+ * (errno).  A manifest: its data, each blob it names linked in repo with
+ * its data, each child whole and linked (and, linked, its own revision
+ * link); a layer link: its blob's data.
+ */
+struct rg_whole {
+	struct rg_store *st;
+	int dry_run;		/* what it would put back counts as there */
+	struct rg_strset ok;	/* "repo@hex" found whole */
+	struct rg_strset would;	/* a dry run: the paths it would put back */
+	char why[RG_STORE_PATH + 128];
+};
+
+int	rg_whole_manifest(struct rg_whole *w, const char *repo,
+	    const struct rg_digest *d, int linked);
+int	rg_whole_layer(struct rg_whole *w, const struct rg_digest *d);
+void	rg_whole_would(struct rg_whole *w, const char *path);
+void	rg_whole_free(struct rg_whole *w);
+
 #endif

@@ -154,6 +154,8 @@ int	rg_s3d_held_open(struct rg_store *st, const char *run, struct rg_qindex *x);
 int	rg_s3d_put_back(struct rg_store *st, const char *name, const char *path,
 	    int dry_run);
 void	rg_s3d_held_close(struct rg_store *st);
+int	rg_s3d_held_where(struct rg_store *st, const char *name, const char *path,
+	    char *out, size_t size);
 int	rg_s3d_held_each(struct rg_store *st, rg_qrun_fn *fn, void *arg);
 
 /* recover_s3.c: a removal run's beginning */

@@ -270,6 +270,12 @@ struct rg_store_ops {
 	int	(*put_back)(struct rg_store *, const char *name, const char *path,
 		    int dry_run);
 	void	(*held_close)(struct rg_store *);
+	/*
+	 * Where the run held_open opened keeps name, held from path: a path
+	 * below the v2 directory, for link and read.  0, or -1.
+	 */
+	int	(*held_where)(struct rg_store *, const char *name, const char *path,
+		    char *out, size_t size);
 	/* every run held in quarantine, told to fn; NULL: none can be */
 	int	(*held_each)(struct rg_store *, rg_qrun_fn *fn, void *arg);
 	int	(*pend)(struct rg_store *, const char *path,

@@ -24,6 +24,7 @@ struct fs {
 	int v2fd, trashfd, pendfd;
 	struct rg_quarantine q;		/* --quarantine: this run's */
 	int heldfd;			/* rg-restore: the run's quarantine */
+	char heldrun[33];		/* and its id */
 };
 
 #define FS(st)	((struct fs *)(st)->drv)
@@ -384,6 +385,8 @@ fs_held_open(struct rg_store *st, const char *run, struct rg_qindex *x)
 	if (t == -1 && (t = rg_trash_open(FS(st)->v2fd, 0)) == -1)
 		return -1;	/* (a dry run: no lock taken, nothing made) */
 	r = rg_quarantine_load(t, run, &FS(st)->heldfd, x);
+	if (r == 0)	/* (a run's id: 32 hex digits, checked) */
+		(void)rg_path(FS(st)->heldrun, sizeof(FS(st)->heldrun), "%s", run);
 	e = errno;
 	if (t != FS(st)->trashfd)
 		close(t);
@@ -409,6 +412,15 @@ static int
 fs_put_back(struct rg_store *st, const char *name, const char *path, int dry_run)
 {
 	return rg_quarantine_put(FS(st)->heldfd, name, FS(st)->v2fd, path, dry_run);
+}
+
+static int
+fs_held_where(struct rg_store *st, const char *name, const char *path,
+    char *out, size_t size)
+{
+	(void)path;
+	return rg_path(out, size, ".rg-trash/quarantine/%s/%s", FS(st)->heldrun,
+	    name);
 }
 
 static void
@@ -460,6 +472,7 @@ static const struct rg_store_ops fs_ops = {
 	.held_open = fs_held_open,
 	.put_back = fs_put_back,
 	.held_close = fs_held_close,
+	.held_where = fs_held_where,
 	.held_each = fs_held_each,
 	.pend = fs_pend,
 	.pend_stat = fs_pend_stat,

@@ -59,6 +59,7 @@ static const struct rg_store_ops s3_ops = {
 	.held_open = rg_s3d_held_open,
 	.put_back = rg_s3d_put_back,
 	.held_close = rg_s3d_held_close,
+	.held_where = rg_s3d_held_where,
 	.held_each = rg_s3d_held_each,
 	.pend = rg_s3d_pend,
 	.pend_stat = rg_s3d_pend_stat,

@@ -132,6 +132,33 @@ tree() {
 	pulls deep/a/b/c:x
 }
 
+@test "what a held image needs, deleted since by a run without quarantine: it stays held, said gone (what is missing named), exit 1; no tag is put back broken" {
+	# base:1's blobs stay when base:1 goes (other/base:1 has them); then other/base:1 goes for good
+	rg-scan "$D" | rg-select base:1 | rg-refs 2>/dev/null > "$BATS_TEST_TMPDIR/plan"
+	rg-rm --min-age 0s --quarantine 7d < "$BATS_TEST_TMPDIR/plan" > "$BATS_TEST_TMPDIR/audit" 2>/dev/null
+	run_id=$(tail -1 "$BATS_TEST_TMPDIR/audit" | jq -r .run)
+	[ "$(jq -s '[.[] | select(.object == "blob" and .result == "deleted")] | length' "$BATS_TEST_TMPDIR/audit")" -eq 0 ]
+	rg-scan "$D" | rg-select other/base:1 | rg-refs 2>/dev/null > "$BATS_TEST_TMPDIR/plan2"
+	rg-rm --min-age 0s < "$BATS_TEST_TMPDIR/plan2" > "$BATS_TEST_TMPDIR/audit2" 2>/dev/null
+	[ "$(jq -s '[.[] | select(.object == "blob" and .result == "deleted")] | length' "$BATS_TEST_TMPDIR/audit2")" -gt 0 ]
+	tree "$D" > "$BATS_TEST_TMPDIR/tree.before"
+	for dry in -n ""; do
+		run --separate-stderr rg-restore $dry --run "$run_id" -r "$D"
+		assert_failure 1
+		# the manifest and its tag stay held; a layer link whose data is there may go back
+		[ "$(jq -s '[.[] | select(.object != "layer" and .result != "gone")] | length' <<<"$output")" -eq 0 ]
+		jq -s -e '[.[] | select(.object == "tag")] | length == 1 and .[0].tag == "1"' <<<"$output"
+		jq -s -e 'map(select(.object != "layer")) | length > 1 and all(.why | test("^the (data of blob|revision link of) sha256:[0-9a-f]{64}( in base)? is gone$"))' <<<"$output"
+		[ -z "$dry" ] || diff "$BATS_TEST_TMPDIR/tree.before" <(tree "$D")
+	done
+	[ -d "$V2/.rg-trash/quarantine/$run_id" ]		# still held
+	registry_start "$R"
+	for t in $(listed); do
+		pulls "$t"
+	done
+	! listed | grep -qx 'base:1'
+}
+
 @test "rg-restore killed at each rename (SIGKILL): no tag ever points at missing content, and a rerun finishes" {
 	local at tags="team/app:1.0 team/app:1.1 base:1 multi:1"
 	rg-scan "$D" | rg-select team/app:1.0 team/app:1.1 base:1 multi:1 | rg-refs 2>/dev/null > "$BATS_TEST_TMPDIR/plan"

@@ -870,3 +870,36 @@ s3obj() {
 	assert_failure 1
 	pull_all > /dev/null
 }
+
+@test "S3: rg-restore killed at its requests (SIGKILL): every tag the registry lists pulls whole, and a rerun finishes" {
+	local L=$BATS_FILE_TMPDIR/layout at t d1 d2
+	registry_start "$BATS_TEST_TMPDIR/reg"
+	mkimage "$L" k1 amd64 2023-07-02T00:00:00Z killed-restore-1
+	mkimage "$L" k2 arm64 2023-07-03T00:00:00Z killed-restore-2
+	push "$L:k1" held/k1:1
+	push "$L:k2" held/k2:1
+	push "$L:k2" held/k2:2
+	d1=$(remote_digest held/k1:1)
+	d2=$(remote_digest held/k2:1)
+	registry_stop
+	sleep 1
+	sweep held/k1:1 held/k2:1 held/k2:2 > "$BATS_TEST_TMPDIR/plan"
+	rg-rm -e "$RGW_ENDPOINT" --min-age 0s --quarantine 7d < "$BATS_TEST_TMPDIR/plan" > "$BATS_TEST_TMPDIR/audit" 2>/dev/null
+	for at in 4 9 15 22 30 45 60; do
+		strace -f -o /dev/null -e trace=sendto -e inject=sendto:signal=KILL:when=$at \
+			rg-restore -e "$RGW_ENDPOINT" < "$BATS_TEST_TMPDIR/audit" > /dev/null 2>&1 || true
+		registry_start "$BATS_TEST_TMPDIR/reg"
+		for t in $(listed); do
+			pulls "$t"
+		done
+		registry_stop
+	done
+	run --separate-stderr rg-restore -e "$RGW_ENDPOINT" < "$BATS_TEST_TMPDIR/audit"
+	assert_success
+	[ "$(jq -s '[.[] | select(.result != "restored" and .result != "skipped")] | length' <<<"$output")" -eq 0 ]
+	registry_start "$BATS_TEST_TMPDIR/reg"
+	assert_equal "$(remote_digest held/k1:1)" "$d1"
+	assert_equal "$(remote_digest held/k2:2)" "$d2"
+	pulls held/k1:1 held/k2:1 held/k2:2
+	registry_stop
+}
