@@ -135,8 +135,8 @@ stress: deps all
 	STORE=s3 tests/stress/live $(BUILD)/bin $(STRESS_SECONDS) none 0s 2
 	STORE=s3 RECOVER=1 tests/stress/live $(BUILD)/bin $(STRESS_SECONDS) none 0s 2
 	STORE=s3 TWO=1 tests/stress/live $(BUILD)/bin $(STRESS_SECONDS) none 0s
-	RESTORE=1 tests/stress/live $(BUILD)/bin $(STRESS_SECONDS) none 0s
-	STORE=s3 RESTORE=1 tests/stress/live $(BUILD)/bin $(STRESS_SECONDS) none 0s
+	RESTORE=1 tests/stress/live $(BUILD)/bin $(STRESS_SECONDS) none 0s 2
+	STORE=s3 RESTORE=1 tests/stress/live $(BUILD)/bin $(STRESS_SECONDS) none 0s 2
 
 demo: deps all
 	tests/demo $(BUILD)/bin
