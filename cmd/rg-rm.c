@@ -19,8 +19,6 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "redis.h"
-#include "regconf.h"
 #include "remove.h"
 #include "store.h"
 
@@ -30,7 +28,7 @@ static struct rg_store *store;		/* chosen once: the stream's storage */
 static struct rg_apirm ar;		/* a scan of a URL: through the API */
 static struct rg_http_opts http_opts;
 static struct rg_remote remote;		/* S3: --endpoint, --config */
-static int dry_run, verbose, status, approved, recover, purge;
+static int dry_run, verbose, status, recover, purge;
 static long long quarantine;	/* --quarantine, seconds; 0: none */
 static long long older_than = -1;	/* --purge-quarantine --older-than */
 static unsigned long purged_runs;	/* quarantines ended, removed */
@@ -42,15 +40,8 @@ static time_t now;
 static unsigned long done[RG_NOBJ], kept[RG_NOBJ];
 static long long bytes;
 static struct rg_rmopts opts;		/* those that depend on the source */
-static const char *start_cmd;
-static struct rg_regconf conf;		/* the registry's config.yml, if known */
-static int have_conf;
-static struct rg_redis redis;
+static struct rg_rmconf rc;		/* the registry's config.yml, if known */
 static struct rg_rmstore rmo;		/* the storage remover's policy */
-static const char hold_inmemory[] = "the registry's in-memory cache could go on "
-    "claiming it: --stop and --start delete it while the registry is stopped";
-static const char hold_nodrain[] = "--stop would cut the registry's pushes: "
-    "its config.yml has no http.draintimeout";
 
 /* the audit record of one object */
 static void
@@ -139,53 +130,15 @@ usage(FILE *f, int code)
 	exit(code);
 }
 
-/*
- * The registry's config.yml: the one given, or Debian's when its storage
- * is the stream's; what it caches decides what may go while it runs.
- */
+/* The registry's config.yml: what it caches decides what may go while it runs. */
 static void
 load_config(void)
 {
 	char e[1024];
 
-	switch (rg_regconf_of(opts.config, sw.st, &conf, e, sizeof(e))) {
-	case -1:
+	if (rg_rmconf_load(&rc, &opts, &plan, &sw, &rmo, verbose, e,
+	    sizeof(e)) != 0)
 		errx(RG_EXIT_FATAL, "%s", e);
-	case 2:
-		warnx("%s", e);
-		return;
-	case 1:
-		return;
-	}
-	have_conf = 1;
-	if (verbose)
-		warnx("%s: the registry of %s; blob descriptor cache: %s", conf.path,
-		    sw.root, rg_cache_name(conf.cache));
-	if (!opts.prune && !rg_rmplan_has(&plan, RG_OBJ_LAYER, RG_OBJ_BLOB))
-		return;		/* the cache matters for links and blobs */
-	if (opts.stop != NULL && !conf.drains) {
-		/*
-		 * Without it, SIGTERM ends the registry at once: a push cut
-		 * while the registry writes a manifest (in place) leaves it
-		 * truncated, and later pushes of it do not write it again.
-		 */
-		warnx("%s: no http.draintimeout: stopping the registry would cut "
-		    "the pushes it serves, a manifest half written among them; "
-		    "layer links and blobs are kept until it is set (http: "
-		    "{draintimeout: 60s}) (rg-rm(1))", conf.path);
-		rmo.hold_cached = hold_nodrain;
-		opts.stop = start_cmd = NULL;	/* no window */
-		return;
-	}
-	if (conf.cache == RG_CACHE_INMEMORY && opts.stop == NULL)
-		rmo.hold_cached = hold_inmemory;
-	if (conf.cache == RG_CACHE_REDIS) {
-		if (rg_redis_open(&redis, conf.redis_addr, conf.redis_password,
-		    conf.redis_db) != 0)
-			errx(RG_EXIT_FATAL, "%s: the registry's cache (%s): %s: "
-			    "nothing deleted", conf.path, conf.cache_name, redis.err);
-		sw.redis = &redis;
-	}
 }
 
 /* a quarantine that ended (or --older-than), removed: said, and counted */
@@ -293,42 +246,27 @@ run_purge(void)
 	return RG_EXIT_OK;
 }
 
+/* each object the plan may not delete: its record */
+static void
+refused(void *arg, const struct rg_rmitem *it, const char *result,
+    const char *why)
+{
+	(void)arg;
+	report(it, result, why);
+}
+
 /* Marks other than tags need rg-refs' pass and a fresh scan. */
 static void
 check_approval(void)
 {
-	char mine[RG_DIGEST_STRLEN + 1];
-	const char *why;
-	size_t i;
-	unsigned long refused = 0;
+	char msg[512];
+	unsigned long n;
 
-	rg_plan_final(&plan.marks, mine);
-	if (plan.refs_line != 0 && strcmp(mine, plan.plan) != 0)
-		errx(RG_EXIT_FATAL, "<stdin>:%lu: the marks do not match rg-refs' "
-		    "plan: the stream was changed after rg-refs; nothing deleted",
-		    plan.refs_line);
-	if (plan.scan_time >= 0 && now - plan.scan_time > max_age)
-		errx(RG_EXIT_FATAL, "the scan is %lld seconds old (--max-age %lld): "
-		    "pushes since may have made its garbage live again; scan again",
-		    (long long)(now - plan.scan_time), max_age);
-	if (plan.root != NULL && !plan.saw_end)
-		errx(RG_EXIT_FATAL, "the stream ends before rg-scan's scan-end "
-		    "record: it was cut short; nothing deleted");
-	approved = plan.refs_line != 0 && plan.scan_time >= 0;
-	why = plan.refs_line == 0 ? "the stream has not passed rg-refs" :
-	    plan.scan_time < 0 ? "the stream has no scan record" : NULL;
-	for (i = 0; i < plan.n; i++)
-		if (plan.v[i].bad != NULL)
-			report(&plan.v[i], "invalid", plan.v[i].bad);
-		else if ((plan.v[i].kind != RG_OBJ_TAG && !approved) ||
-		    (plan.v[i].kind == RG_OBJ_BLOB && !plan.complete)) {
-			report(&plan.v[i], "refused", why ? why : "the scan was incomplete");
-			plan.v[i].valid = 0;
-			refused++;
-		}
-	if (refused > 0) {
-		warnx("%lu manifests, layer links, blobs or uploads not deleted: %s",
-		    refused, why ? why : "the scan could not read all of the storage");
+	if (rg_rmplan_approve(&plan, now, max_age, refused, NULL, &n, msg,
+	    sizeof(msg)) != 0)
+		errx(RG_EXIT_FATAL, "%s", msg);
+	if (n > 0) {
+		warnx("%s", msg);
 		status = RG_EXIT_PARTIAL;
 	}
 }
@@ -351,7 +289,6 @@ run(void)
 	rmo.prune = opts.prune;
 	rmo.dry_run = dry_run;
 	rmo.stop_cmd = opts.stop;
-	rmo.start_cmd = start_cmd;
 	rg_rmstore_run(&plan, &sw, &rmo, outcome, NULL);
 	if (rmo.failed)
 		status = RG_EXIT_PARTIAL;
@@ -400,14 +337,14 @@ summary(void)
 		    "the space of these manifests' blobs comes back when its storage "
 		    "is swept (rg-scan | rg-refs | rg-rm on the storage, or the "
 		    "registry's garbage-collect)\n");
-	if (rmo.ncached > 0 && rmo.hold_cached == hold_inmemory)
+	if (rmo.ncached > 0 && rmo.hold_cached == rg_hold_inmemory)
 		fprintf(stderr, "rg-rm: kept %lu layer links and blobs: the registry "
 		    "(%s) caches blob descriptors in memory, and would go on "
 		    "answering that they exist after they were deleted, so the "
 		    "next push of an image using one would be broken; give --stop "
 		    "and --start to delete them while it is stopped (rg-rm(1))\n",
-		    rmo.ncached, conf.path);
-	if (!dry_run && !have_conf && !plan.api && (done[RG_OBJ_BLOB] > 0 || done[RG_OBJ_LAYER] > 0))
+		    rmo.ncached, rc.conf.path);
+	if (!dry_run && !rc.have && !plan.api && (done[RG_OBJ_BLOB] > 0 || done[RG_OBJ_LAYER] > 0))
 		fprintf(stderr, "rg-rm: layer links or blobs were deleted, and the "
 		    "registry's configuration is not known (--config): if it caches "
 		    "blob descriptors in memory, restart it now\n");
@@ -473,7 +410,7 @@ main(int argc, char *argv[])
 			opts.stop = optarg;
 			break;
 		case 's':
-			start_cmd = optarg;
+			rmo.start_cmd = optarg;
 			break;
 		case 'n':
 			dry_run = 1;
@@ -553,7 +490,7 @@ main(int argc, char *argv[])
 	}
 	if (optind != argc)
 		usage(stderr, RG_EXIT_FATAL);
-	if ((opts.stop == NULL) != (start_cmd == NULL))
+	if ((opts.stop == NULL) != (rmo.start_cmd == NULL))
 		errx(RG_EXIT_FATAL, "--stop and --start go together: the registry "
 		    "stopped is started again");
 	if (rg_rmplan_init(&plan) != 0)
@@ -587,8 +524,8 @@ main(int argc, char *argv[])
 	summary();
 	rg_store_close(store);		/* (sw.root is the store's) */
 	if (sw.redis != NULL)
-		rg_redis_close(&redis);
-	rg_regconf_free(&conf);
+		rg_redis_close(&rc.redis);
+	rg_regconf_free(&rc.conf);
 	if (rg_stdout_close() != 0)
 		return RG_EXIT_FATAL;
 	return status;

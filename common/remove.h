@@ -12,6 +12,8 @@
 #define RG_REMOVE_H
 
 #include "http.h"
+#include "redis.h"
+#include "regconf.h"
 #include "store.h"
 
 /* the kinds of object, in the order they are deleted */
@@ -80,6 +82,11 @@ struct rg_rmopts {
 	int prune, min_age, jobs;
 };
 
+typedef void rg_verdict_fn(void *arg, const struct rg_rmitem *it,
+	    const char *result, const char *why);
+int	rg_rmplan_approve(struct rg_rmplan *p, time_t now, long long max_age,
+	    rg_verdict_fn *fn, void *arg, unsigned long *refused, char *msg,
+	    size_t size);
 const char *rg_rmplan_options(const struct rg_rmplan *p,
 	    const struct rg_rmopts *o, char *msg, size_t size);
 
@@ -98,6 +105,19 @@ struct rg_rmstore {
 
 void	rg_rmstore_run(struct rg_rmplan *p, struct rg_sweep *sw,
 	    struct rg_rmstore *o, rg_outcome_fn *fn, void *arg);
+
+/* rmconf.c: what the registry's config.yml lets a storage run delete */
+struct rg_rmconf {
+	struct rg_regconf conf;
+	int have;		/* conf read */
+	struct rg_redis redis;	/* its redis cache, when it has one */
+};
+
+extern const char rg_hold_inmemory[];	/* rmstore's hold_cached, in-memory */
+
+int	rg_rmconf_load(struct rg_rmconf *c, struct rg_rmopts *opts,
+	    const struct rg_rmplan *p, struct rg_sweep *sw, struct rg_rmstore *o,
+	    int verbose, char *msg, size_t size);
 
 /* rmapi.c: the plan carried out through the registry's API */
 void	rg_rmapi_run(struct rg_rmplan *p, struct rg_apirm *ar, rg_outcome_fn *fn,

@@ -396,3 +396,59 @@ rg_rmplan_options(const struct rg_rmplan *p, const struct rg_rmopts *o,
 		return NULL;
 	return msg;
 }
+
+/*
+ * The plan judged whole before anything goes: its marks must be rg-refs'
+ * (the plan digest), its scan no older than max_age seconds and read to
+ * its end; without rg-refs' pass or a scan record only tags may go, and
+ * without a complete scan no blob.  Each object left out is told to fn
+ * ("invalid" or "refused", and why), *refused counts them, and msg then
+ * says why in one line.  0; -1 with msg when nothing may go.
+ */
+int
+rg_rmplan_approve(struct rg_rmplan *p, time_t now, long long max_age,
+    rg_verdict_fn *fn, void *arg, unsigned long *refused, char *msg,
+    size_t size)
+{
+	char mine[RG_DIGEST_STRLEN + 1];
+	const char *why;
+	size_t i;
+	int approved;
+
+	*refused = 0;
+	rg_plan_final(&p->marks, mine);
+	if (p->refs_line != 0 && strcmp(mine, p->plan) != 0) {
+		rg_msg(msg, size, "<stdin>:%lu: the marks do not match rg-refs' "
+		    "plan: the stream was changed after rg-refs; nothing deleted",
+		    p->refs_line);
+		return -1;
+	}
+	if (p->scan_time >= 0 && now - p->scan_time > max_age) {
+		rg_msg(msg, size, "the scan is %lld seconds old (--max-age %lld): "
+		    "pushes since may have made its garbage live again; scan "
+		    "again", (long long)(now - p->scan_time), max_age);
+		return -1;
+	}
+	if (p->root != NULL && !p->saw_end) {
+		rg_msg(msg, size, "the stream ends before rg-scan's scan-end "
+		    "record: it was cut short; nothing deleted");
+		return -1;
+	}
+	approved = p->refs_line != 0 && p->scan_time >= 0;
+	why = p->refs_line == 0 ? "the stream has not passed rg-refs" :
+	    p->scan_time < 0 ? "the stream has no scan record" : NULL;
+	for (i = 0; i < p->n; i++)
+		if (p->v[i].bad != NULL)
+			fn(arg, &p->v[i], "invalid", p->v[i].bad);
+		else if ((p->v[i].kind != RG_OBJ_TAG && !approved) ||
+		    (p->v[i].kind == RG_OBJ_BLOB && !p->complete)) {
+			fn(arg, &p->v[i], "refused", why ? why :
+			    "the scan was incomplete");
+			p->v[i].valid = 0;
+			(*refused)++;
+		}
+	rg_msg(msg, size, "%lu manifests, layer links, blobs or uploads not "
+	    "deleted: %s", *refused, why ? why :
+	    "the scan could not read all of the storage");
+	return 0;
+}
