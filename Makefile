@@ -131,6 +131,7 @@ stress: deps all
 		tests/stress/live $(BUILD)/bin $(STRESS_SECONDS) $$mode 0s 2 || exit 1; \
 	done
 	TWO=1 tests/stress/live $(BUILD)/bin $(STRESS_SECONDS) none 0s
+	JOBS=2 tests/stress/live $(BUILD)/bin $(STRESS_SECONDS) none 0s 2
 	STORE=s3 tests/stress/live $(BUILD)/bin $(STRESS_SECONDS) none 0s
 	STORE=s3 tests/stress/live $(BUILD)/bin $(STRESS_SECONDS) none 0s 2
 	STORE=s3 RECOVER=1 tests/stress/live $(BUILD)/bin $(STRESS_SECONDS) none 0s 2

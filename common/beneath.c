@@ -296,13 +296,10 @@ rg_subdir_open(int dirfd, const char *name, int create)
 int
 rg_trash_move(int v2fd, int trashfd, const char *path, char name[RG_TRASH_NAME])
 {
-	static unsigned long seq;
+	static unsigned long seq;	/* (the jobs share it) */
 
-	static long pid;
-
-	if (pid == 0)
-		pid = (long)getpid();
-	if (rg_path(name, RG_TRASH_NAME, "%ld-%lu", pid, ++seq) != 0)
+	if (rg_path(name, RG_TRASH_NAME, "%ld-%lu", (long)getpid(),
+	    __atomic_add_fetch(&seq, 1, __ATOMIC_RELAXED)) != 0)
 		return -1;
 	return rg_trash_move_as(v2fd, trashfd, path, name);
 }

@@ -12,6 +12,7 @@
  */
 #include <errno.h>
 #include <fcntl.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -25,6 +26,7 @@
 
 static int journal = -1;		/* this run's, opened at the first move */
 static char journal_name[32];
+static pthread_mutex_t journal_lock = PTHREAD_MUTEX_INITIALIZER;
 
 /* .rg-trash/pending, created; -1 (errno) on failure */
 int
@@ -40,18 +42,18 @@ note(int pendfd, const char *name, const char *path)
 	char line[RG_TRASH_NAME + RG_SWEEP_PATH + 2];
 	int n;
 
-	if (journal == -1) {
-		if (rg_path(journal_name, sizeof(journal_name), "%ld%s", (long)getpid(),
-		    JOURNAL) != 0)
-			return -1;
-		if ((journal = openat(pendfd, journal_name, O_WRONLY | O_CREAT |
-		    O_APPEND | O_NOFOLLOW | O_CLOEXEC, 0600)) == -1)
-			return -1;
-	}
+	pthread_mutex_lock(&journal_lock);	/* (the jobs share it) */
+	if (journal == -1 && rg_path(journal_name, sizeof(journal_name), "%ld%s",
+	    (long)getpid(), JOURNAL) == 0)
+		journal = openat(pendfd, journal_name, O_WRONLY | O_CREAT |
+		    O_APPEND | O_NOFOLLOW | O_CLOEXEC, 0600);
+	pthread_mutex_unlock(&journal_lock);
+	if (journal == -1)
+		return -1;
 	if ((n = rg_path(line, sizeof(line), "%s\t%s\n", name, path)) != 0)
 		return -1;
 	n = (int)strlen(line);
-	if (write(journal, line, (size_t)n) != n) {
+	if (write(journal, line, (size_t)n) != n) {	/* (O_APPEND: one line whole) */
 		if (errno == 0)
 			errno = EIO;
 		return -1;
@@ -67,11 +69,9 @@ int
 rg_pend_move(int v2fd, int pendfd, const char *path, char name[RG_TRASH_NAME])
 {
 	static unsigned long seq;
-	static long pid;
 
-	if (pid == 0)
-		pid = (long)getpid();
-	if (rg_path(name, RG_TRASH_NAME, "%ld-p%lu", pid, ++seq) != 0)
+	if (rg_path(name, RG_TRASH_NAME, "%ld-p%lu", (long)getpid(),
+	    __atomic_add_fetch(&seq, 1, __ATOMIC_RELAXED)) != 0)
 		return -1;
 	if (note(pendfd, name, path) != 0)
 		return -1;

@@ -113,7 +113,7 @@ rg_quarantine_keep(struct rg_quarantine *q, int trashfd, const char *name)
 		errno = EBADF;
 		return -1;
 	}
-	q->kept++;
+	__atomic_add_fetch(&q->kept, 1, __ATOMIC_RELAXED);	/* (the jobs') */
 	return renameat2(trashfd, name, q->dirfd, name, RENAME_NOREPLACE);
 }
 

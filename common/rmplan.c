@@ -380,10 +380,14 @@ rg_rmplan_options(const struct rg_rmplan *p, const struct rg_rmopts *o,
 		rg_msg(msg, size, "--min-age: the stream is a scan of %s through "
 		    "its API: the registry itself deletes, and checks what a push "
 		    "is writing", p->root);
-	else if ((o->endpoint != NULL || o->jobs > 0) && !s3)
-		rg_msg(msg, size, "%s: applies to a stream scanned from S3 "
-		    "(s3://bucket)%s%s", o->endpoint ? "--endpoint" : "--jobs",
-		    p->root ? "; this one is a scan of " : "", root);
+	else if (o->endpoint != NULL && !s3)
+		rg_msg(msg, size, "--endpoint: applies to a stream scanned from S3 "
+		    "(s3://bucket)%s%s", p->root ? "; this one is a scan of " : "",
+		    root);
+	else if (o->jobs > 0 && p->api)
+		rg_msg(msg, size, "--jobs: applies to a stream scanned from storage "
+		    "(a directory or s3://bucket); this one is a scan of %s through "
+		    "its API", p->root);
 	else if (!p->api && o->http != NULL)
 		rg_msg(msg, size, "%s: applies to a stream scanned through a "
 		    "registry's URL; this one is a scan of its storage%s%s", o->http,

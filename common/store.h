@@ -22,7 +22,8 @@
  * - an empty directory is nothing: rmdir may succeed with nothing to do.
  * Every operation of one store may be called from several threads at once
  * by the scan (two on a filesystem, jobs on S3); the removal operations
- * from rm_threads at once (S3), or from one thread only (a filesystem).
+ * from rg-rm's jobs at once (rm_threads by default: 16 on S3, one on a
+ * filesystem).
  */
 #ifndef RG_STORE_H
 #define RG_STORE_H
@@ -137,7 +138,7 @@ struct rg_swpend;
 /*
  * A sweep: what the run knows (shared), and what one worker's calls carry
  * (the object last asked about).  rg_sweep_open makes the run's; with a
- * store that takes removals from several threads (rm_threads > 1) and no
+ * more than one job (--jobs, or the store's rm_threads) and no
  * redis cache, rg_sweep_jobs (once the run's settings are set) makes jobs
  * workers and their threads (pool): worker k is used by thread k only,
  * and they share the run's tables under its lock; rg_sweep_join lets go
@@ -320,7 +321,8 @@ struct rg_store {
 	char *root;		/* where, for messages and the scan record */
 	int atime_works;	/* after rm_open: reads are seen in atime */
 	int rm_threads;		/* removals from several threads: how many at once by
-				 * default (S3: 16); 0 or 1: from one only */
+				 * default (S3: 16); 0 or 1: from one only
+				 * (a filesystem, unless --jobs) */
 	long lease_ttl;		/* S3: seconds rg-rm's lease lasts; 0: the default */
 	long long quarantine;	/* rg-rm --quarantine: seconds what goes is held; 0: not */
 	rg_qrun_fn *purged;	/* at rm_open, told of each run whose */

@@ -104,7 +104,7 @@ rg_sweep_jobs(struct rg_sweep *s, int jobs)
 
 	if (jobs > RG_STORE_JOBS_MAX)
 		jobs = RG_STORE_JOBS_MAX;
-	if (s->st->rm_threads <= 1 || jobs <= 1 || s->redis != NULL)
+	if (jobs <= 1 || s->redis != NULL)
 		return 1;
 	if ((s->pool = rg_pool_new(jobs)) == NULL)
 		return 1;	/* (no threads: one at a time) */

@@ -66,6 +66,28 @@ files() {
 	assert_equal "$(jq -r 'select(.type == "rm") | .result' <<<"$output" | sort -u)" gone
 }
 
+@test "--jobs on a filesystem: the same objects go as with one job, the same files are left, every other tag pulls whole" {
+	local j
+	cp -a "$D" "$R/data-j1"
+	for j in 1 4; do
+		local d=$D
+		[ "$j" = 4 ] || d=$R/data-j1
+		rg-scan "$d" | rg-select team/app:1.0 base:1 multi:1 | rg-select --untagged |
+			rg-refs 2>/dev/null > "$BATS_TEST_TMPDIR/plan$j"
+		run --separate-stderr rg-rm -j "$j" --min-age 0s < "$BATS_TEST_TMPDIR/plan$j"
+		assert_success
+		jq -c 'select(.type == "rm") | del(.run)' <<<"$output" | LC_ALL=C sort > "$BATS_TEST_TMPDIR/rm$j"
+		files "$d" > "$BATS_TEST_TMPDIR/left$j"
+	done
+	[ "$(grep -c '"deleted"' "$BATS_TEST_TMPDIR/rm1")" -gt 10 ]
+	diff "$BATS_TEST_TMPDIR/rm1" "$BATS_TEST_TMPDIR/rm4"
+	diff "$BATS_TEST_TMPDIR/left1" "$BATS_TEST_TMPDIR/left4"
+	registry_start "$R"
+	for t in $(listed); do
+		pulls "$t"
+	done
+}
+
 @test "an untagged sweep: the registry's 2.8 collector breaks the multi-arch images, rg's pipeline keeps them whole" {
 	cp -a "$D" "$BATS_TEST_TMPDIR/gcdata"
 	gc "$BATS_TEST_TMPDIR/gcdata" --delete-untagged > /dev/null
