@@ -143,19 +143,10 @@ from_path(const char *run, const char *path)
 static void
 report(const struct rg_restobj *o, const char *result, const char *why)
 {
-	char ds[RG_DIGEST_STRLEN + 1];
 	json_t *rec = rg_record_new("restore", o->repo);
 
 	json_object_set_new(rec, "run", json_string(o->run));
-	json_object_set_new(rec, "object", json_string(rg_obj_name[o->kind]));
-	if (o->kind == RG_OBJ_TAG)
-		json_object_set_new(rec, RG_F_TAG, json_string(o->key));
-	if (o->kind == RG_OBJ_UPLOAD)
-		json_object_set_new(rec, "uuid", json_string(o->key));
-	if (o->has_digest) {
-		rg_digest_format(&o->d, ds);
-		json_object_set_new(rec, RG_F_DIGEST, json_string(ds));
-	}
+	rg_object_fields(rec, o->kind, o->key, o->has_digest ? &o->d : NULL);
 	json_object_set_new(rec, "result", json_string(result));
 	if (why != NULL)
 		json_object_set_new(rec, "why", json_string(why));

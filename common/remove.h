@@ -67,6 +67,8 @@ int	rg_rmplan_init(struct rg_rmplan *p);
 void	rg_rmplan_free(struct rg_rmplan *p);
 int	rg_rmplan_read(struct rg_rmplan *p, int fd, const char *name);
 int	rg_rmplan_has(const struct rg_rmplan *p, int kind, int kind2);
+void	rg_object_fields(json_t *rec, int kind, const char *key,
+	    const struct rg_digest *d);
 json_t *rg_rmitem_record(const struct rg_rmplan *p, const struct rg_rmitem *it,
 	    const char *result, const char *why);
 json_t *rg_rmtotal_record(const char *root, int dry_run, time_t t,

@@ -318,27 +318,36 @@ rg_rmplan_has(const struct rg_rmplan *p, int kind, int kind2)
 	return 0;
 }
 
+/* An object's fields in a record: its kind, tag or upload, digest (d: or NULL). */
+void
+rg_object_fields(json_t *rec, int kind, const char *key,
+    const struct rg_digest *d)
+{
+	char ds[RG_DIGEST_STRLEN + 1];
+
+	json_object_set_new(rec, "object", json_string(rg_obj_name[kind]));
+	if (kind == RG_OBJ_TAG)
+		json_object_set_new(rec, RG_F_TAG, json_string(key));
+	if (kind == RG_OBJ_UPLOAD)
+		json_object_set_new(rec, "uuid", json_string(key));
+	if (d != NULL) {
+		rg_digest_format(d, ds);
+		json_object_set_new(rec, RG_F_DIGEST, json_string(ds));
+	}
+}
+
 /* The audit record of what became of it (rg-records(5): "rm"). */
 json_t *
 rg_rmitem_record(const struct rg_rmplan *p, const struct rg_rmitem *it,
     const char *result, const char *why)
 {
-	char ds[RG_DIGEST_STRLEN + 1];
 	json_t *rec;
 
 	rec = rg_record_new(RG_T_RM, it->valid && it->repo != UINT32_MAX ?
 	    RG_RMREPO(p, it->repo)->name : NULL);
 	if (rec == NULL)
 		rg_nomem();
-	json_object_set_new(rec, "object", json_string(rg_obj_name[it->kind]));
-	if (it->kind == RG_OBJ_TAG)
-		json_object_set_new(rec, RG_F_TAG, json_string(it->key));
-	if (it->kind == RG_OBJ_UPLOAD)
-		json_object_set_new(rec, "uuid", json_string(it->key));
-	if (it->has_digest) {
-		rg_digest_format(&it->d, ds);
-		json_object_set_new(rec, RG_F_DIGEST, json_string(ds));
-	}
+	rg_object_fields(rec, it->kind, it->key, it->has_digest ? &it->d : NULL);
 	if (it->kind == RG_OBJ_BLOB || it->kind == RG_OBJ_UPLOAD)
 		json_object_set_new(rec, RG_F_SIZE, json_integer(it->size));
 	json_object_set_new(rec, "result", json_string(result));
