@@ -276,6 +276,7 @@ rg_quarantine_purge(int trashfd, time_t now, long long older_than,
 	}
 	rg_dir_free(&l);
 	close(qfd);
+	unlinkat(trashfd, QDIR, AT_REMOVEDIR);	/* (when it holds no run now) */
 	return ret;
 }
 
