@@ -225,9 +225,10 @@ kill_when_pending() {
 	run --separate-stderr rg-rm -e "$RGW_ENDPOINT" < "$BATS_TEST_TMPDIR/fs.plan"
 	assert_failure 2
 	[[ $stderr == *"--endpoint: applies to a stream scanned from S3"* ]]
-	# --jobs (a filesystem takes them too): a number from 1 to 64
+	# --jobs (a filesystem takes them too: the error is the storage's): a number from 1 to 64
 	run --separate-stderr rg-rm -j 2 < "$BATS_TEST_TMPDIR/fs.plan"
-	assert_success
+	assert_failure 2
+	[[ $stderr == *"empty/docker/registry/v2: No such file or directory"* && $stderr != *"--jobs"* ]]
 	run --separate-stderr rg-rm -j 0 < "$BATS_TEST_TMPDIR/fs.plan"
 	assert_failure 2
 	[[ $stderr == *"--jobs: 0: not a number from 1 to 64"* ]]
