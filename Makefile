@@ -33,17 +33,17 @@ BINS = $(TOOLS:%=$(BUILD)/bin/%)
 SAN_FLAGS = -O1 -g -fno-omit-frame-pointer -fsanitize=address,undefined \
 	-fno-sanitize-recover=all
 
-.PHONY: all check test test-san lint deps install uninstall clean bench demo stress \
+.PHONY: all check test test-san lint deps deps-build deps-demo install uninstall clean bench demo stress \
 	fuzz fuzz-bins fuzz-replay
 .SECONDARY:
 
 all: $(BINS)
 
-$(BUILD)/common/%.o: common/%.c $(wildcard common/*.h)
+$(BUILD)/common/%.o: common/%.c $(wildcard common/*.h) | deps-build
 	@mkdir -p $(@D)
 	$(CC) $(CFLAGS) -c -o $@ $<
 
-$(BUILD)/cmd/%.o: cmd/%.c $(wildcard common/*.h)
+$(BUILD)/cmd/%.o: cmd/%.c $(wildcard common/*.h) | deps-build
 	@mkdir -p $(@D)
 	$(CC) $(CFLAGS) -c -o $@ $<
 
@@ -61,8 +61,17 @@ $(BUILD)/bench/gen-tree: tests/bench/gen-tree.c $(BUILD)/libcommon.a
 	$(CC) $(CFLAGS) $(LDFLAGS) -o $@ $< $(BUILD)/libcommon.a \
 		$(shell pkg-config --libs jansson libcrypto)
 
+# What each target needs, installed when missing (tests/install-deps):
+# the build's libraries for make, the demo's tools for make demo, the
+# whole test bench for the rest.
 deps:
-	@tests/install-deps
+	@tests/install-deps all
+
+deps-build:
+	@tests/install-deps build
+
+deps-demo:
+	@tests/install-deps demo
 
 # The whole suite, then again under AddressSanitizer and UBSan, then
 # every saved fuzzing input once (tests/fuzz/corpus), then lint.
@@ -139,7 +148,8 @@ stress: deps all
 	RESTORE=1 tests/stress/live $(BUILD)/bin $(STRESS_SECONDS) none 0s 2
 	STORE=s3 RESTORE=1 tests/stress/live $(BUILD)/bin $(STRESS_SECONDS) none 0s 2
 
-demo: deps all
+demo: deps-demo
+	@$(MAKE) --no-print-directory all
 	tests/demo $(BUILD)/bin
 
 install: all
