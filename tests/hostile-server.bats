@@ -62,6 +62,14 @@ hs() {
 	run env AWS_ACCESS_KEY_ID=AKID AWS_SECRET_ACCESS_KEY=the-secret-key \
 		rg-rm -e "http://127.0.0.1:$S3" < "$H/stream"
 	[ ! -s "$H/realm.log" ]
+	# and rg-restore of a run held there: a clear error, no token asked for
+	run --separate-stderr env AWS_ACCESS_KEY_ID=AKID AWS_SECRET_ACCESS_KEY=the-secret-key \
+		rg-restore -e "http://127.0.0.1:$S3" --run 0123456789abcdef0123456789abcdef -r s3://bucket/root
+	assert_failure 2
+	[[ "$stderr" == *"HTTP 401"* ]]
+	[ ! -s "$H/realm.log" ]
+	[[ "$stderr$output" != *the-secret-key* ]]
+	! grep -q 'auth=Basic' "$H/s3.log"
 }
 
 @test "a Link to another host, by userinfo or by a suffix of the host name, is refused: the credentials stay home" {
@@ -89,6 +97,13 @@ hs() {
 	run --separate-stderr timeout 60 env AWS_ACCESS_KEY_ID=AKID AWS_SECRET_ACCESS_KEY=sk \
 		rg-scan -e "http://127.0.0.1:$S3" s3://bucket
 	assert_failure
+	[[ "$stderr" == *"the next page is the same page"* ]]
+	[ "$(wc -l < "$H/s3.log")" -le 10 ]
+	# rg-restore lists the quarantine's runs the same way: it ends too
+	: > "$H/s3.log"
+	run --separate-stderr timeout 60 env AWS_ACCESS_KEY_ID=AKID AWS_SECRET_ACCESS_KEY=sk \
+		rg-restore -n -e "http://127.0.0.1:$S3" --run 0123456789abcdef0123456789abcdef -r s3://bucket
+	assert_failure 2
 	[[ "$stderr" == *"the next page is the same page"* ]]
 	[ "$(wc -l < "$H/s3.log")" -le 10 ]
 }
